@@ -1,0 +1,165 @@
+import Foundation
+
+extension HealthProcessor {
+    /// REPEAT_SNAPSHOTS (SPEC §3): setup, then check states, then stop.
+    func processRepeatSnapshots(
+        _ message: HealthMessage,
+        in work: WorkingSet,
+        at now: Date,
+        latency: TimeInterval
+    ) async throws {
+        let key = message.stream
+        var record = try await work.subStream(key)
+        var errorMark = work.errorsRaised(on: key)
+
+        if let start = message.startSnapshot,
+            !rejectsRepeatInterval(
+                start, on: key, known: record != nil, path: "\(message.path).start_snapshot", at: now, work: work
+            )
+        {
+            record = startSnapshot(start, on: record, key: key, message: message, at: now, work: work)
+            errorMark = work.errorsRaised(on: key)
+        }
+
+        if !message.checkStates.isEmpty {
+            if var sub = record {
+                if sub.openSnapshot != nil {
+                    try await applyCheckStates(message.checkStates, of: message, to: &sub, at: now, work: work)
+                } else {
+                    work.raise(
+                        .subStreamCheckStateOutsideSnapshot, on: key, streamLevel: false,
+                        message: "\(message.checkStates.count) check state(s) at \(message.path).check_states "
+                            + "dropped: no snapshot is open",
+                        at: now
+                    )
+                }
+                record = sub
+            } else {
+                work.raise(
+                    .streamMissingSubStream, on: key, streamLevel: true,
+                    message: "\(message.checkStates.count) check state(s) at \(message.path).check_states dropped: "
+                        + "sub-stream \(subStreamName(key)) was never set up with start_snapshot",
+                    at: now
+                )
+            }
+        }
+
+        if message.stopSnapshot {
+            if var sub = record {
+                if work.errorsRaised(on: key) > errorMark { sub.openSnapshot?.clean = false }
+                if let snapshot = sub.openSnapshot {
+                    try await completeSnapshot(of: &sub, clean: snapshot.clean, at: now, work: work)
+                } else {
+                    work.raise(
+                        .subStreamStopWithoutStart, on: key, streamLevel: false,
+                        message: "stop_snapshot at \(message.path) without an open snapshot; nothing was deleted",
+                        at: now
+                    )
+                }
+                record = sub
+            } else {
+                work.raise(
+                    .subStreamStopWithoutStart, on: key, streamLevel: true,
+                    message: "stop_snapshot at \(message.path) for sub-stream \(subStreamName(key)), "
+                        + "which was never set up; nothing was deleted",
+                    at: now
+                )
+            }
+        }
+
+        guard var sub = record else { return }
+        if work.errorsRaised(on: key) > errorMark { sub.openSnapshot?.clean = false }
+        noteMessage(on: &sub, at: now, latency: latency)
+        work.put(sub)
+    }
+
+    /// Opens a snapshot (creating the sub-stream if new), abandoning an open one.
+    private func startSnapshot(
+        _ intervals: Intervals,
+        on existing: SubStreamRecord?,
+        key: StreamKey,
+        message: HealthMessage,
+        at now: Date,
+        work: WorkingSet
+    ) -> SubStreamRecord {
+        let errorMark = work.errorsRaised(on: key)
+        var sub = existing ?? createSubStream(key, intervals: intervals, at: now, work: work)
+        let repeatChanged = existing?.intervals?.repeatInterval != intervals.repeatInterval
+        sub.intervals = intervals
+        if let open = sub.openSnapshot {
+            work.raise(
+                .subStreamStartWithoutStop, on: key, streamLevel: false,
+                message: "start_snapshot at \(message.path) while the snapshot started at "
+                    + "\(timestamp(open.startedAt)) was open; it was abandoned without deletions",
+                at: now
+            )
+            work.record(HealthEvent(
+                at: now, kind: .snapshotAbandoned, urn: key.urn, subStreamId: key.subStreamId,
+                detail: "started at \(timestamp(open.startedAt))"
+            ))
+        }
+        if intervals.expiry != nil {
+            work.close([.subStreamWithoutExpiry], on: key, streamLevel: false, at: now, because: "expiry set")
+        } else if !key.isMain {
+            work.raise(
+                .subStreamWithoutExpiry, on: key, streamLevel: false,
+                message: "sub-stream \(subStreamName(key)) has no expiry_interval_s: it will never expire",
+                at: now
+            )
+        }
+        sub.snapshotSequence += 1
+        sub.openSnapshot = OpenSnapshot(startedAt: now, clean: work.errorsRaised(on: key) == errorMark)
+        sub.deadlines.missingStop = now.addingTimeInterval(TimeInterval(2 * intervals.repeatInterval))
+        if existing == nil || repeatChanged || sub.deadlines.lateData == nil {
+            sub.deadlines.lateData = lateDeadline(
+                from: sub.lastCompletedAt ?? sub.createdAt, repeatInterval: intervals.repeatInterval
+            )
+        }
+        work.record(HealthEvent(
+            at: now, kind: .snapshotStarted, urn: key.urn, subStreamId: key.subStreamId,
+            detail: "snapshot \(sub.snapshotSequence)"
+        ))
+        return sub
+    }
+
+    /// Completes the open snapshot by a `stop_snapshot`: the diff, then the closing rules.
+    private func completeSnapshot(
+        of sub: inout SubStreamRecord,
+        clean: Bool,
+        at now: Date,
+        work: WorkingSet
+    ) async throws {
+        let key = sub.key
+        for state in try await work.allCheckStates(of: key) where state.snapshotSequence != sub.snapshotSequence {
+            delete(state, reason: .snapshotDiff, at: now, metrics: &sub.metrics, work: work)
+        }
+        sub.openSnapshot = nil
+        sub.lastCompletedAt = now
+        sub.deadlines.missingStop = nil
+        if let repeatInterval = sub.intervals?.repeatInterval {
+            sub.deadlines.lateData = lateDeadline(from: now, repeatInterval: repeatInterval)
+        }
+        work.record(HealthEvent(
+            at: now, kind: .snapshotCompleted, urn: key.urn, subStreamId: key.subStreamId,
+            detail: clean ? "clean" : "unclean"
+        ))
+        work.close([.subStreamLateData], on: key, streamLevel: false, at: now, because: "snapshot completed")
+        if clean {
+            let cause = "clean snapshot completed"
+            work.close(StreamErrorCode.closedByCleanSnapshot, on: key, streamLevel: false, at: now, because: cause)
+            work.close(StreamErrorCode.closedByCleanSnapshot, on: key, streamLevel: true, at: now, because: cause)
+        }
+    }
+}
+
+/// A sub-stream as messages name it: `main` or its quoted id.
+func subStreamName(_ key: StreamKey) -> String {
+    key.isMain ? "main" : "\"\(key.subStreamId)\""
+}
+
+/// A time as epoch seconds, for messages.
+func timestamp(_ date: Date) -> String {
+    let seconds = date.timeIntervalSince1970
+    if seconds == seconds.rounded() && abs(seconds) < 1e15 { return String(Int64(seconds)) }
+    return String(seconds)
+}

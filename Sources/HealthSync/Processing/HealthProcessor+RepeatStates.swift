@@ -1,0 +1,71 @@
+import Foundation
+
+extension HealthProcessor {
+    /// REPEAT_STATES (SPEC §4): `expiry` sets up or replaces the intervals, check states are upserted and refreshed.
+    func processRepeatStates(
+        _ message: HealthMessage,
+        in work: WorkingSet,
+        at now: Date,
+        latency: TimeInterval
+    ) async throws {
+        let key = message.stream
+        var record = try await work.subStream(key)
+        let errorMark = work.errorsRaised(on: key)
+        var setupRejected = false
+
+        if let expiry = message.expiry {
+            if rejectsRepeatInterval(
+                expiry, on: key, known: record != nil, path: "\(message.path).expiry", at: now, work: work
+            ) {
+                setupRejected = true
+            } else if var sub = record {
+                sub.deadlines.checkStateExpiry = adjustedCheckStateBound(of: sub, newExpiry: expiry.expiry)
+                sub.intervals = expiry
+                record = sub
+            } else {
+                record = createSubStream(key, intervals: expiry, at: now, work: work)
+            }
+        }
+
+        guard var sub = record else {
+            if !message.checkStates.isEmpty {
+                work.raise(
+                    .streamMissingSubStream, on: key, streamLevel: true,
+                    message: "\(message.checkStates.count) check state(s) at \(message.path).check_states dropped: "
+                        + "sub-stream \(subStreamName(key)) was never set up with expiry",
+                    at: now
+                )
+            }
+            return
+        }
+
+        try await applyCheckStates(message.checkStates, of: message, to: &sub, at: now, work: work)
+        if let expiry = sub.intervals?.expiry, sub.deadlines.checkStateExpiry == nil,
+            message.checkStates.contains(where: { if case .upsert = $0 { true } else { false } })
+        {
+            sub.deadlines.checkStateExpiry = now.addingTimeInterval(TimeInterval(expiry))
+        }
+        if let repeatInterval = sub.intervals?.repeatInterval {
+            sub.deadlines.lateData = lateDeadline(from: now, repeatInterval: repeatInterval)
+        }
+        noteMessage(on: &sub, at: now, latency: latency)
+        if work.errorsRaised(on: key) == errorMark && !setupRejected {
+            let cause = "message without errors"
+            var codes = StreamErrorCode.closedByCleanSnapshot
+            codes.insert(.subStreamLateData)
+            work.close(codes, on: key, streamLevel: false, at: now, because: cause)
+            work.close([.subStreamRepeatIntervalTooHigh], on: key, streamLevel: true, at: now, because: cause)
+        }
+        work.put(sub)
+    }
+
+    /// Keeps the check-state expiry bound a lower bound when the expiry interval changes.
+    private func adjustedCheckStateBound(of sub: SubStreamRecord, newExpiry: Int?) -> Date? {
+        guard let newExpiry else { return nil }
+        if let bound = sub.deadlines.checkStateExpiry, let oldExpiry = sub.intervals?.expiry {
+            return bound.addingTimeInterval(TimeInterval(newExpiry - oldExpiry))
+        }
+        // No bound was kept: no check state is seen before the sub-stream was created.
+        return sub.createdAt.addingTimeInterval(TimeInterval(newExpiry))
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+extension HealthProcessor {
+    /// The kinds of timer a sub-stream has, in the order they fire when due at the same instant.
+    enum Timer: Int, Comparable {
+        case missingStop
+        case lateData
+        case expiry
+        case checkStateExpiry
+
+        static func < (lhs: Timer, rhs: Timer) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    /// The earliest timer of a sub-stream.
+    static func nextTimer(of record: SubStreamRecord) -> (deadline: Date, timer: Timer)? {
+        let deadlines = record.deadlines
+        let all: [(Date?, Timer)] = [
+            (deadlines.missingStop, .missingStop), (deadlines.lateData, .lateData),
+            (deadlines.expiry, .expiry), (deadlines.checkStateExpiry, .checkStateExpiry),
+        ]
+        return all.compactMap { deadline, timer in deadline.map { ($0, timer) } }
+            .min { ($0.0, $0.1) < ($1.0, $1.1) }
+    }
+
+    /// Fires, in deadline order and at their deadlines, the timers of one sub-stream that are due before `time`.
+    /// - Returns: how many timers fired.
+    func fireTimers(of key: StreamKey, in work: WorkingSet, before time: Date) async throws -> Int {
+        guard var sub = try await work.subStream(key) else { return 0 }
+        var fired = 0
+        while let (deadline, timer) = Self.nextTimer(of: sub), deadline < time {
+            switch timer {
+            case .missingStop:
+                try await stopAutomatically(&sub, at: deadline, work: work)
+                fired += 1
+            case .lateData:
+                try await raiseLateData(on: &sub, at: deadline, work: work)
+                fired += 1
+            case .expiry:
+                try await expire(sub, at: deadline, work: work)
+                return fired + 1
+            case .checkStateExpiry:
+                fired += try await expireCheckStates(of: &sub, dueAt: deadline, work: work)
+            }
+        }
+        work.put(sub)
+        return fired
+    }
+
+    /// SPEC §3: a snapshot open at `startedAt + 2 × repeat` is stopped automatically; the diff runs on what arrived.
+    private func stopAutomatically(_ sub: inout SubStreamRecord, at deadline: Date, work: WorkingSet) async throws {
+        let key = sub.key
+        sub.deadlines.missingStop = nil
+        guard let snapshot = sub.openSnapshot else { return }
+        for state in try await work.allCheckStates(of: key) where state.snapshotSequence != sub.snapshotSequence {
+            delete(state, reason: .automaticStop, at: deadline, metrics: &sub.metrics, work: work)
+        }
+        sub.openSnapshot = nil
+        let repeatInterval = sub.intervals?.repeatInterval ?? 0
+        work.raise(
+            .subStreamMissingStop, on: key, streamLevel: false,
+            message: "the snapshot started at \(timestamp(snapshot.startedAt)) got no stop_snapshot within "
+                + "2 × repeat_interval_s (\(2 * repeatInterval) s); it was stopped automatically",
+            at: deadline
+        )
+        work.record(HealthEvent(
+            at: deadline, kind: .snapshotAutoStopped, urn: key.urn, subStreamId: key.subStreamId,
+            detail: "started at \(timestamp(snapshot.startedAt))"
+        ))
+    }
+
+    /// SPEC §3/§4: the source missed its repeat interval; raised once per missed deadline, data is kept.
+    private func raiseLateData(on sub: inout SubStreamRecord, at deadline: Date, work: WorkingSet) async throws {
+        guard let repeatInterval = sub.intervals?.repeatInterval else {
+            sub.deadlines.lateData = nil
+            return
+        }
+        let model = try await work.stream(sub.key.urn)?.consistencyModel ?? .repeatSnapshots
+        let missing = model == .repeatSnapshots ? "no snapshot completed" : "no message arrived"
+        let grace = configuration.lateGrace > 0 ? " + late grace (\(timestamp(Date(timeIntervalSince1970: configuration.lateGrace))) s)" : ""
+        work.raise(
+            .subStreamLateData, on: sub.key, streamLevel: false,
+            message: "\(missing) within repeat_interval_s (\(repeatInterval) s)\(grace): it was due by "
+                + "\(timestamp(deadline))",
+            at: deadline
+        )
+        sub.deadlines.lateData = deadline.addingTimeInterval(TimeInterval(repeatInterval))
+    }
+
+    /// SPEC §3/§4: no message for `expiry_interval_s`: the sub-stream and its check states are removed.
+    func expire(_ sub: SubStreamRecord, at deadline: Date, work: WorkingSet) async throws {
+        let key = sub.key
+        var metrics = sub.metrics
+        for state in try await work.allCheckStates(of: key) {
+            delete(state, reason: .subStreamExpired, at: deadline, metrics: &metrics, work: work)
+        }
+        let open = work.openErrors(of: key.urn).filter { !$0.key.streamLevel && $0.key.subStreamId == key.subStreamId }
+        work.close(Set(open.map(\.code)), on: key, streamLevel: false, at: deadline, because: "sub-stream expired")
+        work.deleteSubStream(key)
+        work.raise(
+            .subStreamExpired, on: key, streamLevel: true,
+            message: "sub-stream \(subStreamName(key)) got no message for expiry_interval_s "
+                + "(\(sub.intervals?.expiryInterval ?? 0) s) since \(timestamp(sub.lastMessageAt)); "
+                + "it was removed with its check states",
+            at: deadline
+        )
+        work.record(HealthEvent(at: deadline, kind: .subStreamExpired, urn: key.urn, subStreamId: key.subStreamId))
+    }
+
+    /// SPEC §4: deletes the check states not seen for `expiry_interval_s`, each at its own deadline, and moves the
+    /// bound to the next one. Returns how many were deleted.
+    private func expireCheckStates(
+        of sub: inout SubStreamRecord,
+        dueAt bound: Date,
+        work: WorkingSet
+    ) async throws -> Int {
+        guard let expiry = sub.intervals?.expiry else {
+            sub.deadlines.checkStateExpiry = nil
+            return 0
+        }
+        let interval = TimeInterval(expiry)
+        let states = try await work.allCheckStates(of: sub.key)
+        var expired = 0
+        var next: Date?
+        for state in states {
+            let deadline = state.lastSeenAt.addingTimeInterval(interval)
+            if deadline <= bound {
+                delete(state, reason: .expiry, at: deadline, metrics: &sub.metrics, work: work)
+                expired += 1
+            } else {
+                next = min(next ?? deadline, deadline)
+            }
+        }
+        sub.deadlines.checkStateExpiry = next
+        return expired
+    }
+}

@@ -1,0 +1,278 @@
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+
+/// Applies health messages to a ``HealthStore`` and fires their timers (SPEC §3–§7).
+///
+/// Time comes only from the caller: every operation takes the processor time `now`. The processor keeps its
+/// clock in the store and never lets it run backwards, so a `now` earlier than the clock is applied at the clock.
+/// Before an envelope is applied, every timer whose deadline is strictly before `now` fires at its deadline; an
+/// envelope stamped exactly at a deadline is therefore applied first.
+///
+/// Each envelope, sweep batch and operation is one ``StoreChange`` committed atomically. Mutations run one at a
+/// time in arrival order. Reads (``status(of:)`` and the store's own queries) do not wait for them.
+///
+/// ```swift
+/// let store = InMemoryHealthStore()
+/// let processor = HealthProcessor(store: store)
+/// let envelope = try EnvelopeDecoder().decode(bytes)
+/// let result = try await processor.apply(envelope, at: envelope.collectionTimestamp ?? Date())
+/// ```
+public final class HealthProcessor: Sendable {
+    /// Processor settings.
+    public struct Configuration: Sendable {
+        /// Extra time a source gets past its repeat interval before it is reported late (SPEC `lateGrace`).
+        public var lateGrace: TimeInterval
+        /// The largest accepted `repeat_interval_s`; above it `SubStreamRepeatIntervalTooHigh` is raised.
+        public var maximumRepeatInterval: Int
+        /// How often a commit that lost a race with another writer is retried before the error is thrown.
+        public var conflictRetries: Int
+        /// How many due sub-streams one sweep commit handles.
+        public var sweepBatchSize: Int
+
+        /// Creates a configuration.
+        public init(
+            lateGrace: TimeInterval = 0,
+            maximumRepeatInterval: Int = 1800,
+            conflictRetries: Int = 8,
+            sweepBatchSize: Int = 256
+        ) {
+            self.lateGrace = lateGrace
+            self.maximumRepeatInterval = maximumRepeatInterval
+            self.conflictRetries = conflictRetries
+            self.sweepBatchSize = sweepBatchSize
+        }
+    }
+
+    /// The store the processor reads and commits to.
+    public let store: any HealthStore
+    /// The settings.
+    public let configuration: Configuration
+    let logger: Logger
+    private let gate = SerialGate()
+    private let cachedClock = Mutex<Date?>(nil)
+    private let metrics = ProcessorMetrics()
+
+    /// Creates a processor over `store`.
+    /// - Parameters:
+    ///   - store: where state lives; the processor keeps nothing else between calls but a cache of the clock.
+    ///   - configuration: the settings.
+    ///   - logger: where processing is logged (at `debug` and `trace`).
+    public init(
+        store: any HealthStore,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "healthsync.processor")
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: Clock
+
+    /// The processor clock: the latest time it was advanced to, or `nil` before anything happened.
+    /// - Throws: ``StorageError``.
+    public func clock() async throws -> Date? {
+        if let cached = cachedClock.withLock({ $0 }) { return cached }
+        guard let stored = try await store.clock() else { return nil }
+        noteClock(stored)
+        return cachedClock.withLock { $0 }
+    }
+
+    private func effectiveTime(_ now: Date) async throws -> Date {
+        guard let clock = try await clock() else { return now }
+        return max(clock, now)
+    }
+
+    private func noteClock(_ time: Date) {
+        cachedClock.withLock { $0 = max($0 ?? time, time) }
+    }
+
+    // MARK: Envelopes
+
+    /// Applies one decoded envelope at processor time `now`, after firing the timers due before it.
+    ///
+    /// The envelope's valid messages are applied in order and committed together; its ``Envelope/rejections``
+    /// are reported back, not applied.
+    /// - Parameters:
+    ///   - envelope: the decoded envelope.
+    ///   - now: the processor time to apply it at (a replay passes `collection_timestamp`, an intake wall time).
+    ///   - receivedAt: when the intake received it, for the latency metric; defaults to `now`.
+    ///   - receipt: an idempotency key; an envelope whose receipt was committed before is not applied again
+    ///     and comes back with ``IntakeResult/alreadyApplied`` set.
+    /// - Returns: what was applied and rejected.
+    /// - Throws: ``StorageError`` when the store fails; nothing of the envelope is then stored.
+    public func apply(
+        _ envelope: Envelope,
+        at now: Date,
+        receivedAt: Date? = nil,
+        receipt: String? = nil
+    ) async throws -> IntakeResult {
+        try await gate.run {
+            var result = IntakeResult(rejections: envelope.rejections, warnings: envelope.warnings)
+            if let receipt, try await store.hasReceipt(receipt) {
+                result.alreadyApplied = true
+                return result
+            }
+            let time = try await effectiveTime(now)
+            result.appliedAt = time
+            result.timers = try await fireTimersLocked(before: time)
+            do {
+                let counts = try await withConflictRetries { () async throws -> ChangeCounts in
+                    let work = WorkingSet(store: store)
+                    for message in envelope.messages {
+                        try await process(message, in: work, at: time, receivedAt: receivedAt ?? time)
+                    }
+                    try await store.commit(work.makeChange(clock: time, receipt: receipt))
+                    return work.counts
+                }
+                result.counts = counts
+            } catch let error as StorageError where error.code == .duplicateReceipt {
+                result.alreadyApplied = true
+                return result
+            }
+            result.messagesApplied = envelope.messages.count
+            noteClock(time)
+            metrics.record(result)
+            return result
+        }
+    }
+
+    // MARK: Timers
+
+    /// Advances the clock to `now` and fires, at their deadlines, every timer due strictly before it.
+    /// - Returns: what the timers did.
+    /// - Throws: ``StorageError``.
+    @discardableResult
+    public func advance(to now: Date) async throws -> SweepResult {
+        try await gate.run {
+            let time = try await effectiveTime(now)
+            var result = try await fireTimersLocked(before: time)
+            if try await store.clock() ?? .distantPast < time {
+                var change = StoreChange()
+                change.clock = time
+                try await store.commit(change)
+            }
+            noteClock(time)
+            result.clock = time
+            return result
+        }
+    }
+
+    private func fireTimersLocked(before time: Date) async throws -> SweepResult {
+        var result = SweepResult(clock: time)
+        while true {
+            let due = try await store.dueSubStreams(before: time, limit: configuration.sweepBatchSize)
+            if due.isEmpty { break }
+            let (counts, fired) = try await withConflictRetries { () async throws -> (ChangeCounts, Int) in
+                let work = WorkingSet(store: store)
+                var fired = 0
+                for key in due { fired += try await fireTimers(of: key, in: work, before: time) }
+                try await store.commit(work.makeChange(clock: nil, receipt: nil))
+                return (work.counts, fired)
+            }
+            result.counts += counts
+            result.timersFired += fired
+            if due.count < configuration.sweepBatchSize { break }
+        }
+        metrics.record(result)
+        return result
+    }
+
+    // MARK: Operations
+
+    /// Deletes a stream with all its sub-streams, check states and errors (SPEC §6). A later message recreates it
+    /// with a fresh model lock.
+    /// - Returns: `false` when there is no such stream.
+    /// - Throws: ``StorageError``.
+    @discardableResult
+    public func deleteStream(_ urn: String, at now: Date) async throws -> Bool {
+        try await gate.run {
+            let time = try await effectiveTime(now)
+            return try await withConflictRetries {
+                let work = WorkingSet(store: store)
+                guard try await work.stream(urn) != nil else { return false }
+                for record in try await store.subStreams(of: urn) {
+                    guard try await work.subStream(record.key) != nil else { continue }
+                    for state in try await work.allCheckStates(of: record.key) {
+                        work.record(HealthEvent(
+                            at: time, kind: .checkStateDeleted, urn: urn, subStreamId: record.key.subStreamId,
+                            checkState: state.checkState, deletionReason: .streamDeleted
+                        ))
+                    }
+                }
+                _ = work.closeAll(of: urn, at: time, because: "stream deleted")
+                work.deleteStream(urn)
+                work.record(HealthEvent(at: time, kind: .streamDeleted, urn: urn, subStreamId: ""))
+                try await store.commit(work.makeChange(clock: time, receipt: nil))
+                noteClock(time)
+                return true
+            }
+        }
+    }
+
+    /// Closes every open error of a stream, stream-level and of all its sub-streams (SPEC §6 clear errors).
+    /// - Returns: how many error records were closed, or `nil` when there is no such stream.
+    /// - Throws: ``StorageError``.
+    @discardableResult
+    public func clearErrors(of urn: String, at now: Date) async throws -> Int? {
+        try await gate.run {
+            let time = try await effectiveTime(now)
+            return try await withConflictRetries { () async throws -> Int? in
+                let work = WorkingSet(store: store)
+                guard try await work.stream(urn) != nil else { return nil }
+                for error in work.openErrors(of: urn) where !error.key.streamLevel {
+                    _ = try await work.subStream(StreamKey(urn: urn, subStreamId: error.key.subStreamId))
+                }
+                let closed = work.closeAll(of: urn, at: time, because: "cleared")
+                try await store.commit(work.makeChange(clock: time, receipt: nil))
+                noteClock(time)
+                return closed
+            }
+        }
+    }
+
+    // MARK: Internals
+
+    private func withConflictRetries<T>(_ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as StorageError where error.code == .conflict && attempt < configuration.conflictRetries {
+                attempt += 1
+                logger.debug("commit conflict, retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Applies one message (SPEC §3–§6) to the working set.
+    func process(_ message: HealthMessage, in work: WorkingSet, at now: Date, receivedAt: Date) async throws {
+        let key = message.stream
+        if let stream = try await work.stream(key.urn) {
+            guard stream.consistencyModel == message.consistencyModel else {
+                work.raise(
+                    .streamConsistencyModelMismatch, on: key, streamLevel: true,
+                    message: "a \(message.consistencyModel.rawValue) message at \(message.path) was ignored: "
+                        + "the stream uses \(stream.consistencyModel.rawValue)",
+                    at: now
+                )
+                return
+            }
+        } else {
+            work.put(StreamRecord(urn: key.urn, consistencyModel: message.consistencyModel, createdAt: now))
+            work.record(HealthEvent(
+                at: now, kind: .streamCreated, urn: key.urn, subStreamId: "",
+                detail: message.consistencyModel.rawValue
+            ))
+        }
+        let latency = max(0, now.timeIntervalSince(receivedAt))
+        switch message.consistencyModel {
+        case .repeatSnapshots: try await processRepeatSnapshots(message, in: work, at: now, latency: latency)
+        case .repeatStates: try await processRepeatStates(message, in: work, at: now, latency: latency)
+        case .transactionalIncrements:
+            try await processTransactionalIncrements(message, in: work, at: now, latency: latency)
+        }
+    }
+}

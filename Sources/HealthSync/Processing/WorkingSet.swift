@@ -1,0 +1,310 @@
+import Foundation
+
+/// The records one envelope, sweep or operation reads and changes, staged in memory until they are committed as
+/// one ``StoreChange``. Reads go to the staged copy first, then to the store.
+///
+/// Owned by one task at a time; never shared.
+final class WorkingSet {
+    private struct StreamSlot {
+        var original: StreamRecord?
+        var record: StreamRecord?
+        var dirty = false
+    }
+
+    private struct SubStreamSlot {
+        var original: SubStreamRecord?
+        var record: SubStreamRecord?
+        var dirty = false
+        var checkStates: [String: StoredCheckState] = [:]
+        var missingIds: Set<String> = []
+        var allLoaded = false
+        var savedIds: Set<String> = []
+        var deletedIds: Set<String> = []
+        var errorsRaised = 0
+    }
+
+    let store: any HealthStore
+    private var streams: [String: StreamSlot] = [:]
+    private var subStreams: [StreamKey: SubStreamSlot] = [:]
+    private var originalErrors: [String: [ErrorKey: ErrorRecord]] = [:]
+    private var errors: [String: [ErrorKey: ErrorRecord]] = [:]
+    private var streamOrder: [String] = []
+    private var subStreamOrder: [StreamKey] = []
+    private var deletedStreams: [StoreChange.StreamDeletion] = []
+    private(set) var events: [HealthEvent] = []
+    private(set) var counts = ChangeCounts()
+
+    init(store: any HealthStore) {
+        self.store = store
+    }
+
+    // MARK: Streams
+
+    /// The stream record, loading it and its errors on first use.
+    func stream(_ urn: String) async throws -> StreamRecord? {
+        if let slot = streams[urn] { return slot.record }
+        let record = try await store.stream(urn)
+        let loaded = try await store.errors(of: urn)
+        var byKey: [ErrorKey: ErrorRecord] = [:]
+        for error in loaded { byKey[error.key] = error }
+        originalErrors[urn] = byKey
+        errors[urn] = byKey
+        streams[urn] = StreamSlot(original: record, record: record)
+        streamOrder.append(urn)
+        return record
+    }
+
+    /// Replaces the staged stream record.
+    func put(_ record: StreamRecord) {
+        streams[record.urn, default: StreamSlot()].record = record
+        streams[record.urn]?.dirty = true
+    }
+
+    /// Deletes a stream with everything it holds. The caller records the events.
+    func deleteStream(_ urn: String) {
+        guard let original = streams[urn]?.original else {
+            streams[urn]?.record = nil
+            return
+        }
+        deletedStreams.append(StoreChange.StreamDeletion(urn: urn, version: original.version))
+        streams[urn] = StreamSlot(original: nil, record: nil)
+        for key in subStreams.keys where key.urn == urn { subStreams[key] = SubStreamSlot(allLoaded: true) }
+        originalErrors[urn] = [:]
+        errors[urn] = [:]
+    }
+
+    // MARK: Sub-streams
+
+    /// The sub-stream record, loading it (and its stream, with the errors) on first use.
+    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? {
+        if let slot = subStreams[key] { return slot.record }
+        _ = try await stream(key.urn)
+        let record = try await store.subStream(key)
+        subStreams[key] = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
+        subStreamOrder.append(key)
+        return record
+    }
+
+    /// Replaces the staged sub-stream record.
+    func put(_ record: SubStreamRecord) {
+        if subStreams[record.key] == nil {
+            subStreams[record.key] = SubStreamSlot(allLoaded: true)
+            subStreamOrder.append(record.key)
+        }
+        subStreams[record.key]?.record = record
+        subStreams[record.key]?.dirty = true
+    }
+
+    /// Deletes a sub-stream, its check states and its sub-stream errors. The caller records the check-state events.
+    func deleteSubStream(_ key: StreamKey) {
+        guard var slot = subStreams[key] else { return }
+        slot.record = nil
+        slot.dirty = true
+        slot.checkStates = [:]
+        slot.savedIds = []
+        slot.deletedIds = []
+        slot.allLoaded = true
+        subStreams[key] = slot
+        errors[key.urn] = errors[key.urn]?.filter { $0.key.streamLevel || $0.key.subStreamId != key.subStreamId }
+    }
+
+    /// How many `ERROR`-level errors were raised on the sub-stream in this working set so far.
+    func errorsRaised(on key: StreamKey) -> Int { subStreams[key]?.errorsRaised ?? 0 }
+
+    // MARK: Check states
+
+    /// Loads the check states with these ids (those not staged yet) in one read.
+    func prefetch(_ ids: [String], of key: StreamKey) async throws {
+        guard let slot = subStreams[key], !slot.allLoaded else { return }
+        let missing = ids.filter { slot.checkStates[$0] == nil && !slot.missingIds.contains($0) }
+        guard !missing.isEmpty else { return }
+        let found = try await store.checkStates(of: key, ids: missing)
+        for state in found { subStreams[key]?.checkStates[state.checkStateId] = state }
+        let foundIds = Set(found.map(\.checkStateId))
+        for id in missing where !foundIds.contains(id) { subStreams[key]?.missingIds.insert(id) }
+    }
+
+    /// The staged check state with this id (after ``prefetch(_:of:)``), or `nil`.
+    func checkState(_ id: String, of key: StreamKey) async throws -> StoredCheckState? {
+        try await prefetch([id], of: key)
+        return subStreams[key]?.checkStates[id]
+    }
+
+    /// Every check state of the sub-stream, sorted by id.
+    func allCheckStates(of key: StreamKey) async throws -> [StoredCheckState] {
+        guard var slot = subStreams[key] else { return [] }
+        if !slot.allLoaded {
+            for state in try await store.checkStates(of: key) where slot.checkStates[state.checkStateId] == nil {
+                if !slot.deletedIds.contains(state.checkStateId) { slot.checkStates[state.checkStateId] = state }
+            }
+            slot.allLoaded = true
+            slot.missingIds = []
+            subStreams[key] = slot
+        }
+        return slot.checkStates.values.sorted { $0.checkStateId < $1.checkStateId }
+    }
+
+    /// Stages a check state write.
+    func save(_ state: StoredCheckState) {
+        subStreams[state.key]?.checkStates[state.checkStateId] = state
+        subStreams[state.key]?.missingIds.remove(state.checkStateId)
+        subStreams[state.key]?.deletedIds.remove(state.checkStateId)
+        subStreams[state.key]?.savedIds.insert(state.checkStateId)
+    }
+
+    /// Stages a check state deletion.
+    func delete(_ id: String, of key: StreamKey) {
+        subStreams[key]?.checkStates[id] = nil
+        subStreams[key]?.savedIds.remove(id)
+        subStreams[key]?.deletedIds.insert(id)
+        subStreams[key]?.missingIds.insert(id)
+    }
+
+    // MARK: Events and counts
+
+    /// Records an event.
+    func record(_ event: HealthEvent) {
+        events.append(event)
+        switch event.kind {
+        case .checkStateCreated: counts.created += 1
+        case .checkStateUpdated: counts.updated += 1
+        case .checkStateDeleted: counts.deleted += 1
+        case .errorOpened: counts.errorsOpened += 1
+        default: break
+        }
+    }
+
+    // MARK: Errors
+
+    /// The staged open errors of a stream (loaded with the stream).
+    func openErrors(of urn: String) -> [ErrorRecord] {
+        (errors[urn] ?? [:]).values.sorted { $0.key < $1.key }
+    }
+
+    /// Raises an error: opens a record, or aggregates into the open one (count, last seen, latest message).
+    func raise(_ code: StreamErrorCode, on key: StreamKey, streamLevel: Bool, message: String, at time: Date) {
+        let errorKey = ErrorKey(urn: key.urn, streamLevel: streamLevel, subStreamId: key.subStreamId, code: code)
+        if var existing = errors[key.urn]?[errorKey] {
+            existing.count += 1
+            existing.lastSeenAt = max(existing.lastSeenAt, time)
+            existing.message = message
+            errors[key.urn, default: [:]][errorKey] = existing
+        } else {
+            let opened = ErrorRecord(
+                key: errorKey,
+                level: code.level,
+                message: message,
+                count: 1,
+                firstSeenAt: time,
+                lastSeenAt: time
+            )
+            errors[key.urn, default: [:]][errorKey] = opened
+            record(HealthEvent(
+                at: time,
+                kind: .errorOpened,
+                urn: key.urn,
+                subStreamId: key.subStreamId,
+                errorCode: code,
+                detail: message
+            ))
+        }
+        markOwnerDirty(of: errorKey)
+        if !streamLevel && code.level == .error { subStreams[key]?.errorsRaised += 1 }
+    }
+
+    /// Closes the open errors with these codes on one scope; returns how many closed.
+    @discardableResult
+    func close(
+        _ codes: Set<StreamErrorCode>,
+        on key: StreamKey,
+        streamLevel: Bool,
+        at time: Date,
+        because cause: String
+    ) -> Int {
+        var closed = 0
+        for code in codes.sorted(by: { $0.rawValue < $1.rawValue }) {
+            let errorKey = ErrorKey(urn: key.urn, streamLevel: streamLevel, subStreamId: key.subStreamId, code: code)
+            guard errors[key.urn]?[errorKey] != nil else { continue }
+            errors[key.urn]?[errorKey] = nil
+            closed += 1
+            markOwnerDirty(of: errorKey)
+            record(HealthEvent(
+                at: time,
+                kind: .errorClosed,
+                urn: key.urn,
+                subStreamId: key.subStreamId,
+                errorCode: code,
+                detail: cause
+            ))
+        }
+        return closed
+    }
+
+    /// Closes every open error of a stream, stream-level and of all sub-streams.
+    func closeAll(of urn: String, at time: Date, because cause: String) -> Int {
+        let open = openErrors(of: urn)
+        for error in open {
+            close([error.code], on: StreamKey(urn: urn, subStreamId: error.key.subStreamId),
+                  streamLevel: error.key.streamLevel, at: time, because: cause)
+        }
+        return open.count
+    }
+
+    /// Error writes must bump their owner's version so that concurrent writers conflict.
+    private func markOwnerDirty(of key: ErrorKey) {
+        if key.streamLevel {
+            streams[key.urn]?.dirty = true
+        } else {
+            subStreams[StreamKey(urn: key.urn, subStreamId: key.subStreamId)]?.dirty = true
+        }
+    }
+
+    // MARK: Commit
+
+    /// The staged changes as one store change.
+    func makeChange(clock: Date?, receipt: String?) -> StoreChange {
+        var change = StoreChange()
+        change.deletedStreams = deletedStreams
+        for urn in streamOrder {
+            guard let slot = streams[urn], slot.dirty, let record = slot.record else { continue }
+            var saved = record
+            saved.version = slot.original?.version ?? 0
+            change.savedStreams.append(saved)
+        }
+        let deletedURNs = Set(deletedStreams.map(\.urn))
+        for key in subStreamOrder {
+            guard let slot = subStreams[key] else { continue }
+            if let record = slot.record {
+                if slot.dirty || !slot.savedIds.isEmpty || !slot.deletedIds.isEmpty {
+                    var saved = record
+                    saved.version = slot.original?.version ?? 0
+                    change.savedSubStreams.append(saved)
+                }
+                for id in slot.deletedIds.sorted() { change.deletedCheckStates.append((key, id)) }
+                for id in slot.savedIds.sorted() {
+                    if let state = slot.checkStates[id] { change.savedCheckStates.append(state) }
+                }
+            } else if let original = slot.original, !deletedURNs.contains(key.urn) {
+                change.deletedSubStreams.append(StoreChange.SubStreamDeletion(key: key, version: original.version))
+            }
+        }
+        for urn in streamOrder {
+            let before = originalErrors[urn] ?? [:]
+            let after = errors[urn] ?? [:]
+            for (key, _) in before where after[key] == nil {
+                let subStreamKey = StreamKey(urn: urn, subStreamId: key.subStreamId)
+                let cascaded = deletedURNs.contains(urn)
+                    || (!key.streamLevel && subStreams[subStreamKey]?.record == nil
+                        && subStreams[subStreamKey]?.original != nil)
+                if !cascaded { change.deletedErrors.append(key) }
+            }
+            for (key, record) in after where before[key] != record { change.savedErrors.append(record) }
+        }
+        change.deletedErrors.sort()
+        change.savedErrors.sort { $0.key < $1.key }
+        change.events = events
+        change.clock = clock
+        change.receipt = receipt
+        return change
+    }
+}

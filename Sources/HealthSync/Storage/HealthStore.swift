@@ -1,0 +1,106 @@
+import Foundation
+
+/// Which events to read back.
+public struct EventQuery: Sendable, Hashable {
+    /// Only this stream.
+    public var urn: String?
+    /// Only this sub-stream (`""` for main); needs ``urn``.
+    public var subStreamId: String?
+    /// Only events of this check state.
+    public var checkStateId: String?
+    /// Only events at or after this time.
+    public var since: Date?
+    /// Only events at or before this time.
+    public var until: Date?
+    /// At most this many, oldest first.
+    public var limit: Int?
+
+    /// Creates a query; every criterion is optional.
+    public init(
+        urn: String? = nil,
+        subStreamId: String? = nil,
+        checkStateId: String? = nil,
+        since: Date? = nil,
+        until: Date? = nil,
+        limit: Int? = nil
+    ) {
+        self.urn = urn
+        self.subStreamId = subStreamId
+        self.checkStateId = checkStateId
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+}
+
+/// Durable health state: streams, sub-streams, check states, errors, events and the processor clock.
+///
+/// The processor decides and the store records: a store holds no diffing or time logic. Reads return value
+/// types; ``commit(_:)`` applies one ``StoreChange`` as one atomic transaction, so that once it returns the change
+/// survives a crash, and if it throws nothing of it was written.
+///
+/// Stores make no assumption that their process is the only writer: the processor reads, decides, and commits
+/// with the versions it read (optimistic concurrency), and retries on ``StorageError/Code/conflict``. A store
+/// shared by several intake replicas (a networked database) implements the same contract.
+///
+/// Every store passes `HealthStoreConformance` from the `HealthSyncTesting` module.
+///
+/// All methods throw ``StorageError``.
+public protocol HealthStore: Sendable {
+    /// The stream record of `urn`, or `nil`.
+    func stream(_ urn: String) async throws -> StreamRecord?
+
+    /// All sub-streams of `urn`, sorted by sub-stream id (main first).
+    func subStreams(of urn: String) async throws -> [SubStreamRecord]
+
+    /// The sub-stream record of `key`, or `nil`.
+    func subStream(_ key: StreamKey) async throws -> SubStreamRecord?
+
+    /// The check states of one sub-stream: those with the given ids, or all of them when `ids` is `nil`.
+    /// Unknown ids are left out; the order is unspecified.
+    func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState]
+
+    /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.
+    /// - Parameters:
+    ///   - urn: only this stream.
+    ///   - subStreamId: only this sub-stream (`""` for main).
+    func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState]
+
+    /// The open errors of `urn`, stream-level and of every sub-stream, sorted by ``ErrorKey``.
+    func errors(of urn: String) async throws -> [ErrorRecord]
+
+    /// All streams with their counts, sorted by URN.
+    func streams() async throws -> [StreamSummary]
+
+    /// Sub-streams whose earliest deadline is strictly before `time`, earliest first, at most `limit`.
+    func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey]
+
+    /// The earliest deadline of any sub-stream, or `nil` when no timer is set.
+    func nextDeadline() async throws -> Date?
+
+    /// The processor clock as last committed, or `nil` for an empty store.
+    func clock() async throws -> Date?
+
+    /// Whether a change with this receipt was committed.
+    func hasReceipt(_ receipt: String) async throws -> Bool
+
+    /// Events matching `query`, oldest first (by time, then sequence).
+    func events(_ query: EventQuery) async throws -> [HealthEvent]
+
+    /// Applies `change` atomically.
+    /// - Throws: ``StorageError`` with ``StorageError/Code/conflict`` when a version no longer matches,
+    ///   ``StorageError/Code/duplicateReceipt`` when the receipt exists; in both cases nothing is written.
+    func commit(_ change: StoreChange) async throws
+}
+
+extension HealthStore {
+    /// All check states of one sub-stream.
+    public func checkStates(of key: StreamKey) async throws -> [StoredCheckState] {
+        try await checkStates(of: key, ids: nil)
+    }
+
+    /// All current check states, sorted by URN, sub-stream, then id.
+    public func allCheckStates() async throws -> [StoredCheckState] {
+        try await checkStates(urn: nil, subStreamId: nil)
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+
+/// A ``HealthStore`` in memory: for tests, replays and audits that need no database file.
+///
+/// Commits are atomic: versions and the receipt are checked before anything is written.
+public actor InMemoryHealthStore: HealthStore {
+    private var streamRecords: [String: StreamRecord] = [:]
+    private var subStreamRecords: [StreamKey: SubStreamRecord] = [:]
+    private var subStreamsByURN: [String: Set<String>] = [:]
+    private var checkStateRecords: [StreamKey: [String: StoredCheckState]] = [:]
+    private var errorRecords: [String: [ErrorKey: ErrorRecord]] = [:]
+    private var eventLog: [HealthEvent] = []
+    private var processorClock: Date?
+    private var receipts: Set<String> = []
+
+    /// Creates an empty store.
+    public init() {}
+
+    public func stream(_ urn: String) -> StreamRecord? { streamRecords[urn] }
+
+    public func subStreams(of urn: String) -> [SubStreamRecord] {
+        (subStreamsByURN[urn] ?? []).sorted().compactMap { subStreamRecords[StreamKey(urn: urn, subStreamId: $0)] }
+    }
+
+    public func subStream(_ key: StreamKey) -> SubStreamRecord? { subStreamRecords[key] }
+
+    public func checkStates(of key: StreamKey, ids: [String]?) -> [StoredCheckState] {
+        guard let states = checkStateRecords[key] else { return [] }
+        guard let ids else { return Array(states.values) }
+        return Set(ids).compactMap { states[$0] }
+    }
+
+    public func checkStates(urn: String?, subStreamId: String?) -> [StoredCheckState] {
+        var keys: [StreamKey]
+        if let urn {
+            keys = (subStreamsByURN[urn] ?? []).map { StreamKey(urn: urn, subStreamId: $0) }
+            if let subStreamId { keys = keys.filter { $0.subStreamId == subStreamId } }
+        } else {
+            keys = Array(checkStateRecords.keys)
+            if let subStreamId { keys = keys.filter { $0.subStreamId == subStreamId } }
+        }
+        return keys.sorted().flatMap { key in
+            (checkStateRecords[key] ?? [:]).values.sorted { $0.checkStateId < $1.checkStateId }
+        }
+    }
+
+    public func errors(of urn: String) -> [ErrorRecord] {
+        (errorRecords[urn] ?? [:]).values.sorted { $0.key < $1.key }
+    }
+
+    public func streams() -> [StreamSummary] {
+        streamRecords.values.sorted { $0.urn < $1.urn }.map { stream in
+            let subStreamIds = subStreamsByURN[stream.urn] ?? []
+            let count = subStreamIds.reduce(0) { total, id in
+                total + (checkStateRecords[StreamKey(urn: stream.urn, subStreamId: id)]?.count ?? 0)
+            }
+            return StreamSummary(
+                urn: stream.urn,
+                consistencyModel: stream.consistencyModel,
+                subStreamCount: subStreamIds.count,
+                checkStateCount: count
+            )
+        }
+    }
+
+    public func dueSubStreams(before time: Date, limit: Int) -> [StreamKey] {
+        let due = subStreamRecords.values.compactMap { record -> (Date, StreamKey)? in
+            guard let deadline = record.nextDeadline, deadline < time else { return nil }
+            return (deadline, record.key)
+        }
+        return due.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(limit).map(\.1)
+    }
+
+    public func nextDeadline() -> Date? { subStreamRecords.values.compactMap(\.nextDeadline).min() }
+
+    public func clock() -> Date? { processorClock }
+
+    public func hasReceipt(_ receipt: String) -> Bool { receipts.contains(receipt) }
+
+    public func events(_ query: EventQuery) -> [HealthEvent] {
+        var matches = eventLog.filter { event in
+            if let urn = query.urn, event.urn != urn { return false }
+            if let subStreamId = query.subStreamId, event.subStreamId != subStreamId { return false }
+            if let checkStateId = query.checkStateId, event.checkStateId != checkStateId { return false }
+            if let since = query.since, event.at < since { return false }
+            if let until = query.until, event.at > until { return false }
+            return true
+        }
+        matches.sort { ($0.at, $0.sequence ?? 0) < ($1.at, $1.sequence ?? 0) }
+        if let limit = query.limit { return Array(matches.prefix(limit)) }
+        return matches
+    }
+
+    public func commit(_ change: StoreChange) throws {
+        try validate(change)
+        for deletion in change.deletedStreams { removeStream(deletion.urn) }
+        for deletion in change.deletedSubStreams { removeSubStream(deletion.key) }
+        for var stream in change.savedStreams {
+            stream.version += 1
+            streamRecords[stream.urn] = stream
+        }
+        for var subStream in change.savedSubStreams {
+            subStream.version += 1
+            subStreamRecords[subStream.key] = subStream
+            subStreamsByURN[subStream.key.urn, default: []].insert(subStream.key.subStreamId)
+        }
+        for (key, id) in change.deletedCheckStates { checkStateRecords[key]?[id] = nil }
+        for state in change.savedCheckStates { checkStateRecords[state.key, default: [:]][state.checkStateId] = state }
+        for key in change.deletedErrors { errorRecords[key.urn]?[key] = nil }
+        for error in change.savedErrors { errorRecords[error.key.urn, default: [:]][error.key] = error }
+        for var event in change.events {
+            event.sequence = Int64(eventLog.count + 1)
+            eventLog.append(event)
+        }
+        if let clock = change.clock { processorClock = max(processorClock ?? clock, clock) }
+        if let receipt = change.receipt { receipts.insert(receipt) }
+    }
+
+    private func validate(_ change: StoreChange) throws {
+        if let receipt = change.receipt, receipts.contains(receipt) {
+            throw StorageError(code: .duplicateReceipt, message: "receipt \(receipt) was already committed")
+        }
+        var streamVersions = streamRecords.mapValues(\.version)
+        var subStreamVersions: [StreamKey: Int64] = [:]
+        func subStreamVersion(_ key: StreamKey) -> Int64? {
+            if let version = subStreamVersions[key] { return version == 0 ? nil : version }
+            return subStreamRecords[key]?.version
+        }
+        for deletion in change.deletedStreams {
+            guard streamVersions[deletion.urn] == deletion.version else {
+                throw conflict("stream \(deletion.urn)")
+            }
+            streamVersions[deletion.urn] = nil
+            for id in subStreamsByURN[deletion.urn] ?? [] {
+                subStreamVersions[StreamKey(urn: deletion.urn, subStreamId: id)] = 0
+            }
+        }
+        for deletion in change.deletedSubStreams {
+            guard subStreamVersion(deletion.key) == deletion.version else {
+                throw conflict("sub-stream \(deletion.key)")
+            }
+            subStreamVersions[deletion.key] = 0
+        }
+        for stream in change.savedStreams {
+            guard (streamVersions[stream.urn] ?? 0) == stream.version else { throw conflict("stream \(stream.urn)") }
+        }
+        for subStream in change.savedSubStreams {
+            guard (subStreamVersion(subStream.key) ?? 0) == subStream.version else {
+                throw conflict("sub-stream \(subStream.key)")
+            }
+        }
+    }
+
+    private func conflict(_ what: String) -> StorageError {
+        StorageError(code: .conflict, message: "\(what) was changed by another writer")
+    }
+
+    private func removeStream(_ urn: String) {
+        for id in subStreamsByURN[urn] ?? [] { removeSubStream(StreamKey(urn: urn, subStreamId: id)) }
+        streamRecords[urn] = nil
+        subStreamsByURN[urn] = nil
+        errorRecords[urn] = nil
+    }
+
+    private func removeSubStream(_ key: StreamKey) {
+        subStreamRecords[key] = nil
+        checkStateRecords[key] = nil
+        subStreamsByURN[key.urn]?.remove(key.subStreamId)
+        if let errors = errorRecords[key.urn] {
+            errorRecords[key.urn] = errors.filter { $0.key.streamLevel || $0.key.subStreamId != key.subStreamId }
+        }
+    }
+}
