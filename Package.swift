@@ -66,7 +66,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthSyncCLITests",
-            dependencies: ["HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
+            dependencies: [
+                "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -96,7 +96,11 @@ public struct Replayer: Sendable {
     /// - Throws: ``StorageError`` when the store fails (what was committed before stays committed).
     public func replay(_ sources: [Source], start: Date? = nil, until: Date? = nil) async throws -> Outcome {
         var outcome = Outcome()
-        if let start { outcome.timersFired += try await processor.advance(to: start).timersFired }
+        if let start {
+            let sweep = try await processor.advance(to: start)
+            outcome.timersFired += sweep.timersFired
+            outcome.counts += sweep.counts
+        }
         for source in sources {
             let digest = PayloadFile.digest(source.bytes)
             for entry in PayloadFile.entries(in: source.bytes) {

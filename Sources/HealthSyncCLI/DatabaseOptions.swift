@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import HealthSync
+import HealthSyncSQLite
+
+/// `--db PATH`: the one place where commands open their store.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The database file.", valueName: "path"))
+    var db = "healthsync.sqlite"
+
+    /// Opens the database.
+    /// - Parameters:
+    ///   - creating: create the file when it does not exist (replay); otherwise a missing file is an error, so a
+    ///     mistyped `--db` is reported instead of showing an empty database.
+    ///   - console: where a failure is reported.
+    /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
+    func openStore(creating: Bool, console: Console) throws -> any HealthStore {
+        let fileManager = FileManager.default
+        let url = URL(fileURLWithPath: db)
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            console.printError("error: cannot open database \(db): directory \(directory) does not exist")
+            throw ExitCode(2)
+        }
+        if !creating, !fileManager.fileExists(atPath: db) {
+            console.printError("error: no database at \(db) (replay payloads first, or name another with --db)")
+            throw ExitCode(2)
+        }
+        do {
+            return try SQLiteHealthStore(path: db)
+        } catch {
+            console.printError("error: cannot open database \(db): \(error)")
+            throw ExitCode(2)
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import HealthSync
+
+/// The documents `--format json` prints: the CLI's stable machine contract.
+///
+/// Keys are spelled exactly as below and always present: absent values are explicit `null`s (hence the hand-written
+/// `encode(to:)`; synthesized conformances drop `nil`). `subStreamId` is `null` for the main sub-stream; times are
+/// epoch seconds. Arrays are sorted by URN, then sub-stream (main first), then check-state id or error code.
+enum JSONContract {
+    /// `state`: `{"checkStates": [...]}`.
+    struct StateDocument: Encodable, Sendable {
+        var checkStates: [CheckStateEntry]
+
+        init(_ states: [StoredCheckState]) {
+            checkStates =
+                states
+                .sorted { ($0.key, $0.checkStateId) < ($1.key, $1.checkStateId) }
+                .map(CheckStateEntry.init)
+        }
+    }
+
+    /// One check state.
+    struct CheckStateEntry: Encodable, Sendable {
+        var urn: String
+        var subStreamId: String?
+        var checkStateId: String
+        var name: String
+        var health: String
+        var topologyElementIdentifier: String
+        var message: String?
+
+        init(_ state: StoredCheckState) {
+            urn = state.key.urn
+            subStreamId = state.key.publicSubStreamId
+            checkStateId = state.checkStateId
+            name = state.checkState.name
+            health = state.checkState.health.rawValue
+            topologyElementIdentifier = state.checkState.topologyElementIdentifier
+            message = state.checkState.message
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(urn, forKey: .urn)
+            try container.encode(subStreamId, forKey: .subStreamId)
+            try container.encode(checkStateId, forKey: .checkStateId)
+            try container.encode(name, forKey: .name)
+            try container.encode(health, forKey: .health)
+            try container.encode(topologyElementIdentifier, forKey: .topologyElementIdentifier)
+            try container.encode(message, forKey: .message)
+        }
+    }
+
+    /// `streams`: `{"streams": [...]}`.
+    struct StreamsDocument: Encodable, Sendable {
+        var streams: [StreamEntry]
+
+        init(_ summaries: [StreamSummary]) {
+            streams = summaries.sorted { $0.urn < $1.urn }.map(StreamEntry.init)
+        }
+    }
+
+    /// One stream.
+    struct StreamEntry: Encodable, Sendable {
+        var urn: String
+        var consistencyModel: String
+        var subStreamCount: Int
+        var checkStateCount: Int
+
+        init(_ summary: StreamSummary) {
+            urn = summary.urn
+            consistencyModel = summary.consistencyModel.rawValue
+            subStreamCount = summary.subStreamCount
+            checkStateCount = summary.checkStateCount
+        }
+    }
+
+    /// `status`: one stream's model, stream-level errors and sub-streams.
+    struct StatusDocument: Encodable, Sendable {
+        var urn: String
+        var consistencyModel: String
+        var errors: [ErrorEntry]
+        var subStreams: [SubStreamEntry]
+
+        init(_ status: StreamStatus) {
+            urn = status.urn
+            consistencyModel = status.consistencyModel.rawValue
+            errors = ErrorEntry.sorted(status.errors)
+            subStreams = status.subStreams.sorted { $0.record.key < $1.record.key }.map(SubStreamEntry.init)
+        }
+    }
+
+    /// One sub-stream of a status.
+    struct SubStreamEntry: Encodable, Sendable {
+        var subStreamId: String?
+        var checkStateCount: Int
+        var repeatIntervalS: Int?
+        var expiryIntervalS: Int?
+        var snapshotOpen: Bool
+        var checkpoint: CheckpointEntry?
+        var lastMessageAt: Double
+        var errors: [ErrorEntry]
+
+        init(_ subStream: StreamStatus.SubStream) {
+            let record = subStream.record
+            subStreamId = record.key.publicSubStreamId
+            checkStateCount = subStream.checkStateCount
+            repeatIntervalS = record.intervals?.repeatInterval
+            expiryIntervalS = record.intervals?.expiry
+            snapshotOpen = record.openSnapshot != nil
+            checkpoint = record.checkpoint.map(CheckpointEntry.init)
+            lastMessageAt = record.lastMessageAt.timeIntervalSince1970
+            errors = ErrorEntry.sorted(subStream.errors)
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case subStreamId, checkStateCount, repeatIntervalS, expiryIntervalS, snapshotOpen, checkpoint
+            case lastMessageAt, errors
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(subStreamId, forKey: .subStreamId)
+            try container.encode(checkStateCount, forKey: .checkStateCount)
+            try container.encode(repeatIntervalS, forKey: .repeatIntervalS)
+            try container.encode(expiryIntervalS, forKey: .expiryIntervalS)
+            try container.encode(snapshotOpen, forKey: .snapshotOpen)
+            try container.encode(checkpoint, forKey: .checkpoint)
+            try container.encode(lastMessageAt, forKey: .lastMessageAt)
+            try container.encode(errors, forKey: .errors)
+        }
+    }
+
+    /// A TRANSACTIONAL_INCREMENTS checkpoint.
+    struct CheckpointEntry: Encodable, Sendable {
+        var offset: Int64
+        var batchIndex: Int64?
+
+        init(_ checkpoint: Checkpoint) {
+            offset = checkpoint.offset
+            batchIndex = checkpoint.batchIndex
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case offset, batchIndex
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(offset, forKey: .offset)
+            try container.encode(batchIndex, forKey: .batchIndex)
+        }
+    }
+
+    /// One open error record. For a stream-level error, `subStreamId` is the sub-stream it names.
+    struct ErrorEntry: Encodable, Sendable {
+        var code: String
+        var level: String
+        var message: String
+        var count: Int64
+        var subStreamId: String?
+        var firstSeenAt: Double
+        var lastSeenAt: Double
+
+        init(_ record: ErrorRecord) {
+            code = record.code.rawValue
+            level = record.level.rawValue
+            message = record.message
+            count = record.count
+            subStreamId = record.key.subStreamId.isEmpty ? nil : record.key.subStreamId
+            firstSeenAt = record.firstSeenAt.timeIntervalSince1970
+            lastSeenAt = record.lastSeenAt.timeIntervalSince1970
+        }
+
+        /// Sorted by sub-stream (main first), then code.
+        static func sorted(_ records: [ErrorRecord]) -> [ErrorEntry] {
+            records.sorted { ($0.key.subStreamId, $0.code.rawValue) < ($1.key.subStreamId, $1.code.rawValue) }
+                .map(ErrorEntry.init)
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case code, level, message, count, subStreamId, firstSeenAt, lastSeenAt
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(code, forKey: .code)
+            try container.encode(level, forKey: .level)
+            try container.encode(message, forKey: .message)
+            try container.encode(count, forKey: .count)
+            try container.encode(subStreamId, forKey: .subStreamId)
+            try container.encode(firstSeenAt, forKey: .firstSeenAt)
+            try container.encode(lastSeenAt, forKey: .lastSeenAt)
+        }
+    }
+}

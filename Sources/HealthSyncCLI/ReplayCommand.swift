@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import HealthSync
+
+/// `healthsync replay`: applies payload files to the database (SPEC §7).
+struct ReplayCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Apply the envelopes of payload files to the database.",
+        discussion: """
+            A FILE holds one JSON envelope, or JSON Lines (one envelope per line). A directory stands for every \
+            .json and .jsonl file below it in path order (files named expected.json, which hold fixture \
+            expectations, are skipped). Envelopes are applied in file order at their collection_timestamp; timers due before each fire first. Envelopes a previous replay \
+            of the same file applied are skipped. Rejections are printed as FILE:LINE: JSON-PATH: reason.
+
+            Exit status: 0 when every envelope was applied, 1 when any envelope or message was rejected (the \
+            valid ones are still applied), 2 for usage errors, unreadable files or an unusable database.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "Advance the clock to TIME (epoch seconds or ISO-8601) before the first envelope.", valueName: "time")
+    )
+    var start: TimeArgument?
+
+    @Option(
+        help: ArgumentHelp("After the last envelope, advance the clock to TIME, firing due timers.", valueName: "time")
+    )
+    var until: TimeArgument?
+
+    @Flag(help: "Report unknown keys as warnings and reject non-main sub-streams without expiry.")
+    var strict = false
+
+    @Option(
+        help: ArgumentHelp("Extra time a source gets past its repeat interval before it is late.", valueName: "seconds")
+    )
+    var lateGrace: Double = 0
+
+    @Flag(help: "After the summary, print the resulting check states as `healthsync state` does.")
+    var showState = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    @Argument(
+        help: ArgumentHelp("Payload files (one JSON envelope each, or JSON Lines) or directories of them.", valueName: "file")
+    )
+    var files: [String]
+
+    func validate() throws {
+        if !lateGrace.isFinite || lateGrace < 0 {
+            throw ValidationError("--late-grace must be a non-negative number of seconds.")
+        }
+        if let start, let until, until.date < start.date {
+            throw ValidationError("--until must not be earlier than --start.")
+        }
+    }
+
+    func execute(console: Console) async throws {
+        var sources: [Replayer.Source] = []
+        for file in try Self.expand(files, console: console) {
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: file))
+                sources.append(Replayer.Source(name: file, bytes: Array(data)))
+            } catch {
+                console.printError("error: cannot read \(file): \(Self.reason(error))")
+                throw ExitCode(2)
+            }
+        }
+        let store = try database.openStore(creating: true, console: console)
+        let processor = HealthProcessor(
+            store: store,
+            configuration: HealthProcessor.Configuration(lateGrace: lateGrace),
+            logger: logging.makeLogger()
+        )
+        let replayer = Replayer(processor: processor, decoder: EnvelopeDecoder(strict: strict))
+        let outcome = try await replayer.replay(sources, start: start?.date, until: until?.date)
+        for rejection in outcome.rejections { console.printError(rejection.description) }
+        for warning in outcome.warnings { console.printError("warning: \(warning)") }
+        console.print(Self.summary(of: outcome))
+        if showState {
+            console.print("")
+            console.print(StateCommand.table(of: try await store.allCheckStates()))
+        }
+        if !outcome.isClean { throw ExitCode(1) }
+    }
+
+    /// The files to replay: each FILE, or for a directory every `.json`/`.jsonl` file below it (except
+    /// `expected.json`), sorted by path.
+    static func expand(_ paths: [String], console: Console) throws -> [String] {
+        var files: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                files.append(path)
+                continue
+            }
+            guard let walker = FileManager.default.enumerator(atPath: path) else {
+                console.printError("error: cannot read \(path): not a readable directory")
+                throw ExitCode(2)
+            }
+            var found: [String] = []
+            while let relative = walker.nextObject() as? String {
+                let name = (relative as NSString).lastPathComponent
+                guard name != "expected.json", name.hasSuffix(".json") || name.hasSuffix(".jsonl") else { continue }
+                found.append((path as NSString).appendingPathComponent(relative))
+            }
+            guard !found.isEmpty else {
+                console.printError("error: cannot read \(path): the directory holds no .json or .jsonl file")
+                throw ExitCode(2)
+            }
+            files += found.sorted()
+        }
+        return files
+    }
+
+    /// The one-line summary, such as
+    /// `2 envelopes applied, 1 rejected; check states: 2 created, 0 updated, 0 deleted; 1 error opened`.
+    static func summary(of outcome: Replayer.Outcome) -> String {
+        let counts = outcome.counts
+        var parts = [
+            "\(plural(outcome.envelopesApplied, "envelope")) applied, \(outcome.envelopesRejected) rejected",
+            "check states: \(counts.created) created, \(counts.updated) updated, \(counts.deleted) deleted",
+            "\(plural(counts.errorsOpened, "error")) opened",
+        ]
+        if outcome.messagesRejected > 0 { parts.append("\(plural(outcome.messagesRejected, "message")) rejected") }
+        if outcome.timersFired > 0 { parts.append("\(plural(outcome.timersFired, "timer")) fired") }
+        if outcome.envelopesAlreadyApplied > 0 {
+            parts.append("\(plural(outcome.envelopesAlreadyApplied, "envelope")) skipped as already applied")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// `1 envelope`, `2 envelopes`.
+    static func plural(_ count: Int, _ noun: String) -> String {
+        count == 1 ? "1 \(noun)" : "\(count) \(noun)s"
+    }
+
+    /// A short reason for a file-reading failure: the underlying POSIX error when there is one
+    /// ("No such file or directory"), else the error's own description.
+    private static func reason(_ error: any Error) -> String {
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        if let underlying, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(truncatingIfNeeded: underlying.code)))
+        }
+        return error.localizedDescription
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+@testable import HealthSyncCLI
+
+/// `delete`, `clear-errors` and `sweep`.
+@Suite struct OperationCommandTests {
+    @Test func deleteRemovesTheStreamAndUnknownStreamExitsOne() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("two.json", Payloads.twoStreams)
+            _ = try await workspace.run("replay", file)
+
+            let delete = try await workspace.run("delete", "--urn", "urn:health:a:main")
+            #expect(delete.status == 0)
+            #expect(delete.output == "deleted stream urn:health:a:main\n")
+
+            let streams = try await workspace.run("streams")
+            #expect(!streams.output.contains("urn:health:a:main"))
+            #expect(streams.output.contains("urn:health:b:ti"))
+            let state = try await workspace.run("state", "--urn", "urn:health:a:main")
+            #expect(state.output == "no check states\n")
+
+            let again = try await workspace.run("delete", "--urn", "urn:health:a:main")
+            #expect(again.status == 1)
+            #expect(again.output == "")
+            #expect(again.errors == "error: no stream urn:health:a:main\n")
+        }
+    }
+
+    @Test func clearErrorsClosesEveryOpenErrorAndUnknownStreamExitsOne() async throws {
+        try await Workspace.with { workspace in
+            let setup = try workspace.write("two.json", Payloads.twoStreams)
+            let outside = try workspace.write("outside.json", Payloads.outsideSnapshot)
+            _ = try await workspace.run("replay", setup, outside)
+            // Stream level: eu expired (SubStreamExpired); main: check states outside a snapshot.
+            let before = try await workspace.run("status", "--urn", "urn:health:a:main")
+            #expect(before.output.contains("SubStreamExpired"))
+            #expect(before.output.contains("SubStreamCheckStateOutsideSnapshot"))
+
+            let clear = try await workspace.run("clear-errors", "--urn", "urn:health:a:main")
+            #expect(clear.status == 0)
+            #expect(clear.output == "cleared 2 errors of urn:health:a:main\n")
+
+            let after = try await workspace.run("status", "--urn", "urn:health:a:main")
+            #expect(after.output.contains("no open errors"))
+
+            let unknown = try await workspace.run("clear-errors", "--urn", "urn:health:x:unknown")
+            #expect(unknown.status == 1)
+            #expect(unknown.errors == "error: no stream urn:health:x:unknown\n")
+        }
+    }
+
+    @Test func sweepFiresDueTimersAndPrintsWhatFired() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("states.json", Payloads.repeatStates)
+            _ = try await workspace.run("replay", file)
+
+            let sweep = try await workspace.run("sweep", "--now", "1100")
+            #expect(sweep.status == 0)
+            let lines = sweep.output.split(separator: "\n")
+            let summary = try #require(lines.first)
+            #expect(summary.hasPrefix("clock at 1970-01-01T00:18:20Z; "))
+            #expect(summary.contains("check states: 1 deleted"))
+            #expect(lines.dropFirst().first?.hasPrefix("TIME ") == true)
+            #expect(lines.contains { $0.contains("checkStateDeleted") && $0.contains("s1") })
+            #expect(lines.contains { $0.contains("errorOpened") && $0.contains("SubStreamLateData") })
+
+            let state = try await workspace.run("state", "--urn", "urn:health:c:states")
+            #expect(state.output == "no check states\n")
+        }
+    }
+
+    @Test func sweepNeverMovesTheClockBack() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("states.json", Payloads.repeatStates)
+            _ = try await workspace.run("replay", file)
+
+            let sweep = try await workspace.run("sweep", "--now", "1970-01-01T00:00:10Z")
+            #expect(sweep.status == 0)
+            #expect(
+                sweep.output
+                    == "clock at 1970-01-01T00:16:40Z; 0 timers fired; check states: 0 deleted; 0 errors opened\n")
+
+            let state = try await workspace.run("state", "--urn", "urn:health:c:states", "--format", "json")
+            #expect(state.output.contains("\"checkStateId\" : \"s1\""))
+        }
+    }
+
+    @Test func sweepOfMissingDatabaseExitsTwo() async throws {
+        try await Workspace.with { workspace in
+            let sweep = try await workspace.run("sweep", "--now", "1000")
+            #expect(sweep.status == 2)
+            #expect(sweep.errors.hasPrefix("error: no database at "))
+        }
+    }
+}

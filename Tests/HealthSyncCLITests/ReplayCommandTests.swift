@@ -1,0 +1,277 @@
+import ArgumentParser
+import Foundation
+import Testing
+
+@testable import HealthSyncCLI
+
+@Suite struct ReplayCommandTests {
+    @Test func replaysValidFileThenPrintsStateAsExactJSON() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("example.json", Payloads.documentationExample)
+
+            let replay = try await workspace.run("replay", file)
+            #expect(replay.status == 0)
+            #expect(replay.errors == "")
+            #expect(
+                replay.output
+                    == "1 envelope applied, 0 rejected; check states: 2 created, 0 updated, 0 deleted; 0 errors opened\n"
+            )
+
+            let state = try await workspace.run("state", "--format", "json")
+            #expect(state.status == 0)
+            #expect(
+                state.output == """
+                    {
+                      "checkStates" : [
+                        {
+                          "checkStateId" : "checkStateId1",
+                          "health" : "DEVIATING",
+                          "message" : "Server Running out of disk space",
+                          "name" : "Disk Usage",
+                          "subStreamId" : null,
+                          "topologyElementIdentifier" : "server-1",
+                          "urn" : "urn:health:sourceId:streamId"
+                        },
+                        {
+                          "checkStateId" : "checkStateId2",
+                          "health" : "CRITICAL",
+                          "message" : "Provisioning failed. [Learn more](https://www.any-link.com)",
+                          "name" : "Health Monitor",
+                          "subStreamId" : null,
+                          "topologyElementIdentifier" : "server-2",
+                          "urn" : "urn:health:sourceId:streamId"
+                        }
+                      ]
+                    }
+
+                    """
+            )
+        }
+    }
+
+    @Test func jsonLinesWithBrokenLineAppliesTheOthersAndReportsItsLine() async throws {
+        try await Workspace.with { workspace in
+            let lines = [
+                Payloads.snapshotLine(at: 1000, urn: "urn:health:a:one", states: [Payloads.checkState("x")]),
+                #"{"collection_timestamp": 1010, "health": [{"stream": {"urn": "urn:health:a:two"}, }]}"#,
+                Payloads.snapshotLine(at: 1020, urn: "urn:health:a:three", states: [Payloads.checkState("y")]),
+            ]
+            let file = try workspace.write("batch.jsonl", lines.joined(separator: "\n") + "\n")
+
+            let replay = try await workspace.run("replay", file)
+            #expect(replay.status == 1)
+            #expect(
+                replay.output
+                    == "2 envelopes applied, 1 rejected; check states: 2 created, 0 updated, 0 deleted; 0 errors opened\n"
+            )
+            #expect(replay.errorLines.count == 1)
+            #expect(replay.errors.hasPrefix("\(file):2: $: column "))
+
+            let state = try await workspace.run("state", "--format", "json")
+            let document = try JSONSerialization.jsonObject(with: Data(state.output.utf8)) as? [String: Any]
+            let states = try #require(document?["checkStates"] as? [[String: Any]])
+            #expect(states.compactMap { $0["urn"] as? String } == ["urn:health:a:one", "urn:health:a:three"])
+        }
+    }
+
+    @Test func documentationCurlExampleIsRejectedWithWhereAndWhy() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("curl.json", Payloads.documentationCurlExample)
+            let replay = try await workspace.run("replay", file)
+            #expect(replay.status == 1)
+            #expect(
+                replay.output
+                    == "0 envelopes applied, 1 rejected; check states: 0 created, 0 updated, 0 deleted; 0 errors opened\n"
+            )
+            #expect(replay.errorLines.count == 1)
+            #expect(
+                replay.errors.hasPrefix(
+                    "\(file):9: $: column 11: expected ',' or '}' after an object member, found '{'"))
+            #expect(replay.errors.contains("documentation defect"))
+        }
+    }
+
+    @Test func healthAsListOfListsRejectsTheMessage() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("nested.json", Payloads.listOfLists)
+            let replay = try await workspace.run("replay", file)
+            #expect(replay.status == 1)
+            #expect(replay.output.hasSuffix("; 1 message rejected\n"))
+            #expect(replay.errors.hasPrefix("\(file):1: health[0]: expected a health message object"))
+            #expect(replay.errors.contains("documentation defect"))
+        }
+    }
+
+    @Test func rejectedMessageFailsTheReplayButItsSiblingsApply() async throws {
+        try await Workspace.with { workspace in
+            let envelope = """
+                {"collection_timestamp": 1000, "health": [{"stream": {}}, \
+                {"stream": {"urn": "urn:health:a:ok"}, "start_snapshot": {"repeat_interval_s": 60}, \
+                "check_states": [\(Payloads.checkState("x"))], "stop_snapshot": {}}]}
+                """
+            let file = try workspace.write("envelope.json", envelope)
+            let replay = try await workspace.run("replay", file)
+            #expect(replay.status == 1)
+            #expect(replay.output.contains("1 envelope applied, 0 rejected; check states: 1 created"))
+            #expect(replay.output.contains("; 1 message rejected"))
+            #expect(replay.errors.hasPrefix("\(file):1: health[0].stream.urn: "))
+        }
+    }
+
+    @Test func invalidCheckStateIsAWarningNotARejection() async throws {
+        try await Workspace.with { workspace in
+            let line = Payloads.snapshotLine(
+                at: 1000, states: [Payloads.checkState("good"), Payloads.checkState("bad", "PURPLE")])
+            let file = try workspace.write("warn.json", line)
+            let replay = try await workspace.run("replay", file)
+            #expect(replay.status == 0)
+            #expect(replay.errors.hasPrefix("warning: \(file):1: health[0].check_states[1].health: "))
+            #expect(replay.output.contains("check states: 1 created"))
+        }
+    }
+
+    @Test(arguments: ["missing.json", "empty-dir"])
+    func unreadableFileExitsTwoBeforeApplyingAnything(name: String) async throws {
+        try await Workspace.with { workspace in
+            let good = try workspace.write("good.json", Payloads.documentationExample)
+            let bad = workspace.directory.appendingPathComponent(name).path
+            if name == "empty-dir" { try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: false) }
+            let replay = try await workspace.run("replay", good, bad)
+            #expect(replay.status == 2)
+            #expect(replay.output == "")
+            #expect(replay.errors.hasPrefix("error: cannot read \(bad): "))
+            #expect(!FileManager.default.fileExists(atPath: workspace.database))
+        }
+    }
+
+    @Test func databaseInMissingDirectoryExitsTwo() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("example.json", Payloads.documentationExample)
+            let database = workspace.directory.appendingPathComponent("nowhere/health.sqlite").path
+            let replay = try await CLI.run(["replay", file, "--db", database])
+            #expect(replay.status == 2)
+            #expect(replay.errors.contains("error: cannot open database \(database): directory "))
+            #expect(replay.errors.contains("does not exist"))
+        }
+    }
+
+    @Test func corruptDatabaseExitsTwo() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("example.json", Payloads.documentationExample)
+            _ = try workspace.write("health.sqlite", "not a database")
+            let replay = try await workspace.run("replay", file)
+            #expect(replay.status == 2)
+            #expect(replay.output == "")
+            #expect(replay.errors.hasPrefix("error: cannot open database \(workspace.database): "))
+        }
+    }
+
+    @Test(arguments: [(nil, "1 error opened"), ("20", "0 errors opened")] as [(String?, String)])
+    func lateGraceDelaysLateData(grace: String?, errors: String) async throws {
+        try await Workspace.with { workspace in
+            // REPEAT_STATES at 1000 with a 30 s repeat: late at 1030, or at 1050 with 20 s of grace.
+            let file = try workspace.write("states.json", Payloads.repeatStates)
+            let options = grace.map { ["--late-grace", $0] } ?? []
+            let replay = try await CLI.run(["replay", file, "--until", "1040", "--db", workspace.database] + options)
+            #expect(replay.status == 0)
+            #expect(replay.output.contains("; \(errors)"))
+        }
+    }
+
+    @Test func startAdvancesTheClockBeforeTheFirstEnvelope() async throws {
+        try await Workspace.with { workspace in
+            // An envelope stamped before --start is applied at the clock, not at its own time.
+            let file = try workspace.write("states.json", Payloads.repeatStates)
+            _ = try await workspace.run("replay", "--start", "1500", file)
+            let status = try await workspace.run("status", "--urn", "urn:health:c:states", "--format", "json")
+            #expect(status.output.contains("\"lastMessageAt\" : 1500"))
+        }
+    }
+
+    @Test func untilFiresTheExpiryOfASubStream() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("two.json", Payloads.twoStreams)
+
+            let replay = try await workspace.run("replay", file, "--until", "1970-01-01T00:20:00Z")
+            #expect(replay.status == 0)
+            #expect(replay.output.contains("check states: 4 created, 0 updated, 2 deleted"))
+            #expect(replay.output.contains("timers fired"))
+
+            let state = try await workspace.run("state", "--urn", "urn:health:a:main", "--format", "json")
+            #expect(!state.output.contains("\"subStreamId\" : \"eu\""))
+            #expect(state.output.contains("\"checkStateId\" : \"m1\""))
+
+            let status = try await workspace.run("status", "--urn", "urn:health:a:main", "--format", "json")
+            #expect(status.output.contains("\"code\" : \"SubStreamExpired\""))
+        }
+    }
+
+    @Test func rerunningAReplaySkipsWhatWasAppliedAndKeepsTheState() async throws {
+        try await Workspace.with { workspace in
+            let lines = [
+                Payloads.snapshotLine(at: 1000, states: [Payloads.checkState("a"), Payloads.checkState("b")]),
+                Payloads.snapshotLine(at: 1100, states: [Payloads.checkState("a", "CRITICAL")]),
+            ]
+            let file = try workspace.write("run.jsonl", lines.joined(separator: "\n"))
+
+            let first = try await workspace.run("replay", file)
+            #expect(
+                first.output
+                    == "2 envelopes applied, 0 rejected; check states: 2 created, 1 updated, 1 deleted; 0 errors opened\n"
+            )
+            let before = try await workspace.run("state", "--format", "json")
+
+            let second = try await workspace.run("replay", file)
+            #expect(second.status == 0)
+            #expect(
+                second.output
+                    == "0 envelopes applied, 0 rejected; check states: 0 created, 0 updated, 0 deleted; 0 errors opened; 2 envelopes skipped as already applied\n"
+            )
+            let after = try await workspace.run("state", "--format", "json")
+            #expect(after.output == before.output)
+        }
+    }
+
+    @Test func strictModeReportsUnknownKeysAsWarnings() async throws {
+        try await Workspace.with { workspace in
+            let envelope = """
+                {"collection_timestamp": 1000, "surprise": 1, "health": [{"stream": {"urn": "urn:health:a:b"}, \
+                "start_snapshot": {"repeat_interval_s": 60}, "check_states": [], "stop_snapshot": {}}]}
+                """
+            let file = try workspace.write("strict.json", envelope)
+            let replay = try await workspace.run("replay", "--strict", file)
+            #expect(replay.status == 0)
+            #expect(replay.errors.hasPrefix("warning: \(file):1: surprise: "))
+        }
+    }
+
+    @Test(arguments: [
+        ["replay"],
+        ["replay", "f.json", "--late-grace", "-1"],
+        ["replay", "f.json", "--start", "200", "--until", "100"],
+    ])
+    func badArgumentsAreUsageErrors(arguments: [String]) throws {
+        let error = #expect(throws: (any Error).self) { try HealthSyncCommand.parseAsRoot(arguments) }
+        #expect(error.map { HealthSyncCommand.exitStatus(for: $0).rawValue } == 2)
+    }
+
+    @Test func directoryStandsForItsPayloadFilesAndShowStatePrintsTheResult() async throws {
+        try await Workspace.with { workspace in
+            let folder = workspace.directory.appendingPathComponent("fixtures/one", isDirectory: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Payloads.documentationExample.write(
+                to: folder.appendingPathComponent("payload.json"), atomically: true, encoding: .utf8)
+            try "not a payload".write(to: folder.appendingPathComponent("expected.json"), atomically: true, encoding: .utf8)
+            try "ignored".write(to: folder.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+            let root = workspace.directory.appendingPathComponent("fixtures").path
+            let replay = try await workspace.run("replay", "--show-state", root)
+            #expect(replay.status == 0)
+            #expect(replay.errors == "")
+            let lines = replay.output.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.first?.hasPrefix("1 envelope applied, 0 rejected") == true)
+            #expect(lines.contains { $0.hasPrefix("URN ") && $0.contains("HEALTH") })
+            #expect(lines.contains { $0.contains("checkStateId1") && $0.contains("DEVIATING") })
+            #expect(lines.contains { $0.contains("checkStateId2") && $0.contains("CRITICAL") })
+        }
+    }
+}

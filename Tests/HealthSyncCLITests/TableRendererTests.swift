@@ -1,0 +1,18 @@
+import Testing
+
+@testable import HealthSyncCLI
+
+@Suite struct TableRendererTests {
+    @Test func padsColumnsAndWritesDashForAbsentValues() {
+        var table = TableRenderer(headers: ["NAME", "HEALTH", "MESSAGE"])
+        table.append(["a-long-name", "CLEAR", nil])
+        table.append(["b", nil, "two\nlines"])
+        #expect(
+            table.render() == """
+                NAME         HEALTH  MESSAGE
+                a-long-name  CLEAR   -
+                b            -       two lines
+                """
+        )
+    }
+}
