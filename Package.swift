@@ -56,7 +56,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthSyncTests",
-            dependencies: ["HealthSync", "HealthSyncTesting"],
+            dependencies: ["HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

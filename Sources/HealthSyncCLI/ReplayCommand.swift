@@ -45,7 +45,8 @@ struct ReplayCommand: ConsoleCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Argument(
-        help: ArgumentHelp("Payload files (one JSON envelope each, or JSON Lines) or directories of them.", valueName: "file")
+        help: ArgumentHelp(
+            "Payload files (one JSON envelope each, or JSON Lines) or directories of them.", valueName: "file")
     )
     var files: [String]
 

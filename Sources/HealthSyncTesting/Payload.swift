@@ -115,7 +115,9 @@ public enum Payload {
     }
 
     private static func intervals(_ repeatInterval: Int, _ expiryInterval: Int?) -> String {
-        if let expiryInterval { return "{\"repeat_interval_s\":\(repeatInterval),\"expiry_interval_s\":\(expiryInterval)}" }
+        if let expiryInterval {
+            return "{\"repeat_interval_s\":\(repeatInterval),\"expiry_interval_s\":\(expiryInterval)}"
+        }
         return "{\"repeat_interval_s\":\(repeatInterval)}"
     }
 

@@ -135,7 +135,9 @@ import Testing
         try await Workspace.with { workspace in
             let good = try workspace.write("good.json", Payloads.documentationExample)
             let bad = workspace.directory.appendingPathComponent(name).path
-            if name == "empty-dir" { try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: false) }
+            if name == "empty-dir" {
+                try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: false)
+            }
             let replay = try await workspace.run("replay", good, bad)
             #expect(replay.status == 2)
             #expect(replay.output == "")
@@ -261,7 +263,8 @@ import Testing
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try Payloads.documentationExample.write(
                 to: folder.appendingPathComponent("payload.json"), atomically: true, encoding: .utf8)
-            try "not a payload".write(to: folder.appendingPathComponent("expected.json"), atomically: true, encoding: .utf8)
+            try "not a payload".write(
+                to: folder.appendingPathComponent("expected.json"), atomically: true, encoding: .utf8)
             try "ignored".write(to: folder.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
             let root = workspace.directory.appendingPathComponent("fixtures").path
             let replay = try await workspace.run("replay", "--show-state", root)

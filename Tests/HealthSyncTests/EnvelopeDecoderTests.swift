@@ -26,7 +26,8 @@ import Testing
         .deletingLastPathComponent().appendingPathComponent("shared/examples")
 
     @Test func decodesTheCorrectedDocumentationExample() throws {
-        let bytes = try Data(contentsOf: Self.examples.appendingPathComponent("stackstate-health-example-corrected.json"))
+        let bytes = try Data(
+            contentsOf: Self.examples.appendingPathComponent("stackstate-health-example-corrected.json"))
         let envelope = try decoder.decode(bytes)
         #expect(envelope.collectionTimestamp?.timeIntervalSince1970 == 1_548_857_167)
         #expect(envelope.internalHostname == "localdocker.test")
@@ -35,13 +36,18 @@ import Testing
         #expect(message.consistencyModel == .repeatSnapshots)
         #expect(message.startSnapshot == Intervals(repeatInterval: 300))
         #expect(message.stopSnapshot)
-        #expect(message.checkStates == [
-            .upsert(CheckState(checkStateId: "checkStateId1", name: "Disk Usage", health: .deviating,
-                               topologyElementIdentifier: "server-1", message: "Server Running out of disk space")),
-            .upsert(CheckState(checkStateId: "checkStateId2", name: "Health Monitor", health: .critical,
-                               topologyElementIdentifier: "server-2",
-                               message: "Provisioning failed. [Learn more](https://www.any-link.com)")),
-        ])
+        #expect(
+            message.checkStates == [
+                .upsert(
+                    CheckState(
+                        checkStateId: "checkStateId1", name: "Disk Usage", health: .deviating,
+                        topologyElementIdentifier: "server-1", message: "Server Running out of disk space")),
+                .upsert(
+                    CheckState(
+                        checkStateId: "checkStateId2", name: "Health Monitor", health: .critical,
+                        topologyElementIdentifier: "server-2",
+                        message: "Provisioning failed. [Learn more](https://www.any-link.com)")),
+            ])
     }
 
     @Test func rejectsTheBroken44ExampleWithLineColumnAndTheDefect() throws {
@@ -53,7 +59,7 @@ import Testing
             #expect(error.code == .malformedJSON)
             #expect(error.line == 25)
             #expect(error.column == 9)
-            
+
             #expect(error.reason.contains("documentation defect"))
             #expect(error.description.hasPrefix("line 25, column 9: $: expected ',' or '}'"))
         }
@@ -111,27 +117,45 @@ import Testing
         (#"{"stream":{"urn":"urn:health:a:b","sub_stream_id":7}}"#, "health[0].stream.sub_stream_id"),
         (#"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"SOMETIMES"}"#, "health[0].consistency_model"),
         (#"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{}}"#, "health[0].start_snapshot.repeat_interval_s"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":-1}}"#,
-         "health[0].start_snapshot.repeat_interval_s"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":1.5}}"#,
-         "health[0].start_snapshot.repeat_interval_s"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":"60"}}"#,
-         "health[0].start_snapshot.repeat_interval_s"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":60,"expiry_interval_s":-5}}"#,
-         "health[0].start_snapshot.expiry_interval_s"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":99999999999}}"#,
-         "health[0].start_snapshot.repeat_interval_s"),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":-1}}"#,
+            "health[0].start_snapshot.repeat_interval_s"
+        ),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":1.5}}"#,
+            "health[0].start_snapshot.repeat_interval_s"
+        ),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":"60"}}"#,
+            "health[0].start_snapshot.repeat_interval_s"
+        ),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":60,"expiry_interval_s":-5}}"#,
+            "health[0].start_snapshot.expiry_interval_s"
+        ),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":99999999999}}"#,
+            "health[0].start_snapshot.repeat_interval_s"
+        ),
         (#"{"stream":{"urn":"urn:health:a:b"},"stop_snapshot":true}"#, "health[0].stop_snapshot"),
         (#"{"stream":{"urn":"urn:health:a:b"},"check_states":{}}"#, "health[0].check_states"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"REPEAT_STATES","expiry":{"expiry_interval_s":5}}"#,
-         "health[0].expiry.repeat_interval_s"),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"REPEAT_STATES","expiry":{"expiry_interval_s":5}}"#,
+            "health[0].expiry.repeat_interval_s"
+        ),
         (#"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"TRANSACTIONAL_INCREMENTS"}"#, "health[0].increment"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"TRANSACTIONAL_INCREMENTS","increment":{"checkpoint":{"offset":-1}}}"#,
-         "health[0].increment.checkpoint.offset"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"TRANSACTIONAL_INCREMENTS","increment":{"checkpoint":{"offset":1,"batch_index":"x"}}}"#,
-         "health[0].increment.checkpoint.batch_index"),
-        (#"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"TRANSACTIONAL_INCREMENTS","increment":{"checkpoint":{"offset":2},"previous_checkpoint":5}}"#,
-         "health[0].increment.previous_checkpoint"),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"TRANSACTIONAL_INCREMENTS","increment":{"checkpoint":{"offset":-1}}}"#,
+            "health[0].increment.checkpoint.offset"
+        ),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"TRANSACTIONAL_INCREMENTS","increment":{"checkpoint":{"offset":1,"batch_index":"x"}}}"#,
+            "health[0].increment.checkpoint.batch_index"
+        ),
+        (
+            #"{"stream":{"urn":"urn:health:a:b"},"consistency_model":"TRANSACTIONAL_INCREMENTS","increment":{"checkpoint":{"offset":2},"previous_checkpoint":5}}"#,
+            "health[0].increment.previous_checkpoint"
+        ),
     ]
 
     @Test(arguments: messageLevelCases)
@@ -145,18 +169,35 @@ import Testing
 
     static let checkStateLevelCases: [(String, String, String?)] = [
         (#""x""#, "health[0].check_states[0]", nil),
-        (#"{"name":"n","health":"CLEAR","topologyElementIdentifier":"e"}"#, "health[0].check_states[0].checkStateId", nil),
-        (#"{"checkStateId":"","name":"n","health":"CLEAR","topologyElementIdentifier":"e"}"#,
-         "health[0].check_states[0].checkStateId", nil),
-        (#"{"checkStateId":"a","health":"CLEAR","topologyElementIdentifier":"e"}"#, "health[0].check_states[0].name", "a"),
+        (
+            #"{"name":"n","health":"CLEAR","topologyElementIdentifier":"e"}"#, "health[0].check_states[0].checkStateId",
+            nil
+        ),
+        (
+            #"{"checkStateId":"","name":"n","health":"CLEAR","topologyElementIdentifier":"e"}"#,
+            "health[0].check_states[0].checkStateId", nil
+        ),
+        (
+            #"{"checkStateId":"a","health":"CLEAR","topologyElementIdentifier":"e"}"#, "health[0].check_states[0].name",
+            "a"
+        ),
         (#"{"checkStateId":"a","name":"n","topologyElementIdentifier":"e"}"#, "health[0].check_states[0].health", "a"),
-        (#"{"checkStateId":"a","name":"n","health":"GREEN","topologyElementIdentifier":"e"}"#,
-         "health[0].check_states[0].health", "a"),
-        (#"{"checkStateId":"a","name":"n","health":1,"topologyElementIdentifier":"e"}"#,
-         "health[0].check_states[0].health", "a"),
-        (#"{"checkStateId":"a","name":"n","health":"CLEAR"}"#, "health[0].check_states[0].topologyElementIdentifier", "a"),
-        (#"{"checkStateId":"a","name":"n","health":"CLEAR","topologyElementIdentifier":"e","message":5}"#,
-         "health[0].check_states[0].message", "a"),
+        (
+            #"{"checkStateId":"a","name":"n","health":"GREEN","topologyElementIdentifier":"e"}"#,
+            "health[0].check_states[0].health", "a"
+        ),
+        (
+            #"{"checkStateId":"a","name":"n","health":1,"topologyElementIdentifier":"e"}"#,
+            "health[0].check_states[0].health", "a"
+        ),
+        (
+            #"{"checkStateId":"a","name":"n","health":"CLEAR"}"#, "health[0].check_states[0].topologyElementIdentifier",
+            "a"
+        ),
+        (
+            #"{"checkStateId":"a","name":"n","health":"CLEAR","topologyElementIdentifier":"e","message":5}"#,
+            "health[0].check_states[0].message", "a"
+        ),
     ]
 
     @Test(arguments: checkStateLevelCases)
@@ -175,7 +216,8 @@ import Testing
 
     @Test func quotesTheOffendingValueCut() throws {
         let long = String(repeating: "G", count: 500)
-        let envelope = try decode(Payload.envelope([Payload.snapshot(urn, states: [Payload.checkState("a", health: long)])]))
+        let envelope = try decode(
+            Payload.envelope([Payload.snapshot(urn, states: [Payload.checkState("a", health: long)])]))
         guard case .invalid(_, let problem)? = envelope.messages.first?.checkStates.first else {
             Issue.record("expected an invalid entry")
             return
@@ -191,13 +233,15 @@ import Testing
     }
 
     @Test func applyOrderIsSetupThenCheckStatesThenStopWhateverTheKeyOrder() throws {
-        let text = #"{"health":[{"stop_snapshot":{},"check_states":[],"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":5}}]}"#
+        let text =
+            #"{"health":[{"stop_snapshot":{},"check_states":[],"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":5}}]}"#
         let message = try #require(try decode(text).messages.first)
         #expect(message.startSnapshot != nil && message.stopSnapshot)
     }
 
     @Test func emptyOrNullSubStreamIdIsTheMainSubStream() throws {
-        let text = #"{"health":[{"stream":{"urn":"urn:health:a:b","sub_stream_id":""}},{"stream":{"urn":"urn:health:a:b","sub_stream_id":null}}]}"#
+        let text =
+            #"{"health":[{"stream":{"urn":"urn:health:a:b","sub_stream_id":""}},{"stream":{"urn":"urn:health:a:b","sub_stream_id":null}}]}"#
         #expect(try decode(text).messages.map(\.stream.isMain) == [true, true])
     }
 
@@ -207,23 +251,32 @@ import Testing
     }
 
     @Test func strictModeReportsUnknownKeysWithTheirPaths() throws {
-        let text = #"{"extra":1,"health":[{"stream":{"urn":"urn:health:a:b","shard":2},"colour":"red","check_states":[{"checkStateId":"a","name":"n","health":"CLEAR","topologyElementIdentifier":"e","tags":[]}]}]}"#
+        let text =
+            #"{"extra":1,"health":[{"stream":{"urn":"urn:health:a:b","shard":2},"colour":"red","check_states":[{"checkStateId":"a","name":"n","health":"CLEAR","topologyElementIdentifier":"e","tags":[]}]}]}"#
         #expect(try decode(text).warnings.isEmpty, "ignored silently when not strict")
         let strict = try decode(text, strict: true)
-        #expect(strict.warnings.map(\.path).sorted() == [
-            "extra", "health[0].check_states[0].tags", "health[0].colour", "health[0].stream.shard",
-        ])
+        #expect(
+            strict.warnings.map(\.path).sorted() == [
+                "extra", "health[0].check_states[0].tags", "health[0].colour", "health[0].stream.shard",
+            ])
         #expect(strict.warnings.allSatisfy { $0.code == .unknownKey })
         #expect(strict.messages.count == 1)
     }
 
     @Test func deleteEntriesOnlyInTransactionalIncrements() throws {
         let deletion = Payload.deletion("a")
-        let snapshot = try #require(try decode(Payload.envelope([Payload.snapshot(urn, states: [deletion])])).messages.first)
-        if case .invalid = snapshot.checkStates.first {} else { Issue.record("a bare delete is invalid in REPEAT_SNAPSHOTS") }
-        let increment = try #require(try decode(Payload.envelope([
-            Payload.increment(urn, checkpoint: Checkpoint(offset: 1), states: [deletion]),
-        ])).messages.first)
+        let snapshot = try #require(
+            try decode(Payload.envelope([Payload.snapshot(urn, states: [deletion])])).messages.first)
+        if case .invalid = snapshot.checkStates.first {
+        } else {
+            Issue.record("a bare delete is invalid in REPEAT_SNAPSHOTS")
+        }
+        let increment = try #require(
+            try decode(
+                Payload.envelope([
+                    Payload.increment(urn, checkpoint: Checkpoint(offset: 1), states: [deletion])
+                ])
+            ).messages.first)
         #expect(increment.checkStates == [.delete(checkStateId: "a")])
     }
 
@@ -233,5 +286,10 @@ import Testing
         let pretty = Array("{\n  \"health\": []\n}\n".utf8)
         #expect(PayloadFile.entries(in: pretty).map(\.line) == [1])
         #expect(PayloadFile.entries(in: Array("  \n".utf8)).isEmpty)
+        let brokenLine = Array("{\"a\":1}\n[1,2]\nnot json\n{\"b\":2}".utf8)
+        #expect(PayloadFile.entries(in: brokenLine).map(\.line) == [1, 2, 3, 4], "a bad line is its own envelope")
+        let brokenFirst = Array("{\"a\":\n{\"b\":2}\n".utf8)
+        #expect(PayloadFile.entries(in: brokenFirst).map(\.line) == [1], "a broken first line: one document")
+        #expect(PayloadFile.entries(in: brokenFirst, jsonLines: true).map(\.line) == [1, 2], "unless named .jsonl")
     }
 }

@@ -174,8 +174,10 @@ import Testing
         let error = try #require(parseError(Array("[1,".utf8) + [0xEF, 0xBB, 0xBF] + Array("2]".utf8)))
         let reason = "expected a JSON value after ',' in an array, found '\u{FEFF}' (U+FEFF)"
         #expect(error == JSONParseError(line: 1, column: 4, offset: 3, reason: reason))
-        #expect(parseError([0xEF, 0xBB, 0xBF]) == JSONParseError(
-            line: 1, column: 4, offset: 3, reason: "expected a JSON value, found end of input"))
+        #expect(
+            parseError([0xEF, 0xBB, 0xBF])
+                == JSONParseError(
+                    line: 1, column: 4, offset: 3, reason: "expected a JSON value, found end of input"))
     }
 
     // MARK: Errors
@@ -221,10 +223,14 @@ import Testing
         BadInput("nul", 4, "expected 'l' to complete 'null', found end of input"),
         BadInput("[nil]", 3, "expected 'u' to complete 'null', found 'i'"),
         // Numbers.
-        BadInput("01", 2, "expected '.', 'e', 'E' or the end of the number after a leading '0', found '1' "
-            + "(leading zeros are not allowed)"),
-        BadInput("-007", 3, "expected '.', 'e', 'E' or the end of the number after a leading '0', found '0' "
-            + "(leading zeros are not allowed)"),
+        BadInput(
+            "01", 2,
+            "expected '.', 'e', 'E' or the end of the number after a leading '0', found '1' "
+                + "(leading zeros are not allowed)"),
+        BadInput(
+            "-007", 3,
+            "expected '.', 'e', 'E' or the end of the number after a leading '0', found '0' "
+                + "(leading zeros are not allowed)"),
         BadInput("-", 2, "expected a digit after '-', found end of input"),
         BadInput("-a", 2, "expected a digit after '-', found 'a'"),
         BadInput("+1", 1, "expected a JSON value, found '+'"),
@@ -240,48 +246,82 @@ import Testing
         BadInput("1.5.3", 4, "expected end of input after the JSON value, found '.'"),
         // Strings.
         BadInput("\"abc", 5, "expected '\"' to close the string that starts at line 1, column 1, found end of input"),
-        BadInput("[\n  \"abc\\\"]", line: 2, 10,
-                 "expected '\"' to close the string that starts at line 2, column 3, found end of input"),
-        BadInput("\"a\nb\"", 3, "expected a string character or '\"', found unescaped control character U+000A "
-            + "(write it as '\\n')"),
-        BadInput("\"a\tb\"", 3, "expected a string character or '\"', found unescaped control character U+0009 "
-            + "(write it as '\\t')"),
-        BadInput("\"\u{1F}\"", 2, "expected a string character or '\"', found unescaped control character U+001F "
-            + "(write it as '\\u001F')"),
-        BadInput(#""a\x""#, 4, #"expected '"', '\', '/', 'b', 'f', 'n', 'r', 't' or 'u' after '\' in a string, "#
-            + "found 'x'"),
-        BadInput(#""\'""#, 3, #"expected '"', '\', '/', 'b', 'f', 'n', 'r', 't' or 'u' after '\' in a string, "#
-            + #"found "'""#),
+        BadInput(
+            "[\n  \"abc\\\"]", line: 2, 10,
+            "expected '\"' to close the string that starts at line 2, column 3, found end of input"),
+        BadInput(
+            "\"a\nb\"", 3,
+            "expected a string character or '\"', found unescaped control character U+000A "
+                + "(write it as '\\n')"),
+        BadInput(
+            "\"a\tb\"", 3,
+            "expected a string character or '\"', found unescaped control character U+0009 "
+                + "(write it as '\\t')"),
+        BadInput(
+            "\"\u{1F}\"", 2,
+            "expected a string character or '\"', found unescaped control character U+001F "
+                + "(write it as '\\u001F')"),
+        BadInput(
+            #""a\x""#, 4,
+            #"expected '"', '\', '/', 'b', 'f', 'n', 'r', 't' or 'u' after '\' in a string, "#
+                + "found 'x'"),
+        BadInput(
+            #""\'""#, 3,
+            #"expected '"', '\', '/', 'b', 'f', 'n', 'r', 't' or 'u' after '\' in a string, "#
+                + #"found "'""#),
         BadInput(#""\u12G4""#, 6, #"expected 4 hex digits after '\u', found 'G'"#),
         BadInput(#""\u12""#, 6, #"expected 4 hex digits after '\u', found '"'"#),
-        BadInput(#""\uD83D""#, 2, #"unpaired high surrogate '\uD83D': expected a low surrogate escape "#
-            + #"('\uDC00'-'\uDFFF') after it, found '"'"#),
-        BadInput(#""\uD83Dx""#, 2, #"unpaired high surrogate '\uD83D': expected a low surrogate escape "#
-            + #"('\uDC00'-'\uDFFF') after it, found 'x'"#),
-        BadInput(#""ab\uD83D\u0041""#, 4, #"unpaired high surrogate '\uD83D': expected a low surrogate escape "#
-            + #"('\uDC00'-'\uDFFF') after it, found '\u0041'"#),
-        BadInput(#""\uD83D\uD83D""#, 2, #"unpaired high surrogate '\uD83D': expected a low surrogate escape "#
-            + #"('\uDC00'-'\uDFFF') after it, found '\uD83D'"#),
-        BadInput(#""\uDE00\uD83D""#, 2, #"unpaired low surrogate '\uDE00': expected a high surrogate escape "#
-            + #"('\uD800'-'\uDBFF') before it"#),
+        BadInput(
+            #""\uD83D""#, 2,
+            #"unpaired high surrogate '\uD83D': expected a low surrogate escape "#
+                + #"('\uDC00'-'\uDFFF') after it, found '"'"#),
+        BadInput(
+            #""\uD83Dx""#, 2,
+            #"unpaired high surrogate '\uD83D': expected a low surrogate escape "#
+                + #"('\uDC00'-'\uDFFF') after it, found 'x'"#),
+        BadInput(
+            #""ab\uD83D\u0041""#, 4,
+            #"unpaired high surrogate '\uD83D': expected a low surrogate escape "#
+                + #"('\uDC00'-'\uDFFF') after it, found '\u0041'"#),
+        BadInput(
+            #""\uD83D\uD83D""#, 2,
+            #"unpaired high surrogate '\uD83D': expected a low surrogate escape "#
+                + #"('\uDC00'-'\uDFFF') after it, found '\uD83D'"#),
+        BadInput(
+            #""\uDE00\uD83D""#, 2,
+            #"unpaired low surrogate '\uDE00': expected a high surrogate escape "#
+                + #"('\uD800'-'\uDBFF') before it"#),
         // Invalid UTF-8 inside strings: the position is the first byte that makes the sequence invalid.
         BadInput(bytes: [0x22, 0xFF, 0x22], 2, "invalid UTF-8 in string: byte 0xFF cannot start a character"),
         BadInput(bytes: [0x22, 0x61, 0x80, 0x22], 3, "invalid UTF-8 in string: byte 0x80 cannot start a character"),
         BadInput(bytes: [0x22, 0xC0, 0xAF, 0x22], 2, "invalid UTF-8 in string: byte 0xC0 cannot start a character"),
-        BadInput(bytes: [0x22, 0xC3, 0x28, 0x22], 3, "invalid UTF-8 in string: expected a byte in 0x80-0xBF to "
-            + "continue the character starting with 0xC3, found byte 0x28"),
-        BadInput(bytes: [0x22, 0xE0, 0x80, 0xAF, 0x22], 3, "invalid UTF-8 in string: expected a byte in 0xA0-0xBF "
-            + "to continue the character starting with 0xE0, found byte 0x80"),
-        BadInput(bytes: [0x22, 0xED, 0xA0, 0x80, 0x22], 3, "invalid UTF-8 in string: expected a byte in 0x80-0x9F "
-            + "to continue the character starting with 0xED, found byte 0xA0"),
-        BadInput(bytes: [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], 3, "invalid UTF-8 in string: expected a byte in "
-            + "0x80-0x8F to continue the character starting with 0xF4, found byte 0x90"),
-        BadInput(bytes: [0x22, 0xF0, 0x9F, 0x98, 0x22], 5, "invalid UTF-8 in string: expected a byte in 0x80-0xBF "
-            + "to continue the character starting with 0xF0, found byte 0x22"),
-        BadInput(bytes: [0x22, 0xE4, 0xB8], 4, "invalid UTF-8 in string: expected a byte in 0x80-0xBF to continue "
-            + "the character starting with 0xE4, found end of input"),
-        BadInput(bytes: Array("{\"k\": \"ok\\n".utf8) + [0xFE] + Array("\"}".utf8), 12,
-                 "invalid UTF-8 in string: byte 0xFE cannot start a character"),
+        BadInput(
+            bytes: [0x22, 0xC3, 0x28, 0x22], 3,
+            "invalid UTF-8 in string: expected a byte in 0x80-0xBF to "
+                + "continue the character starting with 0xC3, found byte 0x28"),
+        BadInput(
+            bytes: [0x22, 0xE0, 0x80, 0xAF, 0x22], 3,
+            "invalid UTF-8 in string: expected a byte in 0xA0-0xBF "
+                + "to continue the character starting with 0xE0, found byte 0x80"),
+        BadInput(
+            bytes: [0x22, 0xED, 0xA0, 0x80, 0x22], 3,
+            "invalid UTF-8 in string: expected a byte in 0x80-0x9F "
+                + "to continue the character starting with 0xED, found byte 0xA0"),
+        BadInput(
+            bytes: [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], 3,
+            "invalid UTF-8 in string: expected a byte in "
+                + "0x80-0x8F to continue the character starting with 0xF4, found byte 0x90"),
+        BadInput(
+            bytes: [0x22, 0xF0, 0x9F, 0x98, 0x22], 5,
+            "invalid UTF-8 in string: expected a byte in 0x80-0xBF "
+                + "to continue the character starting with 0xF0, found byte 0x22"),
+        BadInput(
+            bytes: [0x22, 0xE4, 0xB8], 4,
+            "invalid UTF-8 in string: expected a byte in 0x80-0xBF to continue "
+                + "the character starting with 0xE4, found end of input"),
+        BadInput(
+            bytes: Array("{\"k\": \"ok\\n".utf8) + [0xFE] + Array("\"}".utf8), 12,
+            "invalid UTF-8 in string: byte 0xFE cannot start a character"),
         BadInput(bytes: [0xFF], 1, "expected a JSON value, found byte 0xFF"),
         // Arrays.
         BadInput("[", 2, "expected a JSON value or ']' after '[', found end of input"),
@@ -353,8 +393,11 @@ import Testing
 
     @Test func errorOffsetAtEndOfInputIsTheInputLength() throws {
         let error = try #require(parseError(Array("{\n  \"a\": [1,\n".utf8)))
-        #expect(error == JSONParseError(
-            line: 3, column: 1, offset: 13, reason: "expected a JSON value after ',' in an array, found end of input"))
+        #expect(
+            error
+                == JSONParseError(
+                    line: 3, column: 1, offset: 13,
+                    reason: "expected a JSON value after ',' in an array, found end of input"))
     }
 
     // MARK: Depth
@@ -390,8 +433,9 @@ import Testing
 
     @Test func honoursACustomMaximumDepth() throws {
         #expect(try parse("1", maximumDepth: 0) == .integer(1))
-        #expect(parseError(Array("[]".utf8), maximumDepth: 0)?.reason
-            == "expected at most 0 levels of nesting, found '[' opening level 1")
+        #expect(
+            parseError(Array("[]".utf8), maximumDepth: 0)?.reason
+                == "expected at most 0 levels of nesting, found '[' opening level 1")
         #expect(try parse("[[1]]", maximumDepth: 2) == .array([.array([.integer(1)])]))
         #expect(parseError(Array("[[{}]]".utf8), maximumDepth: 2)?.column == 3)
 

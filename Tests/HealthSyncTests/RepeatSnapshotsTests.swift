@@ -56,12 +56,21 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func startWhileOpenAbandonsWithoutDeletionsAndOpensAFreshSnapshot(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 300,
-                                                    states: [Payload.checkState("a"), Payload.checkState("b")]))
-        try await h.send(at: 160, Payload.snapshot(urn, repeatInterval: 300, stop: false,
-                                                    states: [Payload.checkState("a")]))
-        try await h.send(at: 170, Payload.snapshot(urn, repeatInterval: 300, stop: false,
-                                                    states: [Payload.checkState("c")]))
+        try await h.send(
+            at: 100,
+            Payload.snapshot(
+                urn, repeatInterval: 300,
+                states: [Payload.checkState("a"), Payload.checkState("b")]))
+        try await h.send(
+            at: 160,
+            Payload.snapshot(
+                urn, repeatInterval: 300, stop: false,
+                states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 170,
+            Payload.snapshot(
+                urn, repeatInterval: 300, stop: false,
+                states: [Payload.checkState("c")]))
         #expect(try await h.healths(urn).keys.sorted() == ["a", "b", "c"], "abandoning deletes nothing")
         #expect(try await h.errorCodes(urn) == ["main:SubStreamStartWithoutStop"])
         #expect(try await h.events(urn, .snapshotAbandoned).count == 1)
@@ -76,8 +85,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func checkStateForUnknownSubStreamIsDroppedWithStreamLevelError(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, subStream: "s1", start: false, stop: false,
-                                                    states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100,
+            Payload.snapshot(
+                urn, subStream: "s1", start: false, stop: false,
+                states: [Payload.checkState("a")]))
         #expect(try await h.healths(urn, subStream: "s1").isEmpty)
         let error = try #require(try await h.error(urn, .streamMissingSubStream, subStream: "s1", streamLevel: true))
         #expect(error.level == .error)
@@ -88,8 +100,11 @@ import Testing
     func checkStateOutsideSnapshotIsDropped(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, states: [Payload.checkState("a")]))
-        try await h.send(at: 110, Payload.snapshot(urn, start: false, stop: false,
-                                                    states: [Payload.checkState("b", health: "CRITICAL")]))
+        try await h.send(
+            at: 110,
+            Payload.snapshot(
+                urn, start: false, stop: false,
+                states: [Payload.checkState("b", health: "CRITICAL")]))
         #expect(try await h.healths(urn) == ["a": .clear])
         #expect(try await h.errorCodes(urn) == ["main:SubStreamCheckStateOutsideSnapshot"])
     }
@@ -100,13 +115,17 @@ import Testing
         let first = try await h.send(at: 100, Payload.snapshot(urn, stop: false, states: [Payload.checkState("a")]))
         #expect(first.counts.created == 1)
         #expect(try await h.healths(urn) == ["a": .clear], "visible before the stop")
-        let second = try await h.send(at: 101, Payload.snapshot(
-            urn, start: false, stop: false, states: [Payload.checkState("a", health: "critical")]
-        ))
+        let second = try await h.send(
+            at: 101,
+            Payload.snapshot(
+                urn, start: false, stop: false, states: [Payload.checkState("a", health: "critical")]
+            ))
         #expect(second.counts.updated == 1)
-        let repeatResult = try await h.send(at: 102, Payload.snapshot(
-            urn, start: false, stop: false, states: [Payload.checkState("a", health: "CRITICAL")]
-        ))
+        let repeatResult = try await h.send(
+            at: 102,
+            Payload.snapshot(
+                urn, start: false, stop: false, states: [Payload.checkState("a", health: "CRITICAL")]
+            ))
         #expect(repeatResult.counts == ChangeCounts(), "an identical repeat is not an update")
         let updates = try await h.events(urn, .checkStateUpdated)
         #expect(updates.map(\.previousHealth) == [.clear])
@@ -171,8 +190,10 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func openSnapshotIsStoppedAutomaticallyAtTwiceTheRepeatInterval(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 30, states: ["a", "b"].map { Payload.checkState($0) }))
-        try await h.send(at: 130, Payload.snapshot(urn, repeatInterval: 30, stop: false, states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100, Payload.snapshot(urn, repeatInterval: 30, states: ["a", "b"].map { Payload.checkState($0) }))
+        try await h.send(
+            at: 130, Payload.snapshot(urn, repeatInterval: 30, stop: false, states: [Payload.checkState("a")]))
         try await h.advance(to: 190)
         #expect(try await h.healths(urn).count == 2, "the deadline 190 itself has not passed")
         let sweep = try await h.advance(to: 191)
@@ -228,8 +249,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func subStreamExpiresWithoutMessagesAndIsRemoved(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, subStream: "s1", repeatInterval: 30, expiryInterval: 120,
-                                                    states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100,
+            Payload.snapshot(
+                urn, subStream: "s1", repeatInterval: 30, expiryInterval: 120,
+                states: [Payload.checkState("a")]))
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 30, states: [Payload.checkState("m")]))
         try await h.advance(to: 220)
         #expect(try await h.healths(urn, subStream: "s1") == ["a": .clear])
@@ -245,17 +269,24 @@ import Testing
             "sub-stream errors go with the sub-stream"
         )
         try await h.send(at: 300, Payload.snapshot(urn, subStream: "s1", expiryInterval: 120, stop: false))
-        #expect(try await h.error(urn, .subStreamExpired, subStream: "s1", streamLevel: true) == nil,
-                "recreating the sub-stream closes SubStreamExpired")
+        #expect(
+            try await h.error(urn, .subStreamExpired, subStream: "s1", streamLevel: true) == nil,
+            "recreating the sub-stream closes SubStreamExpired")
     }
 
     @Test(arguments: StoreKind.allCases)
     func anyMessageRefreshesExpiry(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, subStream: "s1", repeatInterval: 30, expiryInterval: 120,
-                                                    stop: false))
-        try await h.send(at: 200, Payload.snapshot(urn, subStream: "s1", start: false, stop: false,
-                                                    states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100,
+            Payload.snapshot(
+                urn, subStream: "s1", repeatInterval: 30, expiryInterval: 120,
+                stop: false))
+        try await h.send(
+            at: 200,
+            Payload.snapshot(
+                urn, subStream: "s1", start: false, stop: false,
+                states: [Payload.checkState("a")]))
         try await h.advance(to: 300)
         #expect(try await h.store.subStream(StreamKey(urn: urn, subStreamId: "s1")) != nil)
         try await h.advance(to: 321)
@@ -269,8 +300,11 @@ import Testing
         #expect(try await h.healths(urn, subStream: "s1") == ["a": .clear])
         let warning = try #require(try await h.error(urn, .subStreamWithoutExpiry, subStream: "s1"))
         #expect(warning.level == .warn)
-        try await h.send(at: 110, Payload.snapshot(urn, subStream: "s1", expiryInterval: 300,
-                                                    states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 110,
+            Payload.snapshot(
+                urn, subStream: "s1", expiryInterval: 300,
+                states: [Payload.checkState("a")]))
         #expect(try await h.error(urn, .subStreamWithoutExpiry, subStream: "s1") == nil)
     }
 

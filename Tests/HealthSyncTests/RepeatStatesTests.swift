@@ -29,8 +29,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func checkStateExpiresWhenNotSeenForTheExpiryInterval(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.repeatStates(urn, repeatInterval: 60, expiryInterval: 300,
-                                                        states: ["a", "b"].map { Payload.checkState($0) }))
+        try await h.send(
+            at: 100,
+            Payload.repeatStates(
+                urn, repeatInterval: 60, expiryInterval: 300,
+                states: ["a", "b"].map { Payload.checkState($0) }))
         try await h.send(at: 200, Payload.repeatStates(urn, setup: false, states: [Payload.checkState("a")]))
         try await h.advance(to: 400)
         #expect(try await h.healths(urn).keys.sorted() == ["a", "b"], "b's deadline 400 has not passed")
@@ -47,10 +50,16 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func newExpiryAppliesToEveryDeadlineFromThenOn(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.repeatStates(urn, repeatInterval: 60, expiryInterval: 600,
-                                                        states: ["a", "b"].map { Payload.checkState($0) }))
-        try await h.send(at: 150, Payload.repeatStates(urn, repeatInterval: 60, expiryInterval: 100,
-                                                        states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100,
+            Payload.repeatStates(
+                urn, repeatInterval: 60, expiryInterval: 600,
+                states: ["a", "b"].map { Payload.checkState($0) }))
+        try await h.send(
+            at: 150,
+            Payload.repeatStates(
+                urn, repeatInterval: 60, expiryInterval: 100,
+                states: [Payload.checkState("a")]))
         try await h.advance(to: 201)
         #expect(try await h.healths(urn) == ["a": .clear], "b was last seen at 100: 100 + 100 has passed")
         #expect(try await h.events(urn, .checkStateDeleted).first?.at.epoch == 200)
@@ -59,8 +68,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func noMessageWithinRepeatRaisesLateDataAndAMessageClosesIt(kind: StoreKind) async throws {
         let h = try Harness(kind, lateGrace: 10)
-        try await h.send(at: 100, Payload.repeatStates(urn, repeatInterval: 60, expiryInterval: 0,
-                                                        states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100,
+            Payload.repeatStates(
+                urn, repeatInterval: 60, expiryInterval: 0,
+                states: [Payload.checkState("a")]))
         try await h.advance(to: 170)
         #expect(try await h.error(urn, .subStreamLateData) == nil)
         try await h.advance(to: 171)
@@ -72,8 +84,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func noMessageForTheExpiryIntervalRemovesTheSubStream(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.repeatStates(urn, subStream: "s", repeatInterval: 60, expiryInterval: 300,
-                                                        states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100,
+            Payload.repeatStates(
+                urn, subStream: "s", repeatInterval: 60, expiryInterval: 300,
+                states: [Payload.checkState("a")]))
         try await h.advance(to: 401)
         #expect(try await h.store.subStream(StreamKey(urn: urn, subStreamId: "s")) == nil)
         #expect(try await h.errorCodes(urn).contains("stream:SubStreamExpired"))
@@ -113,7 +128,8 @@ import Testing
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.repeatStates(urn, states: [Payload.checkState("a", health: "GREEN")]))
         #expect(try await h.errorCodes(urn) == ["main:SubStreamTransformerError"])
-        try await h.send(at: 110, Payload.repeatStates(urn, setup: false, states: [Payload.checkState("a", health: "GREEN")]))
+        try await h.send(
+            at: 110, Payload.repeatStates(urn, setup: false, states: [Payload.checkState("a", health: "GREEN")]))
         #expect(try await h.error(urn, .subStreamTransformerError)?.count == 2)
         try await h.send(at: 120, Payload.repeatStates(urn, setup: false, states: [Payload.checkState("a")]))
         #expect(try await h.errorCodes(urn).isEmpty)

@@ -49,11 +49,16 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func cleanSnapshotClosesSnapshotErrorsButAnUncleanOneDoesNot(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "GREEN")]))
+        try await h.send(
+            at: 100, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "GREEN")]))
         #expect(try await h.errorCodes(urn) == ["main:SubStreamTransformerError"])
-        try await h.send(at: 110, Payload.snapshot(urn, repeatInterval: 600, states: [
-            Payload.checkState("a"), Payload.checkState("b", health: "BLUE"),
-        ]))
+        try await h.send(
+            at: 110,
+            Payload.snapshot(
+                urn, repeatInterval: 600,
+                states: [
+                    Payload.checkState("a"), Payload.checkState("b", health: "BLUE"),
+                ]))
         #expect(try await h.errorCodes(urn) == ["main:SubStreamTransformerError"], "an error inside: not clean")
         try await h.send(at: 120, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a")]))
         #expect(try await h.errorCodes(urn).isEmpty)
@@ -71,8 +76,10 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func badUpdateNeverTurnsIntoADeletion(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "CRITICAL")]))
-        try await h.send(at: 110, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "PURPLE")]))
+        try await h.send(
+            at: 100, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "CRITICAL")]))
+        try await h.send(
+            at: 110, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "PURPLE")]))
         #expect(try await h.healths(urn) == ["a": .critical], "the previous good version stays")
         #expect(try await h.errorCodes(urn) == ["main:SubStreamTransformerError"])
         let error = try #require(try await h.error(urn, .subStreamTransformerError))
@@ -82,9 +89,14 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func duplicateCheckStateIdInOneMessageLastWins(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        let result = try await h.send(at: 100, Payload.snapshot(urn, states: [
-            Payload.checkState("a", health: "CRITICAL"), Payload.checkState("b"), Payload.checkState("a", health: "deviating"),
-        ]))
+        let result = try await h.send(
+            at: 100,
+            Payload.snapshot(
+                urn,
+                states: [
+                    Payload.checkState("a", health: "CRITICAL"), Payload.checkState("b"),
+                    Payload.checkState("a", health: "deviating"),
+                ]))
         #expect(try await h.healths(urn) == ["a": .deviating, "b": .clear])
         #expect(result.counts.created == 2 && result.counts.updated == 0)
     }
@@ -92,13 +104,16 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func clearErrorsClosesEveryErrorOfTheStream(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, subStream: "x", start: false, stop: false, states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100, Payload.snapshot(urn, subStream: "x", start: false, stop: false, states: [Payload.checkState("a")])
+        )
         try await h.send(at: 100, Payload.snapshot(urn, start: false, stop: true))
         #expect(try await h.errorCodes(urn).count == 2)
         #expect(try await h.processor.clearErrors(of: urn, at: Date(timeIntervalSince1970: 110)) == 2)
         #expect(try await h.errorCodes(urn).isEmpty)
         #expect(try await h.events(urn, .errorClosed).allSatisfy { $0.detail == "cleared" })
-        #expect(try await h.processor.clearErrors(of: "urn:health:no:such", at: Date(timeIntervalSince1970: 110)) == nil)
+        #expect(
+            try await h.processor.clearErrors(of: "urn:health:no:such", at: Date(timeIntervalSince1970: 110)) == nil)
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -128,13 +143,16 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func everyChangeIsAnEventWithTimeAndCause(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 600, states: ["a", "b"].map { Payload.checkState($0) }))
-        try await h.send(at: 200, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "CRITICAL")]))
+        try await h.send(
+            at: 100, Payload.snapshot(urn, repeatInterval: 600, states: ["a", "b"].map { Payload.checkState($0) }))
+        try await h.send(
+            at: 200, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "CRITICAL")]))
         let kinds = try await h.events(urn).map(\.kind)
-        #expect(kinds == [
-            .streamCreated, .subStreamCreated, .snapshotStarted, .checkStateCreated, .checkStateCreated,
-            .snapshotCompleted, .snapshotStarted, .checkStateUpdated, .checkStateDeleted, .snapshotCompleted,
-        ])
+        #expect(
+            kinds == [
+                .streamCreated, .subStreamCreated, .snapshotStarted, .checkStateCreated, .checkStateCreated,
+                .snapshotCompleted, .snapshotStarted, .checkStateUpdated, .checkStateDeleted, .snapshotCompleted,
+            ])
         let events = try await h.events(urn)
         #expect(events.map(\.at.epoch) == [100, 100, 100, 100, 100, 100, 200, 200, 200, 200])
         #expect(events.compactMap(\.sequence) == events.compactMap(\.sequence).sorted())
@@ -153,9 +171,12 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func metricsCountMessagesCreatesUpdatesDeletes(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 600, states: ["a", "b"].map { Payload.checkState($0) }))
-        try await h.send(at: 110, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "CRITICAL")]))
-        try await h.send(at: 120, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "CRITICAL")]))
+        try await h.send(
+            at: 100, Payload.snapshot(urn, repeatInterval: 600, states: ["a", "b"].map { Payload.checkState($0) }))
+        try await h.send(
+            at: 110, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "CRITICAL")]))
+        try await h.send(
+            at: 120, Payload.snapshot(urn, repeatInterval: 600, states: [Payload.checkState("a", health: "CRITICAL")]))
         let metrics = try #require(try await h.store.subStream(.main(urn))?.metrics)
         #expect(metrics.messages == 3 && metrics.creates == 2 && metrics.updates == 1 && metrics.deletes == 1)
     }
@@ -175,17 +196,24 @@ import Testing
     func openSnapshotAndPendingExpirySurviveARestart(kind: StoreKind) async throws {
         let store = try kind.makeStore()
         let before = Harness(store: store)
-        try await before.send(at: 100, Payload.snapshot(urn, subStream: "s", repeatInterval: 60, expiryInterval: 500,
-                                                         states: ["a", "b"].map { Payload.checkState($0) }))
-        try await before.send(at: 200, Payload.snapshot(urn, subStream: "s", repeatInterval: 60, expiryInterval: 500,
-                                                         stop: false, states: [Payload.checkState("a")]))
+        try await before.send(
+            at: 100,
+            Payload.snapshot(
+                urn, subStream: "s", repeatInterval: 60, expiryInterval: 500,
+                states: ["a", "b"].map { Payload.checkState($0) }))
+        try await before.send(
+            at: 200,
+            Payload.snapshot(
+                urn, subStream: "s", repeatInterval: 60, expiryInterval: 500,
+                stop: false, states: [Payload.checkState("a")]))
         let after = Harness(store: store)
         try await after.send(at: 210, Payload.snapshot(urn, subStream: "s", start: false, stop: true))
         #expect(try await after.healths(urn, subStream: "s") == ["a": .clear], "the seen set survived")
         try await after.advance(to: 10_000)
         #expect(try await after.store.subStream(StreamKey(urn: urn, subStreamId: "s")) == nil)
-        #expect(try await after.error(urn, .subStreamExpired, subStream: "s", streamLevel: true)?.firstSeenAt.epoch == 710,
-                "a timer that fell due while down fires at its own deadline")
+        #expect(
+            try await after.error(urn, .subStreamExpired, subStream: "s", streamLevel: true)?.firstSeenAt.epoch == 710,
+            "a timer that fell due while down fires at its own deadline")
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -197,8 +225,9 @@ import Testing
         let broken = Harness(store: failing)
         failing.failCommits = true
         await #expect(throws: StorageError.self) {
-            try await broken.send(at: 110, Payload.snapshot(urn, states: [Payload.checkState("b")]),
-                                  Payload.snapshot(urn, subStream: "s", expiryInterval: 60, states: []))
+            try await broken.send(
+                at: 110, Payload.snapshot(urn, states: [Payload.checkState("b")]),
+                Payload.snapshot(urn, subStream: "s", expiryInterval: 60, states: []))
         }
         #expect(try await h.healths(urn) == ["a": .clear])
         #expect(try await h.store.subStreams(of: urn).count == 1)

@@ -10,8 +10,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func firstMessageIsAppliedAndItsCheckpointRemembered(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 5, batchIndex: 2),
-                                                     previous: Checkpoint(offset: 4), states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100,
+            Payload.increment(
+                urn, checkpoint: Checkpoint(offset: 5, batchIndex: 2),
+                previous: Checkpoint(offset: 4), states: [Payload.checkState("a")]))
         #expect(try await h.healths(urn) == ["a": .clear])
         #expect(try await h.store.subStream(.main(urn))?.checkpoint == Checkpoint(offset: 5, batchIndex: 2))
         #expect(try await h.errorCodes(urn).isEmpty)
@@ -20,10 +23,13 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func duplicateCheckpointIsSkippedSilently(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1), states: [Payload.checkState("a")]))
-        let retry = try await h.send(at: 101, Payload.increment(
-            urn, checkpoint: Checkpoint(offset: 1), states: [Payload.checkState("a", health: "CRITICAL")]
-        ))
+        try await h.send(
+            at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1), states: [Payload.checkState("a")]))
+        let retry = try await h.send(
+            at: 101,
+            Payload.increment(
+                urn, checkpoint: Checkpoint(offset: 1), states: [Payload.checkState("a", health: "CRITICAL")]
+            ))
         #expect(retry.counts == ChangeCounts())
         #expect(try await h.healths(urn) == ["a": .clear])
         #expect(try await h.errorCodes(urn).isEmpty)
@@ -33,13 +39,19 @@ import Testing
     func outdatedCheckpointIsSkippedWithAWarning(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 5, batchIndex: 0)))
-        try await h.send(at: 101, Payload.increment(urn, checkpoint: Checkpoint(offset: 5),
-                                                     states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 101,
+            Payload.increment(
+                urn, checkpoint: Checkpoint(offset: 5),
+                states: [Payload.checkState("a")]))
         #expect(try await h.healths(urn).isEmpty, "a missing batch index sorts before index 0")
         let error = try #require(try await h.error(urn, .subStreamOutdatedCheckpoint))
         #expect(error.level == .warn)
-        try await h.send(at: 102, Payload.increment(urn, checkpoint: Checkpoint(offset: 6),
-                                                     previous: Checkpoint(offset: 5, batchIndex: 0)))
+        try await h.send(
+            at: 102,
+            Payload.increment(
+                urn, checkpoint: Checkpoint(offset: 6),
+                previous: Checkpoint(offset: 5, batchIndex: 0)))
         #expect(try await h.errorCodes(urn).isEmpty, "a correctly chained message closes checkpoint errors")
     }
 
@@ -47,7 +59,8 @@ import Testing
     func missingPreviousCheckpointIsAppliedWithAnError(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1)))
-        try await h.send(at: 101, Payload.increment(urn, checkpoint: Checkpoint(offset: 2), states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 101, Payload.increment(urn, checkpoint: Checkpoint(offset: 2), states: [Payload.checkState("a")]))
         #expect(try await h.healths(urn) == ["a": .clear])
         #expect(try await h.errorCodes(urn) == ["main:SubStreamMissingCheckpoint"])
         #expect(try await h.store.subStream(.main(urn))?.checkpoint == Checkpoint(offset: 2))
@@ -57,25 +70,34 @@ import Testing
     func brokenChainIsAppliedWithAnErrorThenClosesOnACorrectChain(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1)))
-        try await h.send(at: 101, Payload.increment(urn, checkpoint: Checkpoint(offset: 3), previous: Checkpoint(offset: 2),
-                                                     states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 101,
+            Payload.increment(
+                urn, checkpoint: Checkpoint(offset: 3), previous: Checkpoint(offset: 2),
+                states: [Payload.checkState("a")]))
         #expect(try await h.healths(urn) == ["a": .clear])
         #expect(try await h.errorCodes(urn) == ["main:SubStreamInvalidCheckpoint"])
-        try await h.send(at: 102, Payload.increment(urn, checkpoint: Checkpoint(offset: 4), previous: Checkpoint(offset: 3)))
+        try await h.send(
+            at: 102, Payload.increment(urn, checkpoint: Checkpoint(offset: 4), previous: Checkpoint(offset: 3)))
         #expect(try await h.errorCodes(urn).isEmpty)
     }
 
     @Test(arguments: StoreKind.allCases)
     func deleteRemovesAKnownCheckStateAndWinsOverOtherFields(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1),
-                                                     states: ["a", "b"].map { Payload.checkState($0) }))
+        try await h.send(
+            at: 100,
+            Payload.increment(
+                urn, checkpoint: Checkpoint(offset: 1),
+                states: ["a", "b"].map { Payload.checkState($0) }))
         let deletion = """
             {"checkStateId":"a","delete":true,"name":"x","health":"CRITICAL","topologyElementIdentifier":"e"}
             """
-        let result = try await h.send(at: 101, Payload.increment(
-            urn, checkpoint: Checkpoint(offset: 2), previous: Checkpoint(offset: 1), states: [deletion]
-        ))
+        let result = try await h.send(
+            at: 101,
+            Payload.increment(
+                urn, checkpoint: Checkpoint(offset: 2), previous: Checkpoint(offset: 1), states: [deletion]
+            ))
         #expect(result.counts.deleted == 1)
         #expect(try await h.healths(urn) == ["b": .clear])
         #expect(try await h.events(urn, .checkStateDeleted).first?.deletionReason == .deleteRequest)
@@ -84,9 +106,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func deleteOfUnknownIdRaisesAnErrorOnlyClearErrorsCloses(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1), states: [Payload.deletion("zz")]))
+        try await h.send(
+            at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1), states: [Payload.deletion("zz")]))
         #expect(try await h.errorCodes(urn) == ["main:SubStreamUnknownCheckState"])
-        try await h.send(at: 101, Payload.increment(urn, checkpoint: Checkpoint(offset: 2), previous: Checkpoint(offset: 1)))
+        try await h.send(
+            at: 101, Payload.increment(urn, checkpoint: Checkpoint(offset: 2), previous: Checkpoint(offset: 1)))
         #expect(try await h.errorCodes(urn) == ["main:SubStreamUnknownCheckState"])
         #expect(try await h.processor.clearErrors(of: urn, at: Date(timeIntervalSince1970: 102)) == 1)
         #expect(try await h.errorCodes(urn).isEmpty)
@@ -95,7 +119,8 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func noTimersInThisModel(kind: StoreKind) async throws {
         let h = try Harness(kind)
-        try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1), states: [Payload.checkState("a")]))
+        try await h.send(
+            at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1), states: [Payload.checkState("a")]))
         #expect(try await h.store.subStream(.main(urn))?.nextDeadline == nil)
         try await h.advance(to: 1_000_000)
         #expect(try await h.healths(urn) == ["a": .clear])

@@ -75,7 +75,8 @@ public struct EnvelopeDecoder: Sendable {
     public func decode(_ value: JSONValue) throws(PayloadError) -> Envelope {
         guard case .object(let root) = value else {
             throw PayloadError(
-                code: .invalidEnvelope, path: "$", reason: "expected an intake envelope object, found \(value.typeName)",
+                code: .invalidEnvelope, path: "$",
+                reason: "expected an intake envelope object, found \(value.typeName)",
                 value: value.briefDescription
             )
         }
@@ -112,7 +113,8 @@ public struct EnvelopeDecoder: Sendable {
             }
         case let other?:
             throw PayloadError(
-                code: .invalidEnvelope, path: "health", reason: "expected an array of health messages, found \(other.typeName)",
+                code: .invalidEnvelope, path: "health",
+                reason: "expected an array of health messages, found \(other.typeName)",
                 value: other.briefDescription
             )
         }
@@ -194,9 +196,11 @@ public struct EnvelopeDecoder: Sendable {
             reportUnknownKeys(
                 of: increment, known: ["checkpoint", "previous_checkpoint"], at: "\(path).increment", into: &warnings
             )
-            guard let checkpoint = try decodeCheckpoint(
-                increment["checkpoint"], at: "\(path).increment.checkpoint", warnings: &warnings
-            ) else {
+            guard
+                let checkpoint = try decodeCheckpoint(
+                    increment["checkpoint"], at: "\(path).increment.checkpoint", warnings: &warnings
+                )
+            else {
                 throw messageError("\(path).increment.checkpoint", "expected an object with an offset", nil)
             }
             let previous = try decodeCheckpoint(
@@ -232,7 +236,8 @@ public struct EnvelopeDecoder: Sendable {
             !urn.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F })
         else {
             throw messageError(
-                path, "expected a URN such as urn:health:sourceId:streamId (\"urn:\" prefix, no spaces, at most "
+                path,
+                "expected a URN such as urn:health:sourceId:streamId (\"urn:\" prefix, no spaces, at most "
                     + "1024 bytes)", value
             )
         }
@@ -245,7 +250,8 @@ public struct EnvelopeDecoder: Sendable {
         case .string(let id)?:
             guard id.utf8.count <= 1024, !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
             else {
-                throw messageError(path, "expected a sub-stream id of at most 1024 bytes without control characters", value)
+                throw messageError(
+                    path, "expected a sub-stream id of at most 1024 bytes without control characters", value)
             }
             return id
         case let other?:
@@ -353,7 +359,8 @@ public struct EnvelopeDecoder: Sendable {
             }
         }
         guard case .string(let name)? = object["name"] else {
-            return .invalid(checkStateId: id, problem: checkStateError("\(path).name", "expected a string", object["name"]))
+            return .invalid(
+                checkStateId: id, problem: checkStateError("\(path).name", "expected a string", object["name"]))
         }
         guard case .string(let healthText)? = object["health"], let health = Health(wireValue: healthText) else {
             return .invalid(
@@ -367,7 +374,8 @@ public struct EnvelopeDecoder: Sendable {
             return .invalid(
                 checkStateId: id,
                 problem: checkStateError(
-                    "\(path).topologyElementIdentifier", "expected a non-empty string", object["topologyElementIdentifier"]
+                    "\(path).topologyElementIdentifier", "expected a non-empty string",
+                    object["topologyElementIdentifier"]
                 )
             )
         }

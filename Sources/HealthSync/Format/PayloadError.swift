@@ -35,6 +35,7 @@ public struct PayloadError: Error, Sendable, Hashable, CustomStringConvertible {
             value == .malformedJSON || value == .invalidEnvelope || value == .bodyTooLarge
         }
 
+        /// A readable rendering.
         public var description: String { value.rawValue }
     }
 

@@ -1,8 +1,9 @@
 /// Splits a payload file into envelopes: a file holds one JSON envelope (pretty-printed or not), or JSON Lines
 /// (one envelope per line).
 ///
-/// A file is read as JSON Lines when every non-blank line starts with `{` and ends with `}`; otherwise the whole
-/// file is one envelope, so that a pretty-printed document, even a broken one, is reported as one envelope.
+/// A file is read as JSON Lines when it is named so (`.jsonl`), or when it has more than one non-blank line and its
+/// first non-blank line is a complete JSON value on its own. Otherwise the whole file is one envelope, so that a
+/// pretty-printed document, even a broken one, is reported as one envelope with the line of its first problem.
 public enum PayloadFile {
     /// One envelope's bytes and the 1-based line it starts on.
     public struct Entry: Sendable, Hashable {
@@ -19,28 +20,36 @@ public enum PayloadFile {
     }
 
     /// The envelopes of a file, in file order. Blank lines of a JSON Lines file are skipped.
-    public static func entries(in bytes: [UInt8]) -> [Entry] {
+    /// - Parameters:
+    ///   - bytes: the file's content.
+    ///   - jsonLines: `true` when the file is known to be JSON Lines (named `.jsonl`); `nil` to decide from the
+    ///     content.
+    public static func entries(in bytes: [UInt8], jsonLines: Bool? = nil) -> [Entry] {
         var lines: [Entry] = []
         var lineNumber = 1
         var start = bytes.startIndex
-        var isJSONLines = true
-        func flush(upTo end: Int) {
-            let trimmed = trim(bytes[start..<end])
-            if !trimmed.isEmpty {
-                if trimmed.first != UInt8(ascii: "{") || trimmed.last != UInt8(ascii: "}") { isJSONLines = false }
-                lines.append(Entry(line: lineNumber, bytes: trimmed))
-            }
-        }
         for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
-            flush(upTo: index)
-            if !isJSONLines { break }
+            let trimmed = trim(bytes[start..<index])
+            if !trimmed.isEmpty { lines.append(Entry(line: lineNumber, bytes: trimmed)) }
             lineNumber += 1
             start = index + 1
         }
-        if isJSONLines { flush(upTo: bytes.endIndex) }
-        if isJSONLines { return lines }
-        let whole = trim(bytes[...])
-        return whole.isEmpty ? [] : [Entry(line: 1, bytes: bytes[...])]
+        let last = trim(bytes[start..<bytes.endIndex])
+        if !last.isEmpty { lines.append(Entry(line: lineNumber, bytes: last)) }
+
+        guard let first = lines.first else { return [] }
+        let isJSONLines: Bool
+        if let jsonLines {
+            isJSONLines = jsonLines
+        } else {
+            isJSONLines = lines.count == 1 || (try? JSONParser().parse(first.bytes)) != nil
+        }
+        return isJSONLines ? lines : [Entry(line: 1, bytes: bytes[...])]
+    }
+
+    /// Whether a file name says JSON Lines (`.jsonl`, `.ndjson`).
+    public static func isJSONLinesName(_ name: String) -> Bool {
+        name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson")
     }
 
     private static func trim(_ slice: ArraySlice<UInt8>) -> ArraySlice<UInt8> {

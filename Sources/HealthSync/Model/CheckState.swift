@@ -1,3 +1,5 @@
+import Foundation
+
 /// One health check as a source reports it.
 public struct CheckState: Sendable, Hashable, Codable {
     /// Unique within its sub-stream.
@@ -50,5 +52,3 @@ public struct StoredCheckState: Sendable, Hashable {
     /// The check state id.
     public var checkStateId: String { checkState.checkStateId }
 }
-
-import Foundation

@@ -12,6 +12,7 @@ public struct Checkpoint: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.batchIndex = batchIndex
     }
 
+    /// The order described on the type.
     public static func < (lhs: Checkpoint, rhs: Checkpoint) -> Bool {
         if lhs.offset != rhs.offset { return lhs.offset < rhs.offset }
         switch (lhs.batchIndex, rhs.batchIndex) {
@@ -22,6 +23,7 @@ public struct Checkpoint: Sendable, Hashable, Comparable, CustomStringConvertibl
         }
     }
 
+    /// A readable rendering.
     public var description: String {
         if let batchIndex { return "offset \(offset), batch \(batchIndex)" }
         return "offset \(offset)"

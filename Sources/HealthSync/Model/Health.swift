@@ -28,5 +28,6 @@ public enum Health: String, Sendable, Hashable, CaseIterable, Comparable, Codabl
         }
     }
 
+    /// The order described on the type.
     public static func < (lhs: Health, rhs: Health) -> Bool { lhs.rank < rhs.rank }
 }

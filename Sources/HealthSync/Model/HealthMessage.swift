@@ -1,3 +1,5 @@
+import Foundation
+
 /// The repeat and expiry intervals a source declares, in whole seconds.
 public struct Intervals: Sendable, Hashable {
     /// How often the source promises to send (`repeat_interval_s`), at least 1.
@@ -120,5 +122,3 @@ public struct Envelope: Sendable, Hashable {
         self.warnings = warnings
     }
 }
-
-import Foundation

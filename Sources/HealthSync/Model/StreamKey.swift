@@ -26,5 +26,6 @@ public struct StreamKey: Sendable, Hashable, Comparable, CustomStringConvertible
         return lhs.subStreamId < rhs.subStreamId
     }
 
+    /// A readable rendering.
     public var description: String { isMain ? urn : "\(urn) [\(subStreamId)]" }
 }

@@ -15,18 +15,21 @@ extension HealthProcessor {
         if let existing {
             if existing.checkState != checkState {
                 metrics.updates += 1
-                work.record(HealthEvent(
-                    at: now, kind: .checkStateUpdated, urn: key.urn, subStreamId: key.subStreamId,
-                    checkState: checkState, previousHealth: existing.checkState.health
-                ))
+                work.record(
+                    HealthEvent(
+                        at: now, kind: .checkStateUpdated, urn: key.urn, subStreamId: key.subStreamId,
+                        checkState: checkState, previousHealth: existing.checkState.health
+                    ))
             } else if existing.lastSeenAt == now && existing.snapshotSequence == sequence {
                 return
             }
         } else {
             metrics.creates += 1
-            work.record(HealthEvent(
-                at: now, kind: .checkStateCreated, urn: key.urn, subStreamId: key.subStreamId, checkState: checkState
-            ))
+            work.record(
+                HealthEvent(
+                    at: now, kind: .checkStateCreated, urn: key.urn, subStreamId: key.subStreamId,
+                    checkState: checkState
+                ))
         }
         work.save(StoredCheckState(key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence))
     }
@@ -49,10 +52,11 @@ extension HealthProcessor {
     ) {
         metrics.deletes += 1
         work.delete(state.checkStateId, of: state.key)
-        work.record(HealthEvent(
-            at: time, kind: .checkStateDeleted, urn: state.key.urn, subStreamId: state.key.subStreamId,
-            checkState: state.checkState, deletionReason: reason
-        ))
+        work.record(
+            HealthEvent(
+                at: time, kind: .checkStateDeleted, urn: state.key.urn, subStreamId: state.key.subStreamId,
+                checkState: state.checkState, deletionReason: reason
+            ))
     }
 
     /// Applies a message's check states to an existing sub-stream: upserts, deletes (TRANSACTIONAL_INCREMENTS) and

@@ -93,10 +93,11 @@ extension HealthProcessor {
                     + "\(timestamp(open.startedAt)) was open; it was abandoned without deletions",
                 at: now
             )
-            work.record(HealthEvent(
-                at: now, kind: .snapshotAbandoned, urn: key.urn, subStreamId: key.subStreamId,
-                detail: "started at \(timestamp(open.startedAt))"
-            ))
+            work.record(
+                HealthEvent(
+                    at: now, kind: .snapshotAbandoned, urn: key.urn, subStreamId: key.subStreamId,
+                    detail: "started at \(timestamp(open.startedAt))"
+                ))
         }
         if intervals.expiry != nil {
             work.close([.subStreamWithoutExpiry], on: key, streamLevel: false, at: now, because: "expiry set")
@@ -115,10 +116,11 @@ extension HealthProcessor {
                 from: sub.lastCompletedAt ?? sub.createdAt, repeatInterval: intervals.repeatInterval
             )
         }
-        work.record(HealthEvent(
-            at: now, kind: .snapshotStarted, urn: key.urn, subStreamId: key.subStreamId,
-            detail: "snapshot \(sub.snapshotSequence)"
-        ))
+        work.record(
+            HealthEvent(
+                at: now, kind: .snapshotStarted, urn: key.urn, subStreamId: key.subStreamId,
+                detail: "snapshot \(sub.snapshotSequence)"
+            ))
         return sub
     }
 
@@ -139,10 +141,11 @@ extension HealthProcessor {
         if let repeatInterval = sub.intervals?.repeatInterval {
             sub.deadlines.lateData = lateDeadline(from: now, repeatInterval: repeatInterval)
         }
-        work.record(HealthEvent(
-            at: now, kind: .snapshotCompleted, urn: key.urn, subStreamId: key.subStreamId,
-            detail: clean ? "clean" : "unclean"
-        ))
+        work.record(
+            HealthEvent(
+                at: now, kind: .snapshotCompleted, urn: key.urn, subStreamId: key.subStreamId,
+                detail: clean ? "clean" : "unclean"
+            ))
         work.close([.subStreamLateData], on: key, streamLevel: false, at: now, because: "snapshot completed")
         if clean {
             let cause = "clean snapshot completed"

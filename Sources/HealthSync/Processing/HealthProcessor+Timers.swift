@@ -33,8 +33,10 @@ extension HealthProcessor {
                 try await stopAutomatically(&sub, at: deadline, work: work)
                 fired += 1
             case .lateData:
-                try await raiseLateData(on: &sub, at: deadline, work: work)
-                fired += 1
+                var others = sub.deadlines
+                others.lateData = nil
+                let horizon = min(time, others.earliest ?? time)
+                fired += try await raiseLateData(on: &sub, at: deadline, before: horizon, work: work)
             case .expiry:
                 try await expire(sub, at: deadline, work: work)
                 return fired + 1
@@ -62,28 +64,49 @@ extension HealthProcessor {
                 + "2 × repeat_interval_s (\(2 * repeatInterval) s); it was stopped automatically",
             at: deadline
         )
-        work.record(HealthEvent(
-            at: deadline, kind: .snapshotAutoStopped, urn: key.urn, subStreamId: key.subStreamId,
-            detail: "started at \(timestamp(snapshot.startedAt))"
-        ))
+        work.record(
+            HealthEvent(
+                at: deadline, kind: .snapshotAutoStopped, urn: key.urn, subStreamId: key.subStreamId,
+                detail: "started at \(timestamp(snapshot.startedAt))"
+            ))
     }
 
     /// SPEC §3/§4: the source missed its repeat interval; raised once per missed deadline, data is kept.
-    private func raiseLateData(on sub: inout SubStreamRecord, at deadline: Date, work: WorkingSet) async throws {
+    ///
+    /// Every deadline `deadline + k × repeat` before `horizon` (the clock, or the sub-stream's next other timer) is
+    /// raised in one step, so a long silence costs one update, not one per missed interval. Returns how many.
+    private func raiseLateData(
+        on sub: inout SubStreamRecord,
+        at deadline: Date,
+        before horizon: Date,
+        work: WorkingSet
+    ) async throws -> Int {
         guard let repeatInterval = sub.intervals?.repeatInterval else {
             sub.deadlines.lateData = nil
-            return
+            return 0
         }
+        let interval = TimeInterval(repeatInterval)
+        var missed = 1
+        if horizon > deadline {
+            missed = max(1, Int((horizon.timeIntervalSince(deadline) / interval).rounded(.up)))
+            while missed > 1 && deadline.addingTimeInterval(TimeInterval(missed - 1) * interval) >= horizon {
+                missed -= 1
+            }
+        }
+        let last = deadline.addingTimeInterval(TimeInterval(missed - 1) * interval)
         let model = try await work.stream(sub.key.urn)?.consistencyModel ?? .repeatSnapshots
-        let missing = model == .repeatSnapshots ? "no snapshot completed" : "no message arrived"
-        let grace = configuration.lateGrace > 0 ? " + late grace (\(timestamp(Date(timeIntervalSince1970: configuration.lateGrace))) s)" : ""
+        let absent = model == .repeatSnapshots ? "no snapshot completed" : "no message arrived"
+        let grace =
+            configuration.lateGrace > 0
+            ? " + late grace (\(timestamp(Date(timeIntervalSince1970: configuration.lateGrace))) s)" : ""
         work.raise(
             .subStreamLateData, on: sub.key, streamLevel: false,
-            message: "\(missing) within repeat_interval_s (\(repeatInterval) s)\(grace): it was due by "
-                + "\(timestamp(deadline))",
-            at: deadline
+            message: "\(absent) within repeat_interval_s (\(repeatInterval) s)\(grace): it was due by "
+                + "\(timestamp(last))",
+            at: deadline, repeats: missed, lastAt: last
         )
-        sub.deadlines.lateData = deadline.addingTimeInterval(TimeInterval(repeatInterval))
+        sub.deadlines.lateData = last.addingTimeInterval(interval)
+        return missed
     }
 
     /// SPEC §3/§4: no message for `expiry_interval_s`: the sub-stream and its check states are removed.

@@ -63,8 +63,9 @@ extension HealthProcessor {
             )
         }
         if work.errorsRaised(on: key) == errorMark {
-            work.close([.subStreamTransformerError], on: key, streamLevel: false, at: now,
-                       because: "message without errors")
+            work.close(
+                [.subStreamTransformerError], on: key, streamLevel: false, at: now,
+                because: "message without errors")
         }
         work.put(sub)
     }

@@ -103,6 +103,7 @@ public final class HealthProcessor: Sendable {
     ///     and comes back with ``IntakeResult/alreadyApplied`` set.
     /// - Returns: what was applied and rejected.
     /// - Throws: ``StorageError`` when the store fails; nothing of the envelope is then stored.
+    @discardableResult
     public func apply(
         _ envelope: Envelope,
         at now: Date,
@@ -196,10 +197,11 @@ public final class HealthProcessor: Sendable {
                 for record in try await store.subStreams(of: urn) {
                     guard try await work.subStream(record.key) != nil else { continue }
                     for state in try await work.allCheckStates(of: record.key) {
-                        work.record(HealthEvent(
-                            at: time, kind: .checkStateDeleted, urn: urn, subStreamId: record.key.subStreamId,
-                            checkState: state.checkState, deletionReason: .streamDeleted
-                        ))
+                        work.record(
+                            HealthEvent(
+                                at: time, kind: .checkStateDeleted, urn: urn, subStreamId: record.key.subStreamId,
+                                checkState: state.checkState, deletionReason: .streamDeleted
+                            ))
                     }
                 }
                 _ = work.closeAll(of: urn, at: time, because: "stream deleted")
@@ -262,10 +264,11 @@ public final class HealthProcessor: Sendable {
             }
         } else {
             work.put(StreamRecord(urn: key.urn, consistencyModel: message.consistencyModel, createdAt: now))
-            work.record(HealthEvent(
-                at: now, kind: .streamCreated, urn: key.urn, subStreamId: "",
-                detail: message.consistencyModel.rawValue
-            ))
+            work.record(
+                HealthEvent(
+                    at: now, kind: .streamCreated, urn: key.urn, subStreamId: "",
+                    detail: message.consistencyModel.rawValue
+                ))
         }
         let latency = max(0, now.timeIntervalSince(receivedAt))
         switch message.consistencyModel {

@@ -82,7 +82,10 @@ public struct Replayer: Sendable {
     public let fallbackClock: any HealthClock
 
     /// Creates a replayer.
-    public init(processor: HealthProcessor, decoder: EnvelopeDecoder = EnvelopeDecoder(), fallbackClock: any HealthClock = SystemClock()) {
+    public init(
+        processor: HealthProcessor, decoder: EnvelopeDecoder = EnvelopeDecoder(),
+        fallbackClock: any HealthClock = SystemClock()
+    ) {
         self.processor = processor
         self.decoder = decoder
         self.fallbackClock = fallbackClock
@@ -103,7 +106,9 @@ public struct Replayer: Sendable {
         }
         for source in sources {
             let digest = PayloadFile.digest(source.bytes)
-            for entry in PayloadFile.entries(in: source.bytes) {
+            for entry in PayloadFile.entries(
+                in: source.bytes, jsonLines: PayloadFile.isJSONLinesName(source.name) ? true : nil)
+            {
                 try await replay(entry, of: source, digest: digest, into: &outcome)
             }
         }

@@ -182,11 +182,24 @@ final class WorkingSet {
     }
 
     /// Raises an error: opens a record, or aggregates into the open one (count, last seen, latest message).
-    func raise(_ code: StreamErrorCode, on key: StreamKey, streamLevel: Bool, message: String, at time: Date) {
+    /// - Parameters:
+    ///   - time: when it was (first) raised.
+    ///   - repeats: how many occurrences this raise stands for (a timer that missed several deadlines at once).
+    ///   - lastTime: when the last of them happened; `time` when `nil`.
+    func raise(
+        _ code: StreamErrorCode,
+        on key: StreamKey,
+        streamLevel: Bool,
+        message: String,
+        at time: Date,
+        repeats: Int = 1,
+        lastAt lastTime: Date? = nil
+    ) {
         let errorKey = ErrorKey(urn: key.urn, streamLevel: streamLevel, subStreamId: key.subStreamId, code: code)
+        let last = lastTime ?? time
         if var existing = errors[key.urn]?[errorKey] {
-            existing.count += 1
-            existing.lastSeenAt = max(existing.lastSeenAt, time)
+            existing.count += Int64(repeats)
+            existing.lastSeenAt = max(existing.lastSeenAt, last)
             existing.message = message
             errors[key.urn, default: [:]][errorKey] = existing
         } else {
@@ -194,19 +207,20 @@ final class WorkingSet {
                 key: errorKey,
                 level: code.level,
                 message: message,
-                count: 1,
+                count: Int64(repeats),
                 firstSeenAt: time,
-                lastSeenAt: time
+                lastSeenAt: last
             )
             errors[key.urn, default: [:]][errorKey] = opened
-            record(HealthEvent(
-                at: time,
-                kind: .errorOpened,
-                urn: key.urn,
-                subStreamId: key.subStreamId,
-                errorCode: code,
-                detail: message
-            ))
+            record(
+                HealthEvent(
+                    at: time,
+                    kind: .errorOpened,
+                    urn: key.urn,
+                    subStreamId: key.subStreamId,
+                    errorCode: code,
+                    detail: message
+                ))
         }
         markOwnerDirty(of: errorKey)
         if !streamLevel && code.level == .error { subStreams[key]?.errorsRaised += 1 }
@@ -228,14 +242,15 @@ final class WorkingSet {
             errors[key.urn]?[errorKey] = nil
             closed += 1
             markOwnerDirty(of: errorKey)
-            record(HealthEvent(
-                at: time,
-                kind: .errorClosed,
-                urn: key.urn,
-                subStreamId: key.subStreamId,
-                errorCode: code,
-                detail: cause
-            ))
+            record(
+                HealthEvent(
+                    at: time,
+                    kind: .errorClosed,
+                    urn: key.urn,
+                    subStreamId: key.subStreamId,
+                    errorCode: code,
+                    detail: cause
+                ))
         }
         return closed
     }
@@ -244,8 +259,9 @@ final class WorkingSet {
     func closeAll(of urn: String, at time: Date, because cause: String) -> Int {
         let open = openErrors(of: urn)
         for error in open {
-            close([error.code], on: StreamKey(urn: urn, subStreamId: error.key.subStreamId),
-                  streamLevel: error.key.streamLevel, at: time, because: cause)
+            close(
+                [error.code], on: StreamKey(urn: urn, subStreamId: error.key.subStreamId),
+                streamLevel: error.key.streamLevel, at: time, because: cause)
         }
         return open.count
     }
@@ -293,7 +309,8 @@ final class WorkingSet {
             let after = errors[urn] ?? [:]
             for (key, _) in before where after[key] == nil {
                 let subStreamKey = StreamKey(urn: urn, subStreamId: key.subStreamId)
-                let cascaded = deletedURNs.contains(urn)
+                let cascaded =
+                    deletedURNs.contains(urn)
                     || (!key.streamLevel && subStreams[subStreamKey]?.record == nil
                         && subStreams[subStreamKey]?.original != nil)
                 if !cascaded { change.deletedErrors.append(key) }

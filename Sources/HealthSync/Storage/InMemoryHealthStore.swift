@@ -16,20 +16,25 @@ public actor InMemoryHealthStore: HealthStore {
     /// Creates an empty store.
     public init() {}
 
+    /// The stream record of `urn`, or `nil`.
     public func stream(_ urn: String) -> StreamRecord? { streamRecords[urn] }
 
+    /// All sub-streams of `urn`, main first.
     public func subStreams(of urn: String) -> [SubStreamRecord] {
         (subStreamsByURN[urn] ?? []).sorted().compactMap { subStreamRecords[StreamKey(urn: urn, subStreamId: $0)] }
     }
 
+    /// The sub-stream record of `key`, or `nil`.
     public func subStream(_ key: StreamKey) -> SubStreamRecord? { subStreamRecords[key] }
 
+    /// Check states of one sub-stream, by id or all.
     public func checkStates(of key: StreamKey, ids: [String]?) -> [StoredCheckState] {
         guard let states = checkStateRecords[key] else { return [] }
         guard let ids else { return Array(states.values) }
         return Set(ids).compactMap { states[$0] }
     }
 
+    /// Check states of any streams, sorted by URN, sub-stream and id.
     public func checkStates(urn: String?, subStreamId: String?) -> [StoredCheckState] {
         var keys: [StreamKey]
         if let urn {
@@ -44,10 +49,12 @@ public actor InMemoryHealthStore: HealthStore {
         }
     }
 
+    /// The open errors of `urn`, sorted by key.
     public func errors(of urn: String) -> [ErrorRecord] {
         (errorRecords[urn] ?? [:]).values.sorted { $0.key < $1.key }
     }
 
+    /// All streams with their counts, sorted by URN.
     public func streams() -> [StreamSummary] {
         streamRecords.values.sorted { $0.urn < $1.urn }.map { stream in
             let subStreamIds = subStreamsByURN[stream.urn] ?? []
@@ -63,20 +70,25 @@ public actor InMemoryHealthStore: HealthStore {
         }
     }
 
+    /// Sub-streams due strictly before `time`, earliest first. This store scans every sub-stream.
     public func dueSubStreams(before time: Date, limit: Int) -> [StreamKey] {
         let due = subStreamRecords.values.compactMap { record -> (Date, StreamKey)? in
             guard let deadline = record.nextDeadline, deadline < time else { return nil }
             return (deadline, record.key)
         }
-        return due.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(limit).map(\.1)
+        return due.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(max(0, limit)).map(\.1)
     }
 
+    /// The earliest deadline of any sub-stream.
     public func nextDeadline() -> Date? { subStreamRecords.values.compactMap(\.nextDeadline).min() }
 
+    /// The processor clock as last committed.
     public func clock() -> Date? { processorClock }
 
+    /// Whether a change with this receipt was committed.
     public func hasReceipt(_ receipt: String) -> Bool { receipts.contains(receipt) }
 
+    /// Events matching `query`, oldest first.
     public func events(_ query: EventQuery) -> [HealthEvent] {
         var matches = eventLog.filter { event in
             if let urn = query.urn, event.urn != urn { return false }
@@ -87,10 +99,11 @@ public actor InMemoryHealthStore: HealthStore {
             return true
         }
         matches.sort { ($0.at, $0.sequence ?? 0) < ($1.at, $1.sequence ?? 0) }
-        if let limit = query.limit { return Array(matches.prefix(limit)) }
+        if let limit = query.limit { return Array(matches.prefix(max(0, limit))) }
         return matches
     }
 
+    /// Applies `change` atomically: versions and the receipt are checked before anything is written.
     public func commit(_ change: StoreChange) throws {
         try validate(change)
         for deletion in change.deletedStreams { removeStream(deletion.urn) }

@@ -29,6 +29,7 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         /// Any other failure.
         public static let failed = Code(value: .failed)
 
+        /// A readable rendering.
         public var description: String { value.rawValue }
     }
 
@@ -43,5 +44,6 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
+    /// A readable rendering.
     public var description: String { "storage \(code): \(message)" }
 }

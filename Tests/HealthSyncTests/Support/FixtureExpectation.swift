@@ -64,7 +64,8 @@ struct Fixture: Sendable, CustomTestStringConvertible {
 
     /// The decoded `expected.json`.
     func expectation() throws -> FixtureExpectation {
-        let data = try Data(contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("expected.json")))
+        let path = (directory as NSString).appendingPathComponent("expected.json")
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return try JSONDecoder().decode(FixtureExpectation.self, from: data)
     }
 }

@@ -1,17 +1,20 @@
 import Foundation
 import HealthSync
+import HealthSyncSQLite
 import HealthSyncTesting
 import Testing
 
 /// The stores every processor scenario runs against.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case memory
+    case sqlite
 
     var testDescription: String { rawValue }
 
     func makeStore() throws -> any HealthStore {
         switch self {
         case .memory: InMemoryHealthStore()
+        case .sqlite: try SQLiteHealthStore.inMemory()
         }
     }
 }
@@ -59,14 +62,18 @@ struct Harness {
     /// The open error codes of a stream: stream-level ones prefixed `stream:`, sub-stream ones by sub-stream
     /// (`main:` or `ID:`).
     func errorCodes(_ urn: String) async throws -> Set<String> {
-        Set(try await store.errors(of: urn).map { error in
-            let scope = error.key.streamLevel ? "stream" : (error.key.subStreamId.isEmpty ? "main" : error.key.subStreamId)
-            return "\(scope):\(error.code.rawValue)"
-        })
+        Set(
+            try await store.errors(of: urn).map { error in
+                let scope =
+                    error.key.streamLevel ? "stream" : (error.key.subStreamId.isEmpty ? "main" : error.key.subStreamId)
+                return "\(scope):\(error.code.rawValue)"
+            })
     }
 
     /// One open error record.
-    func error(_ urn: String, _ code: StreamErrorCode, subStream: String = "", streamLevel: Bool = false)
+    func error(
+        _ urn: String, _ code: StreamErrorCode, subStream: String = "", streamLevel: Bool = false
+    )
         async throws -> ErrorRecord?
     {
         try await store.errors(of: urn).first {

@@ -1,0 +1,221 @@
+import Foundation
+internal import GRDB
+import HealthSync
+
+extension SQLiteHealthStore {
+    /// Applies `change` in one write transaction, in the order ``HealthSync/StoreChange`` documents.
+    ///
+    /// Versions are checked by the writes themselves (`UPDATE … WHERE version = ?`, `DELETE … WHERE version = ?`,
+    /// `INSERT … ON CONFLICT DO NOTHING` for version 0) and a write that changes no row fails the commit; any
+    /// failure rolls the whole transaction back. When this method returns, the change is committed (and, with
+    /// ``Durability/full``, on stable storage).
+    ///
+    /// - Throws: ``HealthSync/StorageError`` with ``HealthSync/StorageError/Code/conflict`` when a version no
+    ///   longer matches, a record to insert exists, or the change refers to a stream or sub-stream that is not
+    ///   stored; ``HealthSync/StorageError/Code/duplicateReceipt`` when the receipt exists. In every case nothing
+    ///   is written.
+    public func commit(_ change: StoreChange) async throws(StorageError) {
+        guard !change.isEmpty else { return }
+        try await write("committing a change") { db in try Self.apply(change, in: db) }
+    }
+
+    /// Applies `change` inside the current transaction; throws to roll it back.
+    static func apply(_ change: StoreChange, in db: Database) throws {
+        if let receipt = change.receipt {
+            let existing = try db.cachedStatement(sql: "SELECT 1 FROM receipt WHERE receipt = ?")
+            if try Row.fetchOne(existing, arguments: [receipt]) != nil {
+                throw StorageError(code: .duplicateReceipt, message: "receipt \(receipt) was already committed")
+            }
+        }
+
+        if !change.deletedStreams.isEmpty {
+            let statement = try db.cachedStatement(sql: "DELETE FROM stream WHERE urn = ? AND version = ?")
+            for deletion in change.deletedStreams {
+                try statement.execute(arguments: [deletion.urn, deletion.version])
+                try expectOneChange(db, "stream \(deletion.urn) at version \(deletion.version)")
+            }
+        }
+        if !change.deletedSubStreams.isEmpty {
+            let statement = try db.cachedStatement(
+                sql: "DELETE FROM subStream WHERE urn = ? AND subStreamId = ? AND version = ?"
+            )
+            for deletion in change.deletedSubStreams {
+                try statement.execute(arguments: [deletion.key.urn, deletion.key.subStreamId, deletion.version])
+                try expectOneChange(db, "sub-stream \(deletion.key) at version \(deletion.version)")
+            }
+        }
+        for stream in change.savedStreams {
+            try save(stream, in: db)
+        }
+        for subStream in change.savedSubStreams {
+            try save(subStream, in: db)
+        }
+        if !change.deletedCheckStates.isEmpty {
+            let statement = try db.cachedStatement(
+                sql: "DELETE FROM checkState WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
+            )
+            for (key, checkStateId) in change.deletedCheckStates {
+                try statement.execute(arguments: [key.urn, key.subStreamId, checkStateId])
+            }
+        }
+        if !change.savedCheckStates.isEmpty {
+            let statement = try db.cachedStatement(sql: upsertCheckStateSQL)
+            for state in change.savedCheckStates {
+                let checkState = state.checkState
+                try statement.execute(arguments: [
+                    state.key.urn, state.key.subStreamId, checkState.checkStateId, checkState.name,
+                    checkState.health.rawValue, checkState.topologyElementIdentifier, checkState.message,
+                    state.lastSeenAt.storedValue, state.snapshotSequence,
+                ])
+            }
+        }
+        if !change.deletedErrors.isEmpty {
+            let statement = try db.cachedStatement(
+                sql: "DELETE FROM streamError WHERE urn = ? AND subStreamId = ? AND streamLevel = ? AND code = ?"
+            )
+            for key in change.deletedErrors {
+                try statement.execute(arguments: [key.urn, key.subStreamId, key.streamLevel, key.code.rawValue])
+            }
+        }
+        if !change.savedErrors.isEmpty {
+            let statement = try db.cachedStatement(sql: upsertErrorSQL)
+            for error in change.savedErrors {
+                try statement.execute(arguments: [
+                    error.key.urn, error.key.subStreamId, error.key.streamLevel, error.key.code.rawValue,
+                    error.level.rawValue, error.message, error.count, error.firstSeenAt.storedValue,
+                    error.lastSeenAt.storedValue,
+                ])
+            }
+        }
+        if !change.events.isEmpty {
+            let statement = try db.cachedStatement(sql: insertEventSQL)
+            for event in change.events {
+                // The sequence is the store's: a sequence set by the caller is ignored.
+                let checkState = event.checkState
+                try statement.execute(arguments: [
+                    event.at.storedValue, event.kind.rawValue, event.urn, event.subStreamId,
+                    checkState?.checkStateId, checkState?.name, checkState?.health.rawValue,
+                    checkState?.topologyElementIdentifier, checkState?.message, event.previousHealth?.rawValue,
+                    event.deletionReason?.rawValue, event.errorCode?.rawValue, event.detail,
+                ])
+            }
+        }
+        if let clock = change.clock {
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO processorState (id, clock) VALUES (1, ?)
+                    ON CONFLICT (id) DO UPDATE SET clock = max(clock, excluded.clock)
+                    """)
+            try statement.execute(arguments: [clock.storedValue])
+        }
+        if let receipt = change.receipt {
+            let statement = try db.cachedStatement(sql: "INSERT INTO receipt (receipt, clock) VALUES (?, ?)")
+            try statement.execute(arguments: [receipt, change.clock?.storedValue])
+        }
+    }
+
+    // MARK: Records with versions
+
+    private static func save(_ stream: StreamRecord, in db: Database) throws {
+        if stream.version == 0 {
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO stream (urn, consistencyModel, createdAt, version) VALUES (?, ?, ?, 1)
+                    ON CONFLICT DO NOTHING
+                    """)
+            try statement.execute(arguments: [
+                stream.urn, stream.consistencyModel.rawValue, stream.createdAt.storedValue,
+            ])
+            try expectOneChange(db, "new stream \(stream.urn), which exists")
+        } else {
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE stream SET consistencyModel = ?, createdAt = ?, version = version + 1
+                    WHERE urn = ? AND version = ?
+                    """)
+            try statement.execute(arguments: [
+                stream.consistencyModel.rawValue, stream.createdAt.storedValue, stream.urn, stream.version,
+            ])
+            try expectOneChange(db, "stream \(stream.urn) at version \(stream.version)")
+        }
+    }
+
+    private static func save(_ subStream: SubStreamRecord, in db: Database) throws {
+        let deadlines = subStream.deadlines
+        let metrics = subStream.metrics
+        // Every column but the key and the version, in the order of `subStreamValueColumns`.
+        let values: StatementArguments = [
+            subStream.createdAt.storedValue,
+            subStream.intervals?.repeatInterval, subStream.intervals?.expiryInterval,
+            subStream.openSnapshot?.startedAt.storedValue, subStream.openSnapshot?.clean,
+            subStream.snapshotSequence, subStream.lastCompletedAt?.storedValue, subStream.lastMessageAt.storedValue,
+            subStream.checkpoint?.offset, subStream.checkpoint?.batchIndex,
+            deadlines.lateData?.storedValue, deadlines.missingStop?.storedValue, deadlines.expiry?.storedValue,
+            deadlines.checkStateExpiry?.storedValue, subStream.nextDeadline?.storedValue,
+            metrics.messages, metrics.creates, metrics.updates, metrics.deletes, metrics.totalLatency,
+            metrics.lastLatency,
+        ]
+        let key: StatementArguments = [subStream.key.urn, subStream.key.subStreamId]
+        if subStream.version == 0 {
+            let statement = try db.cachedStatement(sql: insertSubStreamSQL)
+            try statement.execute(arguments: key + values)
+            try expectOneChange(db, "new sub-stream \(subStream.key), which exists")
+        } else {
+            let statement = try db.cachedStatement(sql: updateSubStreamSQL)
+            try statement.execute(arguments: values + key + [subStream.version])
+            try expectOneChange(db, "sub-stream \(subStream.key) at version \(subStream.version)")
+        }
+    }
+
+    /// Fails the commit with a conflict unless the last statement changed exactly one row.
+    private static func expectOneChange(_ db: Database, _ what: @autoclosure () -> String) throws {
+        guard db.changesCount == 1 else {
+            throw StorageError(code: .conflict, message: "\(what()) was changed by another writer")
+        }
+    }
+
+    // MARK: SQL
+
+    private static let subStreamValueColumns = [
+        "createdAt", "repeatInterval", "expiryInterval", "snapshotStartedAt", "snapshotClean", "snapshotSequence",
+        "lastCompletedAt", "lastMessageAt", "checkpointOffset", "checkpointBatchIndex", "lateDataDeadline",
+        "missingStopDeadline", "expiryDeadline", "checkStateExpiryDeadline", "nextDeadline", "messageCount",
+        "createCount", "updateCount", "deleteCount", "totalLatency", "lastLatency",
+    ]
+
+    private static let insertSubStreamSQL = """
+        INSERT INTO subStream (urn, subStreamId, \(subStreamValueColumns.joined(separator: ", ")), version)
+        VALUES (?, ?, \(Array(repeating: "?", count: subStreamValueColumns.count).joined(separator: ", ")), 1)
+        ON CONFLICT DO NOTHING
+        """
+
+    private static let updateSubStreamSQL = """
+        UPDATE subStream SET \(subStreamValueColumns.map { "\($0) = ?" }.joined(separator: ", ")), \
+        version = version + 1
+        WHERE urn = ? AND subStreamId = ? AND version = ?
+        """
+
+    private static let upsertCheckStateSQL = """
+        INSERT INTO checkState (urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message,
+            lastSeenAt, snapshotSequence)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET
+            name = excluded.name, health = excluded.health,
+            topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message,
+            lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence
+        """
+
+    private static let upsertErrorSQL = """
+        INSERT INTO streamError (urn, subStreamId, streamLevel, code, level, message, count, firstSeenAt, lastSeenAt)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (urn, subStreamId, streamLevel, code) DO UPDATE SET
+            level = excluded.level, message = excluded.message, count = excluded.count,
+            firstSeenAt = excluded.firstSeenAt, lastSeenAt = excluded.lastSeenAt
+        """
+
+    private static let insertEventSQL = """
+        INSERT INTO event (at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier,
+            message, previousHealth, deletionReason, errorCode, detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+}

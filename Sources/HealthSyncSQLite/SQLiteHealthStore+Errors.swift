@@ -1,0 +1,46 @@
+internal import GRDB
+import HealthSync
+
+extension SQLiteHealthStore {
+    /// Maps any failure to a ``StorageError``, so that callers never see GRDB or SQLite types.
+    ///
+    /// - `SQLITE_FULL` → ``StorageError/Code/full``; `SQLITE_READONLY` → ``StorageError/Code/readOnly``;
+    ///   `SQLITE_CORRUPT`, `SQLITE_NOTADB` and undecodable rows → ``StorageError/Code/corrupt``;
+    ///   `SQLITE_CANTOPEN` → ``StorageError/Code/unavailable``.
+    /// - A foreign-key violation while committing means the change refers to a stream or sub-stream that is not
+    ///   stored (another writer deleted it after it was read): ``StorageError/Code/conflict``.
+    /// - Anything else, cancellation included → ``StorageError/Code/failed``.
+    static func storageError(_ error: any Error, while what: String) -> StorageError {
+        switch error {
+        case let error as StorageError:
+            return error
+        case let error as DatabaseError:
+            let code: StorageError.Code
+            switch error.extendedResultCode {
+            case .SQLITE_CONSTRAINT_FOREIGNKEY:
+                return StorageError(
+                    code: .conflict,
+                    message: "\(what): the change refers to a stream or sub-stream that is not stored "
+                        + "(deleted by another writer?): \(error)"
+                )
+            case .SQLITE_FULL: code = .full
+            case .SQLITE_READONLY: code = .readOnly
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB: code = .corrupt
+            case .SQLITE_CANTOPEN: code = .unavailable
+            default: code = .failed
+            }
+            return StorageError(code: code, message: "\(what): \(error)")
+        case let error as RowDecodingError:
+            return StorageError(code: .corrupt, message: "\(what): unexpected stored value: \(error)")
+        case is CancellationError:
+            return StorageError(code: .failed, message: "\(what): cancelled")
+        default:
+            return StorageError(code: .failed, message: "\(what): \(error)")
+        }
+    }
+
+    /// The error for a stored value that none of the model's cases spell.
+    static func corrupt(_ column: String, _ value: String) -> StorageError {
+        StorageError(code: .corrupt, message: "unexpected value '\(value)' in column \(column)")
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+internal import GRDB
+import HealthSync
+
+/// The reads of ``HealthStore``: each is one read transaction, so it sees one consistent state.
+extension SQLiteHealthStore {
+    /// The stream record of `urn`, or `nil`.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func stream(_ urn: String) async throws(StorageError) -> StreamRecord? {
+        try await read("reading stream \(urn)") { db in
+            let statement = try db.cachedStatement(sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
+            return try Row.fetchOne(statement, arguments: [urn]).map(Self.streamRecord)
+        }
+    }
+
+    /// All sub-streams of `urn`, sorted by sub-stream id (main first).
+    /// - Throws: ``HealthSync/StorageError``.
+    public func subStreams(of urn: String) async throws(StorageError) -> [SubStreamRecord] {
+        try await read("reading the sub-streams of \(urn)") { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? ORDER BY subStreamId"
+            )
+            return try Self.fetch(statement, [urn], Self.subStreamRecord)
+        }
+    }
+
+    /// The sub-stream record of `key`, or `nil`.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func subStream(_ key: StreamKey) async throws(StorageError) -> SubStreamRecord? {
+        try await read("reading sub-stream \(key)") { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?"
+            )
+            return try Row.fetchOne(statement, arguments: [key.urn, key.subStreamId]).map(Self.subStreamRecord)
+        }
+    }
+
+    /// The check states of one sub-stream: those with the given ids, or all of them when `ids` is `nil`.
+    /// Unknown and repeated ids are left out; the result is sorted by check-state id.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func checkStates(of key: StreamKey, ids: [String]?) async throws(StorageError) -> [StoredCheckState] {
+        try await read("reading check states of \(key)") { db in
+            guard let ids else {
+                let statement = try db.cachedStatement(
+                    sql: "SELECT \(Self.checkStateColumns) FROM checkState WHERE urn = ? AND subStreamId = ? "
+                        + "ORDER BY checkStateId"
+                )
+                return try Self.fetch(statement, [key.urn, key.subStreamId], Self.storedCheckState)
+            }
+            // One primary-key lookup per id through one prepared statement: no statement per id count, no limit
+            // on the number of SQL variables.
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(Self.checkStateColumns) FROM checkState "
+                    + "WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
+            )
+            var states: [StoredCheckState] = []
+            for id in Set(ids).sorted() {
+                if let row = try Row.fetchOne(statement, arguments: [key.urn, key.subStreamId, id]) {
+                    states.append(try Self.storedCheckState(row))
+                }
+            }
+            return states
+        }
+    }
+
+    /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.
+    /// - Parameters:
+    ///   - urn: only this stream.
+    ///   - subStreamId: only this sub-stream (`""` for main).
+    /// - Throws: ``HealthSync/StorageError``.
+    public func checkStates(urn: String?, subStreamId: String?) async throws(StorageError) -> [StoredCheckState] {
+        try await read("reading check states") { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let urn {
+                conditions.append("urn = ?")
+                arguments += [urn]
+            }
+            if let subStreamId {
+                conditions.append("subStreamId = ?")
+                arguments += [subStreamId]
+            }
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(Self.checkStateColumns) FROM checkState\(Self.whereClause(conditions)) "
+                    + "ORDER BY urn, subStreamId, checkStateId"
+            )
+            return try Self.fetch(statement, arguments, Self.storedCheckState)
+        }
+    }
+
+    /// The open errors of `urn`, stream-level and of every sub-stream, sorted by ``HealthSync/ErrorKey``.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func errors(of urn: String) async throws(StorageError) -> [ErrorRecord] {
+        try await read("reading the errors of \(urn)") { db in
+            // ErrorKey order: sub-stream, stream level first, then code.
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(Self.errorColumns) FROM streamError WHERE urn = ? "
+                    + "ORDER BY subStreamId, streamLevel DESC, code"
+            )
+            return try Self.fetch(statement, [urn], Self.errorRecord)
+        }
+    }
+
+    /// All streams with their counts, sorted by URN.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func streams() async throws(StorageError) -> [StreamSummary] {
+        try await read("listing streams") { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT urn, consistencyModel,
+                        (SELECT count(*) FROM subStream WHERE subStream.urn = stream.urn),
+                        (SELECT count(*) FROM checkState WHERE checkState.urn = stream.urn)
+                    FROM stream ORDER BY urn
+                    """)
+            return try Self.fetch(statement, []) { row in
+                StreamSummary(
+                    urn: try row.decode(String.self, atIndex: 0),
+                    consistencyModel: try row.value(atIndex: 1, column: "stream.consistencyModel"),
+                    subStreamCount: try row.decode(Int.self, atIndex: 2),
+                    checkStateCount: try row.decode(Int.self, atIndex: 3)
+                )
+            }
+        }
+    }
+
+    /// The query of ``dueSubStreams(before:limit:)``: a range scan of the `subStream_nextDeadline` index, which
+    /// is already in result order.
+    static let dueSubStreamsSQL = """
+        SELECT urn, subStreamId FROM subStream
+        WHERE nextDeadline IS NOT NULL AND nextDeadline < ?
+        ORDER BY nextDeadline, urn, subStreamId
+        LIMIT ?
+        """
+
+    /// Sub-streams whose earliest deadline is strictly before `time`, earliest first (ties by URN, then
+    /// sub-stream), at most `limit` (none when `limit` is not positive).
+    /// - Throws: ``HealthSync/StorageError``.
+    public func dueSubStreams(before time: Date, limit: Int) async throws(StorageError) -> [StreamKey] {
+        guard limit > 0 else { return [] }
+        return try await read("finding due sub-streams") { db in
+            let statement = try db.cachedStatement(sql: Self.dueSubStreamsSQL)
+            return try Self.fetch(statement, [time.storedValue, limit]) { row in
+                StreamKey(urn: try row.decode(String.self, atIndex: 0), subStreamId: try row.decode(atIndex: 1))
+            }
+        }
+    }
+
+    /// The query of ``nextDeadline()``: the first entry of the `subStream_nextDeadline` index.
+    static let nextDeadlineSQL = """
+        SELECT nextDeadline FROM subStream WHERE nextDeadline IS NOT NULL ORDER BY nextDeadline LIMIT 1
+        """
+
+    /// The earliest deadline of any sub-stream, or `nil` when no timer is set.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func nextDeadline() async throws(StorageError) -> Date? {
+        try await read("reading the next deadline") { db in
+            try Row.fetchOne(db.cachedStatement(sql: Self.nextDeadlineSQL)).map { try $0.date(atIndex: 0) }
+        }
+    }
+
+    /// The processor clock as last committed, or `nil` for an empty store.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func clock() async throws(StorageError) -> Date? {
+        try await read("reading the clock") { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT clock FROM processorState WHERE id = 1"))
+                .map { try $0.date(atIndex: 0) }
+        }
+    }
+
+    /// Whether a change with this receipt was committed.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func hasReceipt(_ receipt: String) async throws(StorageError) -> Bool {
+        try await read("looking up receipt \(receipt)") { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM receipt WHERE receipt = ?"), arguments: [receipt])
+                != nil
+        }
+    }
+
+    /// Events matching `query`, oldest first (by time, then sequence).
+    /// - Throws: ``HealthSync/StorageError``.
+    public func events(_ query: EventQuery) async throws(StorageError) -> [HealthEvent] {
+        if let limit = query.limit, limit <= 0 { return [] }
+        return try await read("reading events") { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let urn = query.urn {
+                conditions.append("urn = ?")
+                arguments += [urn]
+            }
+            if let subStreamId = query.subStreamId {
+                conditions.append("subStreamId = ?")
+                arguments += [subStreamId]
+            }
+            if let checkStateId = query.checkStateId {
+                conditions.append("checkStateId = ?")
+                arguments += [checkStateId]
+            }
+            if let since = query.since {
+                conditions.append("at >= ?")
+                arguments += [since.storedValue]
+            }
+            if let until = query.until {
+                conditions.append("at <= ?")
+                arguments += [until.storedValue]
+            }
+            var sql = "SELECT \(Self.eventColumns) FROM event\(Self.whereClause(conditions)) ORDER BY at, sequence"
+            if let limit = query.limit {
+                sql += " LIMIT ?"
+                arguments += [limit]
+            }
+            return try Self.fetch(db.cachedStatement(sql: sql), arguments, Self.healthEvent)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// ` WHERE a AND b`, or nothing.
+    static func whereClause(_ conditions: [String]) -> String {
+        conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+    }
+
+    /// Decodes every row of `statement`.
+    static func fetch<T>(
+        _ statement: Statement,
+        _ arguments: StatementArguments,
+        _ decode: (Row) throws -> T
+    ) throws -> [T] {
+        var values: [T] = []
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        while let row = try rows.next() {
+            values.append(try decode(row))
+        }
+        return values
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+internal import GRDB
+import HealthSync
+
+/// How model values map to columns: the column lists the queries select, and the decoding of one row.
+/// Every decoder reads the columns in the order of its list.
+extension SQLiteHealthStore {
+    static let streamColumns = "urn, consistencyModel, createdAt, version"
+
+    static func streamRecord(_ row: Row) throws -> StreamRecord {
+        StreamRecord(
+            urn: try row.decode(String.self, atIndex: 0),
+            consistencyModel: try row.value(atIndex: 1, column: "stream.consistencyModel"),
+            createdAt: try row.date(atIndex: 2),
+            version: try row.decode(Int64.self, atIndex: 3)
+        )
+    }
+
+    static let subStreamColumns = """
+        urn, subStreamId, createdAt, repeatInterval, expiryInterval, snapshotStartedAt, snapshotClean, \
+        snapshotSequence, lastCompletedAt, lastMessageAt, checkpointOffset, checkpointBatchIndex, \
+        lateDataDeadline, missingStopDeadline, expiryDeadline, checkStateExpiryDeadline, \
+        messageCount, createCount, updateCount, deleteCount, totalLatency, lastLatency, version
+        """
+
+    static func subStreamRecord(_ row: Row) throws -> SubStreamRecord {
+        var intervals: Intervals?
+        if let repeatInterval = try row.decode(Int?.self, atIndex: 3) {
+            intervals = Intervals(
+                repeatInterval: repeatInterval,
+                expiryInterval: try row.decode(Int?.self, atIndex: 4) ?? 0
+            )
+        }
+        var openSnapshot: OpenSnapshot?
+        if let startedAt = try row.optionalDate(atIndex: 5) {
+            openSnapshot = OpenSnapshot(startedAt: startedAt, clean: try row.decode(Bool?.self, atIndex: 6) ?? false)
+        }
+        var checkpoint: Checkpoint?
+        if let offset = try row.decode(Int64?.self, atIndex: 10) {
+            checkpoint = Checkpoint(offset: offset, batchIndex: try row.decode(Int64?.self, atIndex: 11))
+        }
+        return SubStreamRecord(
+            key: StreamKey(urn: try row.decode(String.self, atIndex: 0), subStreamId: try row.decode(atIndex: 1)),
+            createdAt: try row.date(atIndex: 2),
+            intervals: intervals,
+            openSnapshot: openSnapshot,
+            snapshotSequence: try row.decode(Int64.self, atIndex: 7),
+            lastCompletedAt: try row.optionalDate(atIndex: 8),
+            lastMessageAt: try row.date(atIndex: 9),
+            checkpoint: checkpoint,
+            deadlines: SubStreamDeadlines(
+                lateData: try row.optionalDate(atIndex: 12),
+                missingStop: try row.optionalDate(atIndex: 13),
+                expiry: try row.optionalDate(atIndex: 14),
+                checkStateExpiry: try row.optionalDate(atIndex: 15)
+            ),
+            metrics: SubStreamMetrics(
+                messages: try row.decode(Int64.self, atIndex: 16),
+                creates: try row.decode(Int64.self, atIndex: 17),
+                updates: try row.decode(Int64.self, atIndex: 18),
+                deletes: try row.decode(Int64.self, atIndex: 19),
+                totalLatency: try row.decode(Double.self, atIndex: 20),
+                lastLatency: try row.decode(Double.self, atIndex: 21)
+            ),
+            version: try row.decode(Int64.self, atIndex: 22)
+        )
+    }
+
+    static let checkStateColumns = """
+        urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, \
+        snapshotSequence
+        """
+
+    static func storedCheckState(_ row: Row) throws -> StoredCheckState {
+        StoredCheckState(
+            key: StreamKey(urn: try row.decode(String.self, atIndex: 0), subStreamId: try row.decode(atIndex: 1)),
+            checkState: CheckState(
+                checkStateId: try row.decode(String.self, atIndex: 2),
+                name: try row.decode(String.self, atIndex: 3),
+                health: try row.value(atIndex: 4, column: "checkState.health"),
+                topologyElementIdentifier: try row.decode(String.self, atIndex: 5),
+                message: try row.decode(String?.self, atIndex: 6)
+            ),
+            lastSeenAt: try row.date(atIndex: 7),
+            snapshotSequence: try row.decode(Int64.self, atIndex: 8)
+        )
+    }
+
+    static let errorColumns = "urn, subStreamId, streamLevel, code, level, message, count, firstSeenAt, lastSeenAt"
+
+    static func errorRecord(_ row: Row) throws -> ErrorRecord {
+        ErrorRecord(
+            key: ErrorKey(
+                urn: try row.decode(String.self, atIndex: 0),
+                streamLevel: try row.decode(Bool.self, atIndex: 2),
+                subStreamId: try row.decode(String.self, atIndex: 1),
+                code: try row.value(atIndex: 3, column: "streamError.code")
+            ),
+            level: try row.value(atIndex: 4, column: "streamError.level"),
+            message: try row.decode(String.self, atIndex: 5),
+            count: try row.decode(Int64.self, atIndex: 6),
+            firstSeenAt: try row.date(atIndex: 7),
+            lastSeenAt: try row.date(atIndex: 8)
+        )
+    }
+
+    static let eventColumns = """
+        sequence, at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, \
+        previousHealth, deletionReason, errorCode, detail
+        """
+
+    static func healthEvent(_ row: Row) throws -> HealthEvent {
+        var checkState: CheckState?
+        if let checkStateId = try row.decode(String?.self, atIndex: 5) {
+            checkState = CheckState(
+                checkStateId: checkStateId,
+                name: try row.decode(String.self, atIndex: 6),
+                health: try row.value(atIndex: 7, column: "event.health"),
+                topologyElementIdentifier: try row.decode(String.self, atIndex: 8),
+                message: try row.decode(String?.self, atIndex: 9)
+            )
+        }
+        return HealthEvent(
+            sequence: try row.decode(Int64.self, atIndex: 0),
+            at: try row.date(atIndex: 1),
+            kind: try row.value(atIndex: 2, column: "event.kind"),
+            urn: try row.decode(String.self, atIndex: 3),
+            subStreamId: try row.decode(String.self, atIndex: 4),
+            checkState: checkState,
+            previousHealth: try row.optionalValue(atIndex: 10, column: "event.previousHealth"),
+            deletionReason: try row.optionalValue(atIndex: 11, column: "event.deletionReason"),
+            errorCode: try row.optionalValue(atIndex: 12, column: "event.errorCode"),
+            detail: try row.decode(String?.self, atIndex: 13)
+        )
+    }
+}
+
+extension Row {
+    /// A time stored as REAL seconds since 1970.
+    func date(atIndex index: Int) throws -> Date {
+        Date(timeIntervalSince1970: try decode(Double.self, atIndex: index))
+    }
+
+    /// A time stored as REAL seconds since 1970, or `NULL`.
+    func optionalDate(atIndex index: Int) throws -> Date? {
+        try decode(Double?.self, atIndex: index).map(Date.init(timeIntervalSince1970:))
+    }
+
+    /// A model enum stored as its raw value.
+    func value<Value: RawRepresentable>(atIndex index: Int, column: String) throws -> Value
+    where Value.RawValue == String {
+        let raw = try decode(String.self, atIndex: index)
+        guard let value = Value(rawValue: raw) else { throw SQLiteHealthStore.corrupt(column, raw) }
+        return value
+    }
+
+    /// A model enum stored as its raw value, or `NULL`.
+    func optionalValue<Value: RawRepresentable>(atIndex index: Int, column: String) throws -> Value?
+    where Value.RawValue == String {
+        guard let raw = try decode(String?.self, atIndex: index) else { return nil }
+        guard let value = Value(rawValue: raw) else { throw SQLiteHealthStore.corrupt(column, raw) }
+        return value
+    }
+}
+
+extension Date {
+    /// The stored form of a time: REAL seconds since 1970.
+    var storedValue: Double { timeIntervalSince1970 }
+}

@@ -1,0 +1,162 @@
+import Foundation
+internal import GRDB
+import HealthSync
+
+/// A ``HealthSync/HealthStore`` in an SQLite database, through GRDB.
+///
+/// On disk the store uses a WAL-mode connection pool: reads run concurrently with the single writer, and each
+/// ``commit(_:)`` is one `IMMEDIATE` transaction. With the default ``Durability/full`` a commit is on stable
+/// storage when it returns, which is what lets an intake acknowledge an envelope only once it is durable.
+///
+/// ```swift
+/// let store = try SQLiteHealthStore(path: "/var/lib/healthsync/health.sqlite")
+/// let processor = HealthProcessor(store: store)
+/// ```
+///
+/// The schema is created and migrated when the store is opened (see ``migrations`` and ``schemaVersion``).
+/// Times are stored as REAL seconds since 1970. A `Date` made from epoch seconds, such as a collection
+/// timestamp, reads back exactly; any other `Date` reads back within one unit in the last place of its epoch
+/// seconds (about 0.24 µs until 2038).
+///
+/// Every method throws ``HealthSync/StorageError`` only: SQLite failures are mapped to its codes
+/// (`SQLITE_FULL` to ``HealthSync/StorageError/Code/full``, `SQLITE_READONLY` to
+/// ``HealthSync/StorageError/Code/readOnly``, `SQLITE_CORRUPT` and `SQLITE_NOTADB` to
+/// ``HealthSync/StorageError/Code/corrupt``, `SQLITE_CANTOPEN` to ``HealthSync/StorageError/Code/unavailable``,
+/// anything else to ``HealthSync/StorageError/Code/failed``), with the SQLite message kept in
+/// ``HealthSync/StorageError/message``.
+public struct SQLiteHealthStore: HealthStore {
+    /// How hard a commit works to survive a power loss.
+    public enum Durability: Sendable, Hashable {
+        /// `PRAGMA synchronous = FULL`: the write-ahead log is synced on every commit, so a commit that returned
+        /// survives a crash of the process *and* a power loss or kernel panic. The default.
+        case full
+        /// `PRAGMA synchronous = NORMAL`: the log is synced only at checkpoints. A commit that returned survives
+        /// a crash of the process, but the latest commits may roll back on a power loss. Faster; use it when the
+        /// sources resend what was not acknowledged, never when an acknowledgement must mean durable.
+        case normal
+    }
+
+    /// Where the data lives.
+    let writer: any DatabaseWriter
+
+    /// Opens (creating it if needed) the database file at `path`, and migrates its schema to ``schemaVersion``.
+    ///
+    /// - Parameters:
+    ///   - path: The database file. Its directory must exist; SQLite creates `-wal` and `-shm` files next to it.
+    ///   - durability: What a returned commit survives; ``Durability/full`` by default.
+    ///   - readOnly: Opens the file without write access, for reporting on a live database: every
+    ///     ``commit(_:)`` fails with ``HealthSync/StorageError/Code/readOnly``. The file must exist and already
+    ///     be at ``schemaVersion``.
+    /// - Throws: ``HealthSync/StorageError``: ``HealthSync/StorageError/Code/unavailable`` when the file cannot be
+    ///   opened or created, ``HealthSync/StorageError/Code/corrupt`` when it is not an SQLite database,
+    ///   ``HealthSync/StorageError/Code/readOnly`` when it cannot be written, and
+    ///   ``HealthSync/StorageError/Code/failed`` when its schema is newer than this version or a migration fails.
+    public init(path: String, durability: Durability = .full, readOnly: Bool = false) throws(StorageError) {
+        let pool: DatabasePool
+        do {
+            var configuration = Self.configuration()
+            configuration.readonly = readOnly
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw Self.storageError(error, while: "opening \(path)")
+        }
+        if !readOnly {
+            do {
+                // GRDB sets NORMAL when it enables WAL; synchronous is per connection, and only the writer's counts.
+                let synchronous = durability == .full ? "FULL" : "NORMAL"
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            } catch {
+                throw Self.storageError(error, while: "configuring \(path)")
+            }
+        }
+        try self.init(writer: pool, readOnly: readOnly, name: path)
+    }
+
+    /// Creates an empty store in memory, for tests: nothing is written to disk and the data goes with the store.
+    /// - Throws: ``HealthSync/StorageError`` if SQLite cannot create the database.
+    public static func inMemory() throws(StorageError) -> SQLiteHealthStore {
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(configuration: configuration())
+        } catch {
+            throw storageError(error, while: "creating an in-memory database")
+        }
+        return try SQLiteHealthStore(writer: queue, readOnly: false, name: "in-memory database")
+    }
+
+    /// Wraps a writer and brings its schema up to date (or, read-only, checks that it is).
+    init(writer: any DatabaseWriter, readOnly: Bool, name: String) throws(StorageError) {
+        self.writer = writer
+        do {
+            let (superseded, completed, applied) = try writer.read { db in
+                (
+                    try Self.migrator.hasBeenSuperseded(db),
+                    try Self.migrator.hasCompletedMigrations(db),
+                    try Self.migrator.appliedMigrations(db)
+                )
+            }
+            if superseded {
+                throw StorageError(
+                    code: .failed,
+                    message: "\(name) has schema migrations \(applied) that this version (\(Self.schemaVersion)) "
+                        + "does not know: it was written by a newer version"
+                )
+            }
+            if readOnly {
+                guard completed else {
+                    throw StorageError(
+                        code: .failed,
+                        message: "\(name) is at schema \(applied.last ?? "none"), not \(Self.schemaVersion); "
+                            + "open it for writing once to migrate it"
+                    )
+                }
+            } else if !completed {
+                try Self.migrator.migrate(writer)
+            }
+        } catch {
+            throw Self.storageError(error, while: "migrating \(name)")
+        }
+    }
+
+    /// The connection settings: foreign keys on, a 5 s busy timeout for other processes' locks.
+    private static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.label = "HealthSync"
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        return configuration
+    }
+
+    /// The identifiers of the migrations applied to this database, oldest first.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func appliedMigrations() async throws(StorageError) -> [String] {
+        try await read("reading the applied migrations") { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    // MARK: Access
+
+    /// Runs `body` in one read transaction, mapping every failure to a ``StorageError``.
+    func read<T: Sendable>(
+        _ what: @autoclosure () -> String,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StorageError) -> T {
+        do {
+            return try await writer.read(body)
+        } catch {
+            throw Self.storageError(error, while: what())
+        }
+    }
+
+    /// Runs `body` in one write transaction, which rolls back if it throws, mapping every failure to a
+    /// ``StorageError``.
+    func write<T: Sendable>(
+        _ what: @autoclosure () -> String,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StorageError) -> T {
+        do {
+            return try await writer.write(body)
+        } catch {
+            throw Self.storageError(error, while: what())
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import HealthSync
+import HealthSyncSQLite
+import Testing
+
+/// The stores every contract test runs over.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// ``InMemoryHealthStore``.
+    case inMemory
+    /// ``SQLiteHealthStore/inMemory()``.
+    case sqliteInMemory
+    /// ``SQLiteHealthStore`` on a file in a temporary directory (WAL, `synchronous = FULL`).
+    case sqliteFile
+
+    var testDescription: String { rawValue }
+
+    /// A factory of empty stores; file stores each get a new file in `directory`.
+    func factory(in directory: URL) -> @Sendable () async throws -> any HealthStore {
+        switch self {
+        case .inMemory:
+            return { InMemoryHealthStore() }
+        case .sqliteInMemory:
+            return { try SQLiteHealthStore.inMemory() }
+        case .sqliteFile:
+            return { try SQLiteHealthStore(path: temporaryFile(in: directory)) }
+        }
+    }
+}
+
+/// A new path for a database file in `directory`.
+func temporaryFile(in directory: URL, named name: String = UUID().uuidString) -> String {
+    directory.appending(path: "\(name).sqlite").path(percentEncoded: false)
+}
+
+/// Runs `body` with a new empty directory, and removes the directory afterwards.
+func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appending(path: "healthsync-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try await body(directory)
+}
