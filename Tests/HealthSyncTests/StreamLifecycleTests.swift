@@ -269,4 +269,5 @@ final class FailingStore: HealthStore {
         if failCommits { throw StorageError(code: .full, message: "disk full (simulated)") }
         try await inner.commit(change)
     }
+    func pruneEvents(before cutoff: Date) async throws -> Int { try await inner.pruneEvents(before: cutoff) }
 }

@@ -91,9 +91,31 @@ public protocol HealthStore: Sendable {
     /// - Throws: ``StorageError`` with ``StorageError/Code/conflict`` when a version no longer matches,
     ///   ``StorageError/Code/duplicateReceipt`` when the receipt exists; in both cases nothing is written.
     func commit(_ change: StoreChange) async throws
+
+    /// Deletes the events strictly before `cutoff` (event retention), in one transaction, except, for every check
+    /// state alive at the cutoff, its latest state-defining event: of each `(urn, subStreamId, checkStateId)`, the
+    /// event before the cutoff that is latest by time, then sequence, is kept when it is a `checkStateCreated` or
+    /// `checkStateUpdated`.
+    ///
+    /// What the events tell about any time at or after the cutoff is thus unchanged: replaying the kept events
+    /// reconstructs the check states alive at the cutoff, and every later event is kept. Events at the cutoff are
+    /// kept. Sequences of later commits keep increasing. Like ``commit(_:)`` a store records what it is told: the
+    /// caller chooses the cutoff (see `EventRetention` in HealthSyncAudit).
+    ///
+    /// A default implementation throws ``StorageError/Code/failed``, so that stores written before retention
+    /// existed keep compiling; both shipped stores implement it and pass `HealthStoreConformance`.
+    /// - Returns: How many events were deleted.
+    /// - Throws: ``StorageError``; nothing is deleted then.
+    func pruneEvents(before cutoff: Date) async throws -> Int
 }
 
 extension HealthStore {
+    /// The default for stores without event retention: fails with ``StorageError/Code/failed``.
+    /// - Throws: ``StorageError`` always.
+    public func pruneEvents(before cutoff: Date) async throws -> Int {
+        throw StorageError(code: .failed, message: "\(type(of: self)) does not implement event retention")
+    }
+
     /// All check states of one sub-stream.
     public func checkStates(of key: StreamKey) async throws -> [StoredCheckState] {
         try await checkStates(of: key, ids: nil)

@@ -10,6 +10,7 @@ public actor InMemoryHealthStore: HealthStore {
     private var checkStateRecords: [StreamKey: [String: StoredCheckState]] = [:]
     private var errorRecords: [String: [ErrorKey: ErrorRecord]] = [:]
     private var eventLog: [HealthEvent] = []
+    private var nextSequence: Int64 = 1
     private var processorClock: Date?
     private var receipts: Set<String> = []
 
@@ -103,6 +104,35 @@ public actor InMemoryHealthStore: HealthStore {
         return matches
     }
 
+    /// Deletes the events before `cutoff` but the latest state-defining event of each check state alive at it.
+    /// - Returns: How many events were deleted.
+    public func pruneEvents(before cutoff: Date) -> Int {
+        struct CheckStateKey: Hashable {
+            var urn: String
+            var subStreamId: String
+            var checkStateId: String
+        }
+        // The log is in commit order; the latest event of a check state is the greatest by (time, sequence).
+        var latest: [CheckStateKey: Int] = [:]
+        for (index, event) in eventLog.enumerated() where event.at < cutoff {
+            guard let id = event.checkStateId else { continue }
+            let key = CheckStateKey(urn: event.urn, subStreamId: event.subStreamId, checkStateId: id)
+            if let current = latest[key] {
+                let other = eventLog[current]
+                if (event.at, event.sequence ?? 0) < (other.at, other.sequence ?? 0) { continue }
+            }
+            latest[key] = index
+        }
+        let kept = Set(
+            latest.values.filter { [.checkStateCreated, .checkStateUpdated].contains(eventLog[$0].kind) }
+        )
+        let before = eventLog.count
+        eventLog = eventLog.enumerated().compactMap { index, event in
+            event.at >= cutoff || kept.contains(index) ? event : nil
+        }
+        return before - eventLog.count
+    }
+
     /// Applies `change` atomically: versions and the receipt are checked before anything is written.
     public func commit(_ change: StoreChange) throws {
         try validate(change)
@@ -122,7 +152,8 @@ public actor InMemoryHealthStore: HealthStore {
         for key in change.deletedErrors { errorRecords[key.urn]?[key] = nil }
         for error in change.savedErrors { errorRecords[error.key.urn, default: [:]][error.key] = error }
         for var event in change.events {
-            event.sequence = Int64(eventLog.count + 1)
+            event.sequence = nextSequence
+            nextSequence += 1
             eventLog.append(event)
         }
         if let clock = change.clock { processorClock = max(processorClock ?? clock, clock) }

@@ -1,0 +1,36 @@
+import Foundation
+internal import GRDB
+import HealthSync
+
+/// Event retention: ``HealthSync/HealthStore/pruneEvents(before:)``.
+extension SQLiteHealthStore {
+    /// The statement of ``pruneEvents(before:)``: a range scan of `event_at` below the cutoff, minus, per check
+    /// state, the latest event before the cutoff when it created or updated the check state (a window function,
+    /// SQLite 3.25 or later). Its one parameter is the cutoff.
+    static let pruneEventsSQL = """
+        DELETE FROM event
+        WHERE at < ?1
+        AND sequence NOT IN (
+            SELECT sequence FROM (
+                SELECT sequence, kind, row_number() OVER (
+                    PARTITION BY urn, subStreamId, checkStateId ORDER BY at DESC, sequence DESC
+                ) AS recency
+                FROM event
+                WHERE at < ?1 AND checkStateId IS NOT NULL
+            )
+            WHERE recency = 1 AND kind IN ('checkStateCreated', 'checkStateUpdated')
+        )
+        """
+
+    /// Deletes the events before `cutoff` but the latest state-defining event of each check state alive at it, in
+    /// one write transaction. The freed pages are reused by later writes; the file does not shrink (run `VACUUM`
+    /// offline to give the space back to the file system).
+    /// - Returns: How many events were deleted.
+    /// - Throws: ``HealthSync/StorageError``; nothing is deleted then.
+    public func pruneEvents(before cutoff: Date) async throws(StorageError) -> Int {
+        try await write("pruning events before \(cutoff.timeIntervalSince1970)") { db in
+            try db.cachedStatement(sql: Self.pruneEventsSQL).execute(arguments: [cutoff.storedValue])
+            return db.changesCount
+        }
+    }
+}
