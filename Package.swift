@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "HealthSync", targets: ["HealthSync"]),
         .library(name: "HealthSyncSQLite", targets: ["HealthSyncSQLite"]),
         .library(name: "HealthSyncTesting", targets: ["HealthSyncTesting"]),
+        .library(name: "HealthSyncHTTP", targets: ["HealthSyncHTTP"]),
+        .library(name: "HealthSyncAudit", targets: ["HealthSyncAudit"]),
         .executable(name: "healthsync", targets: ["HealthSyncCLI"]),
     ],
     dependencies: [
@@ -21,6 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -36,6 +43,7 @@ let package = Package(
             dependencies: [
                 "HealthSync",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -44,11 +52,33 @@ let package = Package(
             dependencies: ["HealthSync"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "HealthSyncHTTP",
+            dependencies: [
+                "HealthSync",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HealthSyncAudit",
+            dependencies: ["HealthSync"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "HealthSyncCLI",
             dependencies: [
                 "HealthSync",
                 "HealthSyncSQLite",
+                "HealthSyncHTTP",
+                "HealthSyncAudit",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -62,6 +92,20 @@ let package = Package(
         .testTarget(
             name: "HealthSyncSQLiteTests",
             dependencies: ["HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HealthSyncHTTPTests",
+            dependencies: [
+                "HealthSyncHTTP", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HealthSyncAuditTests",
+            dependencies: ["HealthSyncAudit", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

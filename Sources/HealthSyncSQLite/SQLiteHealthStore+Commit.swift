@@ -2,6 +2,12 @@ import Foundation
 internal import GRDB
 import HealthSync
 
+#if canImport(GRDBSQLite)
+internal import GRDBSQLite
+#else
+internal import SQLite3
+#endif
+
 extension SQLiteHealthStore {
     /// Applies `change` in one write transaction, in the order ``HealthSync/StoreChange`` documents.
     ///
@@ -50,23 +56,34 @@ extension SQLiteHealthStore {
         for subStream in change.savedSubStreams {
             try save(subStream, in: db)
         }
+        // The per-row statements of a commit (check states and events, about a hundred rows an envelope) bind their
+        // values straight through the SQLite C API: GRDB's `StatementArguments` box every value (an existential and a
+        // `DatabaseValue` per column), a measurable share of a commit (Docs/performance.md).
         if !change.deletedCheckStates.isEmpty {
-            let statement = try db.cachedStatement(
-                sql: "DELETE FROM checkState WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
+            let statement = try DirectStatement(
+                db, sql: "DELETE FROM checkState WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
             )
             for (key, checkStateId) in change.deletedCheckStates {
-                try statement.execute(arguments: [key.urn, key.subStreamId, checkStateId])
+                statement.bind(1, key.urn)
+                statement.bind(2, key.subStreamId)
+                statement.bind(3, checkStateId)
+                try statement.execute()
             }
         }
         if !change.savedCheckStates.isEmpty {
-            let statement = try db.cachedStatement(sql: upsertCheckStateSQL)
+            let statement = try DirectStatement(db, sql: upsertCheckStateSQL)
             for state in change.savedCheckStates {
                 let checkState = state.checkState
-                try statement.execute(arguments: [
-                    state.key.urn, state.key.subStreamId, checkState.checkStateId, checkState.name,
-                    checkState.health.rawValue, checkState.topologyElementIdentifier, checkState.message,
-                    state.lastSeenAt.storedValue, state.snapshotSequence,
-                ])
+                statement.bind(1, state.key.urn)
+                statement.bind(2, state.key.subStreamId)
+                statement.bind(3, checkState.checkStateId)
+                statement.bind(4, checkState.name)
+                statement.bind(5, checkState.health.rawValue)
+                statement.bind(6, checkState.topologyElementIdentifier)
+                statement.bind(7, checkState.message)
+                statement.bind(8, state.lastSeenAt.storedValue)
+                statement.bind(9, state.snapshotSequence)
+                try statement.execute()
             }
         }
         if !change.deletedErrors.isEmpty {
@@ -88,16 +105,24 @@ extension SQLiteHealthStore {
             }
         }
         if !change.events.isEmpty {
-            let statement = try db.cachedStatement(sql: insertEventSQL)
+            let statement = try DirectStatement(db, sql: insertEventSQL)
             for event in change.events {
                 // The sequence is the store's: a sequence set by the caller is ignored.
                 let checkState = event.checkState
-                try statement.execute(arguments: [
-                    event.at.storedValue, event.kind.rawValue, event.urn, event.subStreamId,
-                    checkState?.checkStateId, checkState?.name, checkState?.health.rawValue,
-                    checkState?.topologyElementIdentifier, checkState?.message, event.previousHealth?.rawValue,
-                    event.deletionReason?.rawValue, event.errorCode?.rawValue, event.detail,
-                ])
+                statement.bind(1, event.at.storedValue)
+                statement.bind(2, event.kind.rawValue)
+                statement.bind(3, event.urn)
+                statement.bind(4, event.subStreamId)
+                statement.bind(5, checkState?.checkStateId)
+                statement.bind(6, checkState?.name)
+                statement.bind(7, checkState?.health.rawValue)
+                statement.bind(8, checkState?.topologyElementIdentifier)
+                statement.bind(9, checkState?.message)
+                statement.bind(10, event.previousHealth?.rawValue)
+                statement.bind(11, event.deletionReason?.rawValue)
+                statement.bind(12, event.errorCode?.rawValue)
+                statement.bind(13, event.detail)
+                try statement.execute()
             }
         }
         if let clock = change.clock {
@@ -219,3 +244,77 @@ extension SQLiteHealthStore {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 }
+
+/// A cached GRDB statement run through the SQLite C API: values are bound directly (no `StatementArguments`), and a
+/// failure is thrown as the `DatabaseError` GRDB would throw, with the extended result code, so that
+/// ``SQLiteHealthStore/storageError(_:while:)`` maps it the same way (`SQLITE_FULL` to `.full`, a foreign-key
+/// violation to `.conflict`, …).
+///
+/// Only for statements that return no rows, inside a transaction that GRDB opened: a failure propagates, and GRDB
+/// then rolls the transaction back as for any other error.
+struct DirectStatement {
+    private let statement: Statement
+    private let handle: OpaquePointer
+    private let connection: OpaquePointer?
+
+    /// Prepares (or takes from the connection's cache) the statement for `sql`.
+    init(_ db: Database, sql: String) throws {
+        statement = try db.cachedStatement(sql: sql)
+        handle = statement.sqliteStatement
+        connection = db.sqliteConnection
+        sqlite3_reset(handle)
+    }
+
+    /// Binds a text parameter (1-based); SQLite copies the bytes.
+    func bind(_ index: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            if let base = bytes.baseAddress {
+                let pointer = UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self)
+                sqlite3_bind_text(handle, index, pointer, Int32(bytes.count), sqliteTransient)
+            } else {
+                // An empty string may have no storage, and a null pointer would bind NULL.
+                sqlite3_bind_text(handle, index, emptyText, 0, nil)
+            }
+        }
+    }
+
+    /// Binds a text parameter or `NULL`.
+    func bind(_ index: Int32, _ text: String?) {
+        if let text { bind(index, text) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    /// Binds a REAL parameter.
+    func bind(_ index: Int32, _ value: Double) {
+        sqlite3_bind_double(handle, index, value)
+    }
+
+    /// Binds an INTEGER parameter.
+    func bind(_ index: Int32, _ value: Int64) {
+        sqlite3_bind_int64(handle, index, value)
+    }
+
+    /// Runs the statement to completion and resets it for the next row.
+    /// - Throws: `DatabaseError` with SQLite's extended result code and message.
+    func execute() throws {
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE else {
+            let extended = connection.map { sqlite3_extended_errcode($0) } ?? code
+            let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+            sqlite3_reset(handle)
+            throw DatabaseError(resultCode: ResultCode(rawValue: extended), message: message, sql: statement.sql)
+        }
+        sqlite3_reset(handle)
+    }
+}
+
+/// `SQLITE_TRANSIENT`: SQLite copies a bound value before the call returns.
+private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A zero-length C string that lives as long as the process, bound as `SQLITE_STATIC` for `""`.
+/// `nonisolated(unsafe)`: it is never written after its initialisation.
+nonisolated(unsafe) private let emptyText: UnsafeMutablePointer<CChar> = {
+    let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+    pointer.initialize(to: 0)
+    return pointer
+}()

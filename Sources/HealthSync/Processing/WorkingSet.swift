@@ -113,51 +113,85 @@ final class WorkingSet {
 
     // MARK: Check states
 
+    /// The fewest ids to fetch for which reading the whole sub-stream may be the cheaper way.
+    static let wholeReadMinimum = 8
+
     /// Loads the check states with these ids (those not staged yet) in one read.
+    ///
+    /// When they are at least half of what the sub-stream stores (by its counters: creates minus deletes), the whole
+    /// sub-stream is read instead: one range scan costs less than a lookup per id, and a snapshot diff later in the
+    /// same working set needs every check state anyway. Either way the staged result is the same.
     func prefetch(_ ids: [String], of key: StreamKey) async throws {
-        guard let slot = subStreams[key], !slot.allLoaded else { return }
-        let missing = ids.filter { slot.checkStates[$0] == nil && !slot.missingIds.contains($0) }
+        guard let index = subStreams.index(forKey: key), !subStreams.values[index].allLoaded else { return }
+        let missing = ids.filter {
+            subStreams.values[index].checkStates[$0] == nil && !subStreams.values[index].missingIds.contains($0)
+        }
         guard !missing.isEmpty else { return }
+        if missing.count >= Self.wholeReadMinimum, let original = subStreams.values[index].original,
+            Int64(missing.count) * 2 >= original.metrics.creates - original.metrics.deletes
+        {
+            try await loadAllCheckStates(of: key)
+            return
+        }
         let found = try await store.checkStates(of: key, ids: missing)
-        for state in found { subStreams[key]?.checkStates[state.checkStateId] = state }
-        let foundIds = Set(found.map(\.checkStateId))
-        for id in missing where !foundIds.contains(id) { subStreams[key]?.missingIds.insert(id) }
+        guard let index = subStreams.index(forKey: key) else { return }
+        var foundIds = Set<String>(minimumCapacity: found.count)
+        for state in found {
+            subStreams.values[index].checkStates[state.checkStateId] = state
+            foundIds.insert(state.checkStateId)
+        }
+        for id in missing where !foundIds.contains(id) { subStreams.values[index].missingIds.insert(id) }
     }
 
     /// The staged check state with this id (after ``prefetch(_:of:)``), or `nil`.
     func checkState(_ id: String, of key: StreamKey) async throws -> StoredCheckState? {
+        guard let index = subStreams.index(forKey: key) else { return nil }
+        if let state = subStreams.values[index].checkStates[id] { return state }
+        if subStreams.values[index].allLoaded || subStreams.values[index].missingIds.contains(id) { return nil }
         try await prefetch([id], of: key)
         return subStreams[key]?.checkStates[id]
     }
 
     /// Every check state of the sub-stream, sorted by id.
     func allCheckStates(of key: StreamKey) async throws -> [StoredCheckState] {
-        guard var slot = subStreams[key] else { return [] }
-        if !slot.allLoaded {
-            for state in try await store.checkStates(of: key) where slot.checkStates[state.checkStateId] == nil {
-                if !slot.deletedIds.contains(state.checkStateId) { slot.checkStates[state.checkStateId] = state }
+        try await loadAllCheckStates(of: key)
+        guard let index = subStreams.index(forKey: key) else { return [] }
+        return subStreams.values[index].checkStates.values.sorted { $0.checkStateId < $1.checkStateId }
+    }
+
+    /// Reads every stored check state of the sub-stream that is not staged (or staged as deleted), once.
+    private func loadAllCheckStates(of key: StreamKey) async throws {
+        guard let index = subStreams.index(forKey: key), !subStreams.values[index].allLoaded else { return }
+        let stored = try await store.checkStates(of: key)
+        guard let index = subStreams.index(forKey: key) else { return }
+        subStreams.values[index].checkStates.reserveCapacity(stored.count)
+        for state in stored where subStreams.values[index].checkStates[state.checkStateId] == nil {
+            if !subStreams.values[index].deletedIds.contains(state.checkStateId) {
+                subStreams.values[index].checkStates[state.checkStateId] = state
             }
-            slot.allLoaded = true
-            slot.missingIds = []
-            subStreams[key] = slot
         }
-        return slot.checkStates.values.sorted { $0.checkStateId < $1.checkStateId }
+        subStreams.values[index].allLoaded = true
+        subStreams.values[index].missingIds = []
     }
 
     /// Stages a check state write.
     func save(_ state: StoredCheckState) {
-        subStreams[state.key]?.checkStates[state.checkStateId] = state
-        subStreams[state.key]?.missingIds.remove(state.checkStateId)
-        subStreams[state.key]?.deletedIds.remove(state.checkStateId)
-        subStreams[state.key]?.savedIds.insert(state.checkStateId)
+        // One hash lookup, then in-place edits of the slot (no copy of its collections).
+        guard let index = subStreams.index(forKey: state.key) else { return }
+        let id = state.checkStateId
+        subStreams.values[index].checkStates[id] = state
+        if !subStreams.values[index].missingIds.isEmpty { subStreams.values[index].missingIds.remove(id) }
+        if !subStreams.values[index].deletedIds.isEmpty { subStreams.values[index].deletedIds.remove(id) }
+        subStreams.values[index].savedIds.insert(id)
     }
 
     /// Stages a check state deletion.
     func delete(_ id: String, of key: StreamKey) {
-        subStreams[key]?.checkStates[id] = nil
-        subStreams[key]?.savedIds.remove(id)
-        subStreams[key]?.deletedIds.insert(id)
-        subStreams[key]?.missingIds.insert(id)
+        guard let index = subStreams.index(forKey: key) else { return }
+        subStreams.values[index].checkStates[id] = nil
+        subStreams.values[index].savedIds.remove(id)
+        subStreams.values[index].deletedIds.insert(id)
+        subStreams.values[index].missingIds.insert(id)
     }
 
     // MARK: Events and counts
@@ -169,7 +203,9 @@ final class WorkingSet {
         case .checkStateCreated: counts.created += 1
         case .checkStateUpdated: counts.updated += 1
         case .checkStateDeleted: counts.deleted += 1
-        case .errorOpened: counts.errorsOpened += 1
+        case .errorOpened:
+            counts.errorsOpened += 1
+            if let code = event.errorCode { counts.errorsOpenedByCode[code, default: 0] += 1 }
         default: break
         }
     }
