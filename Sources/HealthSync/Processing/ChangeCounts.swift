@@ -8,13 +8,22 @@ public struct ChangeCounts: Sendable, Hashable {
     public var deleted: Int
     /// Error records opened (a repeat of an open error only increments its count).
     public var errorsOpened: Int
+    /// ``errorsOpened`` by error code; codes that opened nothing are absent.
+    public var errorsOpenedByCode: [StreamErrorCode: Int]
 
     /// Creates counts.
-    public init(created: Int = 0, updated: Int = 0, deleted: Int = 0, errorsOpened: Int = 0) {
+    public init(
+        created: Int = 0,
+        updated: Int = 0,
+        deleted: Int = 0,
+        errorsOpened: Int = 0,
+        errorsOpenedByCode: [StreamErrorCode: Int] = [:]
+    ) {
         self.created = created
         self.updated = updated
         self.deleted = deleted
         self.errorsOpened = errorsOpened
+        self.errorsOpenedByCode = errorsOpenedByCode
     }
 
     /// Adds two counts field by field.
@@ -23,7 +32,8 @@ public struct ChangeCounts: Sendable, Hashable {
             created: lhs.created + rhs.created,
             updated: lhs.updated + rhs.updated,
             deleted: lhs.deleted + rhs.deleted,
-            errorsOpened: lhs.errorsOpened + rhs.errorsOpened
+            errorsOpened: lhs.errorsOpened + rhs.errorsOpened,
+            errorsOpenedByCode: lhs.errorsOpenedByCode.merging(rhs.errorsOpenedByCode, uniquingKeysWith: +)
         )
     }
 

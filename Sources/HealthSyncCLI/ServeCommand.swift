@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import HealthSync
+import HealthSyncHTTP
+import Logging
+import ServiceLifecycle
+
+/// `healthsync serve`: the HTTP intake service on the SQLite store (Docs/http.md).
+struct ServeCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP intake service: the StackState receiver API and the health-sync status API.",
+        discussion: """
+            Agents POST intake envelopes to /receiver/stsAgent/intake (or /stsAgent/intake) with a key in the \
+            api_key query parameter or the sts-api-key header. Keys come from --api-key (repeatable), \
+            --api-keys-file (one per line, # starts a comment) and HEALTHSYNC_API_KEYS (comma-separated); \
+            without any key the service refuses to start (exit status 2) unless --insecure-no-auth is given. \
+            The status API is under /api/synchronization/health; /healthz, /readyz and /metrics need no key.
+
+            SIGTERM and SIGINT stop the service gracefully: it stops accepting connections, finishes the \
+            requests in flight (each acknowledged envelope is committed before its answer) and exits 0. \
+            Logs go to standard error. Events older than --retain-events are pruned once an hour, keeping what \
+            `state --at` needs inside the retained window.
+            """
+    )
+
+    /// The environment variable with comma-separated API keys.
+    static let apiKeysVariable = "HEALTHSYNC_API_KEYS"
+
+    /// The metrics of this process: the executable routes swift-metrics into them once (see ``run()``).
+    static let processMetrics = HealthSyncMetrics()
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: ArgumentHelp("The address to listen on (0.0.0.0 for every interface).", valueName: "address"))
+    var host = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("The port to listen on; 0 picks a free one.", valueName: "port"))
+    var port = 7077
+
+    @Option(name: .customLong("api-key"), help: ArgumentHelp("An accepted API key (repeatable).", valueName: "key"))
+    var apiKeys: [String] = []
+
+    @Option(help: ArgumentHelp("A file of accepted API keys, one per line; # starts a comment.", valueName: "file"))
+    var apiKeysFile: String?
+
+    @Flag(help: "Accept requests without an API key (local experiments only).")
+    var insecureNoAuth = false
+
+    @Option(
+        help: ArgumentHelp("The largest accepted body in bytes, as sent and after decompression.", valueName: "bytes")
+    )
+    var maxBodyBytes = 8 << 20
+
+    @Option(
+        help: ArgumentHelp("Extra time a source gets past its repeat interval before it is late.", valueName: "seconds")
+    )
+    var lateGrace: Double = 0
+
+    @Flag(help: "Report unknown keys as warnings and reject non-main sub-streams without expiry.")
+    var strict = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Keep events for DURATION before the clock (90m, 12h, 30d, 2w; a bare number is seconds); pruned hourly.",
+            valueName: "duration")
+    )
+    var retainEvents = DurationArgument.defaultRetention
+
+    @Option(
+        help: ArgumentHelp(
+            "Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level")
+    )
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535.") }
+        guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1.") }
+        guard lateGrace.isFinite, lateGrace >= 0 else {
+            throw ValidationError("--late-grace must be a non-negative number of seconds.")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical.")
+        }
+        if apiKeys.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("--api-key must not be empty or blank.")
+        }
+    }
+
+    /// The executable's entry: logs to standard error and routes swift-metrics into ``processMetrics``, once per
+    /// process, then serves.
+    mutating func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        Self.processMetrics.bootstrapMetricsSystem()
+        try await run(console: .standard)
+    }
+
+    func execute(console: Console) async throws {
+        let configuration = try makeConfiguration(environment: ProcessInfo.processInfo.environment, console: console)
+        var logger = Logger(label: "healthsync")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+
+        let store = try database.openStore(creating: true, console: console)
+        let processor = HealthProcessor(
+            store: store, configuration: HealthProcessor.Configuration(lateGrace: lateGrace), logger: logger
+        )
+        let api = try HealthSyncAPI(
+            processor: processor, configuration: configuration, metrics: Self.processMetrics, logger: logger
+        )
+        if configuration.apiKeys.isEmpty {
+            logger.warning("serving WITHOUT authentication (--insecure-no-auth): any caller may post and delete")
+        }
+        logger.info("starting", metadata: ["db": "\(database.db)", "configuration": "\(configuration)"])
+        do {
+            try await api.runService()
+        } catch {
+            console.printError("error: the service stopped: \(error)")
+            throw ExitCode(1)
+        }
+        logger.info("stopped")
+    }
+
+    /// The service settings from the options, with the keys of every source.
+    /// - Parameter environment: where ``apiKeysVariable`` is looked up.
+    /// - Throws: `ExitCode(2)` after printing why, when the keys file cannot be read or no key is configured
+    ///   without `--insecure-no-auth`.
+    func makeConfiguration(environment: [String: String], console: Console) throws -> HealthSyncHTTPConfiguration {
+        var keys = apiKeys
+        if let apiKeysFile {
+            let contents: String
+            do {
+                contents = try String(contentsOfFile: apiKeysFile, encoding: .utf8)
+            } catch {
+                console.printError("error: cannot read API keys file \(apiKeysFile): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+            keys += Self.keys(inFile: contents)
+        }
+        if let variable = environment[Self.apiKeysVariable] {
+            keys += Self.keys(inVariable: variable)
+        }
+        var seen = Set<String>()
+        let configuration = HealthSyncHTTPConfiguration(
+            host: host, port: port, apiKeys: keys.filter { seen.insert($0).inserted },
+            insecureNoAuth: insecureNoAuth, maximumBodyBytes: maxBodyBytes, strict: strict,
+            sweeper: DeadlineSweeperConfiguration(eventRetention: retainEvents.seconds)
+        )
+        do {
+            try configuration.validate()
+        } catch  where error.code == .noAPIKey {
+            console.printError(
+                "error: no API key is configured: give --api-key KEY, --api-keys-file FILE or "
+                    + "\(Self.apiKeysVariable)=KEY1,KEY2, or allow unauthenticated access with --insecure-no-auth"
+            )
+            throw ExitCode(2)
+        } catch {
+            console.printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        return configuration
+    }
+
+    /// The keys of a keys file: one per line, surrounding blanks trimmed; blank lines and `#` comments skipped.
+    static func keys(inFile contents: String) -> [String] {
+        contents.split(whereSeparator: \.isNewline).compactMap { line in
+            let text = (line.firstIndex(of: "#").map { line[..<$0] } ?? line).trimmingCharacters(in: .whitespaces)
+            return text.isEmpty ? nil : text
+        }
+    }
+
+    /// The keys of ``apiKeysVariable``: comma-separated, surrounding blanks trimmed, empty entries skipped.
+    static func keys(inVariable value: String) -> [String] {
+        value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

@@ -1,0 +1,59 @@
+import HTTPTypes
+import Hummingbird
+
+/// Checks the API key of a request against the configured keys, in time that does not depend on how much of a key
+/// matched.
+///
+/// The key comes from the `api_key` query parameter or the `sts-api-key` header (the StackState agent uses either).
+/// Every configured key is compared, whatever the outcome of earlier comparisons, and each comparison reads every
+/// byte of the longer of the two keys.
+struct APIKeyAuthenticator: Sendable {
+    private let keys: [[UInt8]]
+    private let required: Bool
+
+    /// - Parameters:
+    ///   - keys: the accepted keys.
+    ///   - required: whether a key is needed at all (`false` with `--insecure-no-auth`).
+    init(keys: [String], required: Bool) {
+        self.keys = keys.map { Array($0.utf8) }
+        self.required = required
+    }
+
+    /// Lets the request through or throws.
+    /// - Throws: ``HealthSyncHTTPError`` with ``HealthSyncHTTPError/Code/unauthorized`` when the key is missing or
+    ///   wrong. The message never repeats the key.
+    func authorize(_ request: Request) throws(HealthSyncHTTPError) {
+        guard required else { return }
+        let candidate = request.headers[.stsAPIKey] ?? request.uri.queryParameters.get("api_key")
+        guard let candidate else {
+            throw HealthSyncHTTPError(
+                code: .unauthorized,
+                message: "an API key is required: pass it in the api_key query parameter or the sts-api-key header"
+            )
+        }
+        guard accepts(candidate) else {
+            throw HealthSyncHTTPError(code: .unauthorized, message: "the API key is not valid")
+        }
+    }
+
+    /// Whether `candidate` is one of the keys.
+    func accepts(_ candidate: String) -> Bool {
+        let bytes = Array(candidate.utf8)
+        var matched = false
+        for key in keys {
+            matched = Self.constantTimeEquals(bytes, key) || matched
+        }
+        return matched
+    }
+
+    /// Byte equality whose running time depends only on the lengths.
+    static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        var difference: UInt8 = lhs.count == rhs.count ? 0 : 1
+        for index in 0..<max(lhs.count, rhs.count) {
+            let left = index < lhs.count ? lhs[index] : 0
+            let right = index < rhs.count ? rhs[index] : 0
+            difference |= left ^ right
+        }
+        return difference == 0
+    }
+}

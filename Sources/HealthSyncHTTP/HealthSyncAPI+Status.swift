@@ -1,0 +1,168 @@
+import Foundation
+import HealthSync
+import Hummingbird
+
+extension HealthSyncAPI {
+    static var streamsPath: String { "/api/synchronization/health/streams" }
+
+    /// The health-sync status API under `/api`, with StackState's paths and shapes.
+    func addStatusRoutes<Context: RequestContext>(to routes: RouteCollection<Context>) {
+        let streams = Self.streamsPath
+        routes.get(RouterPath(streams)) { request, _ in
+            try authenticator.authorize(request)
+            return try await streamList()
+        }
+        routes.get(RouterPath("\(streams)/:urn/status")) { request, context in
+            try authenticator.authorize(request)
+            return try await streamStatus(try Self.urn(context.parameters))
+        }
+        routes.get(RouterPath("\(streams)/:urn/substreams")) { request, context in
+            try authenticator.authorize(request)
+            return try await subStreamList(try Self.urn(context.parameters))
+        }
+        routes.get(RouterPath("\(streams)/:urn/substreams/:subStreamId/status")) { request, context in
+            try authenticator.authorize(request)
+            let urn = try Self.urn(context.parameters)
+            return try await subStreamStatus(urn, try Self.subStreamId(context.parameters, urn: urn))
+        }
+        routes.post(RouterPath("\(streams)/:urn/clearErrors")) { request, context in
+            try authenticator.authorize(request)
+            let urn = try Self.urn(context.parameters)
+            guard try await storage({ try await processor.clearErrors(of: urn, at: clock.now) }) != nil else {
+                throw Self.streamNotFound(urn)
+            }
+            return Response(status: .noContent)
+        }
+        routes.delete(RouterPath("\(streams)/:urn")) { request, context in
+            try authenticator.authorize(request)
+            let urn = try Self.urn(context.parameters)
+            guard try await storage({ try await processor.deleteStream(urn, at: clock.now) }) else {
+                throw Self.streamNotFound(urn)
+            }
+            return Response(status: .noContent)
+        }
+        routes.get("/api/health/checkstates") { request, _ in
+            try authenticator.authorize(request)
+            return try await checkStates(request.uri.queryParameters)
+        }
+    }
+
+    // MARK: Handlers
+
+    private func streamList() async throws -> Response {
+        let summaries = try await storage { try await processor.store.streams() }
+        var items: [StatusDocuments.StreamListItem] = []
+        for summary in summaries {
+            let hasMain = try await storage { try await processor.store.subStream(.main(summary.urn)) != nil }
+            items.append(StatusDocuments.StreamListItem(summary, hasMainSubStream: hasMain))
+        }
+        return try JSONResponse.make(StatusDocuments.StreamList(items: items))
+    }
+
+    private func streamStatus(_ urn: String) async throws -> Response {
+        let (stream, status) = try await storage { () async throws -> (StreamRecord?, StreamStatus?) in
+            (try await processor.store.stream(urn), try await processor.store.status(of: urn))
+        }
+        guard let stream, let status else { throw Self.streamNotFound(urn) }
+        return try JSONResponse.make(StatusDocuments.StreamStatus(status, createdAt: stream.createdAt, now: clock.now))
+    }
+
+    private func subStreamList(_ urn: String) async throws -> Response {
+        guard let status = try await storage({ try await processor.store.status(of: urn) }) else {
+            throw Self.streamNotFound(urn)
+        }
+        let items = status.subStreams.filter { !$0.record.key.isMain }.map {
+            StatusDocuments.SubStreamListItem($0, model: status.consistencyModel)
+        }
+        return try JSONResponse.make(StatusDocuments.SubStreamList(subStreams: items))
+    }
+
+    private func subStreamStatus(_ urn: String, _ subStreamId: String) async throws -> Response {
+        guard let status = try await storage({ try await processor.store.status(of: urn) }) else {
+            throw Self.streamNotFound(urn)
+        }
+        guard let subStream = status.subStreams.first(where: { $0.record.key.subStreamId == subStreamId }) else {
+            throw HealthSyncHTTPError(
+                code: .subStreamNotFound, message: "stream \(urn) has no sub-stream \(subStreamId)", urn: urn,
+                subStreamId: subStreamId
+            )
+        }
+        return try JSONResponse.make(
+            StatusDocuments.SubStreamStatus(subStream, model: status.consistencyModel, now: clock.now)
+        )
+    }
+
+    private func checkStates(_ query: Parameters) async throws -> Response {
+        let urn = query.get("urn")
+        let subStreamId = query.get("subStreamId")
+        var healths: Set<Health>?
+        let healthValues = query.getAll("health").flatMap { $0.split(separator: ",") }
+        if !healthValues.isEmpty {
+            healths = []
+            for value in healthValues {
+                guard let health = Health(wireValue: value.trimmingCharacters(in: .whitespaces)) else {
+                    throw HealthSyncHTTPError(
+                        code: .invalidQuery, message: "health must be CLEAR, DEVIATING or CRITICAL, not \(value)"
+                    )
+                }
+                healths?.insert(health)
+            }
+        }
+        let states = try await storage { try await processor.store.checkStates(urn: urn, subStreamId: subStreamId) }
+        let selected = healths.map { healths in states.filter { healths.contains($0.checkState.health) } } ?? states
+        return try JSONResponse.make(StatusDocuments.CheckStateList(selected))
+    }
+
+    // MARK: Helpers
+
+    /// Runs a store operation, mapping ``HealthSync/StorageError`` to 503 or 500.
+    func storage<T>(_ operation: () async throws -> T) async throws -> T {
+        do {
+            return try await operation()
+        } catch let error as StorageError {
+            throw HealthSyncHTTPError(error)
+        }
+    }
+
+    /// The percent-decoded `urn` path parameter.
+    /// - Throws: ``HealthSyncHTTPError/Code/invalidURN`` when it does not decode or is not a URN.
+    static func urn(_ parameters: Parameters) throws(HealthSyncHTTPError) -> String {
+        let raw = parameters.get("urn") ?? ""
+        guard let urn = raw.removingPercentEncoding else {
+            throw HealthSyncHTTPError(
+                code: .invalidURN, message: "the URN \(raw) is not valid percent-encoding", urn: raw
+            )
+        }
+        guard isURN(urn) else {
+            throw HealthSyncHTTPError(
+                code: .invalidURN,
+                message: "\(urn) is not a URN: expected urn:health:sourceId:streamId (\"urn:\" prefix, no spaces, "
+                    + "at most 1024 bytes), percent-encoded in the path",
+                urn: urn
+            )
+        }
+        return urn
+    }
+
+    /// The percent-decoded `subStreamId` path parameter.
+    static func subStreamId(_ parameters: Parameters, urn: String) throws(HealthSyncHTTPError) -> String {
+        let raw = parameters.get("subStreamId") ?? ""
+        guard let id = raw.removingPercentEncoding else {
+            throw HealthSyncHTTPError(
+                code: .invalidSubStreamId, message: "the sub-stream id \(raw) is not valid percent-encoding", urn: urn,
+                subStreamId: raw
+            )
+        }
+        return id
+    }
+
+    /// The rule the envelope decoder applies to `stream.urn`.
+    static func isURN(_ text: String) -> Bool {
+        text.utf8.count > 4 && text.utf8.count <= 1024 && text.lowercased().hasPrefix("urn:")
+            && !text.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    static func streamNotFound(_ urn: String) -> HealthSyncHTTPError {
+        HealthSyncHTTPError(code: .streamNotFound, message: "no stream \(urn)", urn: urn)
+    }
+}

@@ -1,0 +1,128 @@
+/// Settings of the HTTP intake service: where it listens, who may call it and how much it accepts.
+///
+/// API keys are secrets: ``description`` shows how many there are, never the keys.
+///
+/// ```swift
+/// var configuration = HealthSyncHTTPConfiguration(apiKeys: ["secret"])
+/// configuration.port = 8080
+/// try configuration.validate()
+/// ```
+public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
+    /// The address to bind, such as `127.0.0.1` (the default) or `0.0.0.0`.
+    public var host: String
+    /// The port to bind (default 7077, the StackState receiver port); `0` picks a free port.
+    public var port: Int
+    /// The accepted API keys. A request must carry one of them in the `api_key` query parameter or the
+    /// `sts-api-key` header, unless ``insecureNoAuth`` is set.
+    public var apiKeys: [String]
+    /// Accept requests without an API key. Only for local experiments.
+    public var insecureNoAuth: Bool
+    /// The largest accepted intake body in bytes, as sent and after decompression (default 8 MiB).
+    public var maximumBodyBytes: Int
+    /// Strict decoding: report unknown keys and reject non-main sub-streams without expiry (SPEC §2, §3).
+    public var strict: Bool
+    /// The `server` response header; `nil` sends none.
+    public var serverName: String?
+    /// How the deadline sweeper sleeps, coalesces wake-ups and retries.
+    public var sweeper: DeadlineSweeperConfiguration
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - host: the address to bind.
+    ///   - port: the port to bind; `0` picks a free port.
+    ///   - apiKeys: the accepted API keys.
+    ///   - insecureNoAuth: accept requests without a key.
+    ///   - maximumBodyBytes: the largest accepted intake body, compressed or not.
+    ///   - strict: strict decoding.
+    ///   - serverName: the `server` response header.
+    ///   - sweeper: the deadline sweeper's settings.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 7077,
+        apiKeys: [String] = [],
+        insecureNoAuth: Bool = false,
+        maximumBodyBytes: Int = 8 << 20,
+        strict: Bool = false,
+        serverName: String? = "healthsync",
+        sweeper: DeadlineSweeperConfiguration = DeadlineSweeperConfiguration()
+    ) {
+        self.host = host
+        self.port = port
+        self.apiKeys = apiKeys
+        self.insecureNoAuth = insecureNoAuth
+        self.maximumBodyBytes = maximumBodyBytes
+        self.strict = strict
+        self.serverName = serverName
+        self.sweeper = sweeper
+    }
+
+    /// Checks that the service may start with these settings.
+    /// - Throws: ``ConfigurationError`` when no key is configured without ``insecureNoAuth``, a key is empty, the
+    ///   body limit is not positive or the port is out of range.
+    public func validate() throws(ConfigurationError) {
+        if apiKeys.isEmpty, !insecureNoAuth {
+            throw ConfigurationError(
+                code: .noAPIKey,
+                message: "no API key is configured; configure at least one, or allow unauthenticated access explicitly"
+            )
+        }
+        if apiKeys.contains(where: \.isEmpty) {
+            throw ConfigurationError(code: .emptyAPIKey, message: "an API key is empty")
+        }
+        if maximumBodyBytes < 1 {
+            throw ConfigurationError(
+                code: .invalidBodyLimit, message: "the body limit must be at least 1 byte, not \(maximumBodyBytes)")
+        }
+        if !(0...65535).contains(port) {
+            throw ConfigurationError(code: .invalidPort, message: "the port must be from 0 to 65535, not \(port)")
+        }
+    }
+
+    /// The settings with the API keys redacted.
+    public var description: String {
+        let keys = insecureNoAuth && apiKeys.isEmpty ? "none (insecure)" : "\(apiKeys.count) (redacted)"
+        return "host \(host), port \(port), API keys \(keys), body limit \(maximumBodyBytes) bytes, "
+            + "strict \(strict)"
+    }
+}
+
+/// Why a ``HealthSyncHTTPConfiguration`` cannot be used.
+public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Value: String, Sendable, Hashable {
+            case noAPIKey
+            case emptyAPIKey
+            case invalidBodyLimit
+            case invalidPort
+        }
+
+        let value: Value
+
+        /// No API key is configured and unauthenticated access was not allowed.
+        public static let noAPIKey = Code(value: .noAPIKey)
+        /// One of the API keys is the empty string.
+        public static let emptyAPIKey = Code(value: .emptyAPIKey)
+        /// The body limit is below one byte.
+        public static let invalidBodyLimit = Code(value: .invalidBodyLimit)
+        /// The port is outside 0...65535.
+        public static let invalidPort = Code(value: .invalidPort)
+
+        /// A readable rendering.
+        public var description: String { value.rawValue }
+    }
+
+    /// What is wrong.
+    public var code: Code
+    /// What is wrong, in words.
+    public var message: String
+
+    /// Creates a configuration error.
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The message.
+    public var description: String { message }
+}

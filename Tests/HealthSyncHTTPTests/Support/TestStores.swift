@@ -1,0 +1,125 @@
+import Foundation
+import HealthSync
+import Synchronization
+
+/// A store that forwards to another and fails chosen calls with a ``StorageError``, to test how failures surface.
+final class FaultyStore: HealthStore {
+    private let base: any HealthStore
+    private let faults = Mutex<(commit: StorageError?, reads: StorageError?, readCount: Int, clock: StorageError?)>(
+        (nil, nil, 0, nil))
+
+    init(_ base: any HealthStore = InMemoryHealthStore()) {
+        self.base = base
+    }
+
+    /// Every commit fails with `error` (`nil` heals it).
+    func failCommits(with error: StorageError?) {
+        faults.withLock { $0.commit = error }
+    }
+
+    /// Every `clock()` read fails with `error` (`nil` heals it).
+    func failClockReads(with error: StorageError?) {
+        faults.withLock { $0.clock = error }
+    }
+
+    /// The next `count` calls of `nextDeadline()` fail with `error`.
+    func failDeadlineReads(_ count: Int, with error: StorageError) {
+        faults.withLock {
+            $0.reads = error
+            $0.readCount = count
+        }
+    }
+
+    func stream(_ urn: String) async throws -> StreamRecord? { try await base.stream(urn) }
+    func subStreams(of urn: String) async throws -> [SubStreamRecord] { try await base.subStreams(of: urn) }
+    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? { try await base.subStream(key) }
+    func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
+        try await base.checkStates(of: key, ids: ids)
+    }
+    func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
+        try await base.checkStates(urn: urn, subStreamId: subStreamId)
+    }
+    func errors(of urn: String) async throws -> [ErrorRecord] { try await base.errors(of: urn) }
+    func streams() async throws -> [StreamSummary] { try await base.streams() }
+    func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey] {
+        try await base.dueSubStreams(before: time, limit: limit)
+    }
+    func nextDeadline() async throws -> Date? {
+        let failure = faults.withLock { faults -> StorageError? in
+            guard faults.readCount > 0 else { return nil }
+            faults.readCount -= 1
+            return faults.reads
+        }
+        if let failure { throw failure }
+        return try await base.nextDeadline()
+    }
+    func clock() async throws -> Date? {
+        if let failure = faults.withLock({ $0.clock }) { throw failure }
+        return try await base.clock()
+    }
+    func hasReceipt(_ receipt: String) async throws -> Bool { try await base.hasReceipt(receipt) }
+    func events(_ query: EventQuery) async throws -> [HealthEvent] { try await base.events(query) }
+    func commit(_ change: StoreChange) async throws {
+        if let failure = faults.withLock({ $0.commit }) { throw failure }
+        try await base.commit(change)
+    }
+}
+
+/// A store whose commits wait until the test opens a gate, and which tells the test when a commit arrives: a way
+/// to hold requests "in flight" at a known point.
+final class GatedStore: HealthStore {
+    private let base = InMemoryHealthStore()
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let arrivals: AsyncStream<Void>
+    private let arrived: AsyncStream<Void>.Continuation
+
+    init() {
+        (arrivals, arrived) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    /// Waits until a commit is waiting at the gate (or went through an open gate).
+    func commitArrived() async {
+        for await _ in arrivals { return }
+    }
+
+    /// Lets every waiting and later commit through.
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func stream(_ urn: String) async throws -> StreamRecord? { await base.stream(urn) }
+    func subStreams(of urn: String) async throws -> [SubStreamRecord] { await base.subStreams(of: urn) }
+    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? { await base.subStream(key) }
+    func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
+        await base.checkStates(of: key, ids: ids)
+    }
+    func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
+        await base.checkStates(urn: urn, subStreamId: subStreamId)
+    }
+    func errors(of urn: String) async throws -> [ErrorRecord] { await base.errors(of: urn) }
+    func streams() async throws -> [StreamSummary] { await base.streams() }
+    func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey] {
+        await base.dueSubStreams(before: time, limit: limit)
+    }
+    func nextDeadline() async throws -> Date? { await base.nextDeadline() }
+    func clock() async throws -> Date? { await base.clock() }
+    func hasReceipt(_ receipt: String) async throws -> Bool { await base.hasReceipt(receipt) }
+    func events(_ query: EventQuery) async throws -> [HealthEvent] { await base.events(query) }
+    func commit(_ change: StoreChange) async throws {
+        arrived.yield()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let passes = state.withLock { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if passes { continuation.resume() }
+        }
+        try await base.commit(change)
+    }
+}
