@@ -20,6 +20,10 @@ struct HealthSyncCommand: AsyncParsableCommand {
             DeleteCommand.self,
             ClearErrorsCommand.self,
             SweepCommand.self,
+            ServeCommand.self,
+            HistoryCommand.self,
+            DiffCommand.self,
+            AuditCommand.self,
         ]
     )
 

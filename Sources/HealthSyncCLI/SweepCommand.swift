@@ -1,18 +1,30 @@
 import ArgumentParser
 import HealthSync
+import HealthSyncAudit
 
 /// `healthsync sweep`: advances the clock and fires the timers due before the new time.
 struct SweepCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Advance the clock and fire due timers (late data, missing stops, expiry); print what fired.",
-        discussion: "The clock never runs backwards: a TIME before it leaves it where it is."
+        discussion: """
+            The clock never runs backwards: a TIME before it leaves it where it is. After the timers, events older \
+            than the retention (--retain-events, measured back from the new clock) are pruned, keeping what \
+            `state --at` needs for any time inside the retained window.
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
 
     @Option(help: ArgumentHelp("The time to advance to, epoch seconds or ISO-8601 (default: now).", valueName: "time"))
     var now: TimeArgument?
+
+    @Option(
+        help: ArgumentHelp(
+            "Keep events for DURATION before the clock (90m, 12h, 30d, 2w; a bare number is seconds).",
+            valueName: "duration")
+    )
+    var retainEvents = DurationArgument.defaultRetention
 
     @OptionGroup var logging: LoggingOptions
 
@@ -27,10 +39,14 @@ struct SweepCommand: ConsoleCommand {
         let fired = try await store.events(EventQuery(since: before, until: result.clock))
             .filter { event in event.sequence.map { !earlier.contains($0) } ?? true }
 
+        let pruned = try await retainEvents.retention.prune(store, at: result.clock)
+
         let counts = result.counts
+        let prunedNote = pruned > 0 ? "; \(ReplayCommand.plural(pruned, "event")) pruned" : ""
         console.print(
             "clock at \(TimeArgument.format(result.clock)); \(ReplayCommand.plural(result.timersFired, "timer")) fired; "
                 + "check states: \(counts.deleted) deleted; \(ReplayCommand.plural(counts.errorsOpened, "error")) opened"
+                + prunedNote
         )
         guard !fired.isEmpty else { return }
         var table = TableRenderer(headers: ["TIME", "URN", "SUB-STREAM", "EVENT", "DETAIL"])

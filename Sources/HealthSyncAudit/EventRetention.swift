@@ -1,0 +1,101 @@
+import Foundation
+import HealthSync
+
+/// How long the event record is kept, and the pruning that applies it.
+///
+/// Pruning at processor time `now` deletes the events before `now − duration` through
+/// ``HealthSync/HealthStore/pruneEvents(before:)``, which keeps the latest state-defining event of every check
+/// state alive at the cutoff. So `state --at T`, `diff` and `audit` stay exact for any `T` from the cutoff on: the
+/// *retained window*. `healthsync sweep --retain-events` uses it, and so can any long-running intake:
+///
+/// ```swift
+/// let retention = EventRetention(duration: 30 * 86_400)
+/// let sweep = try await processor.advance(to: clock.now)
+/// try await retention.prune(store, at: sweep.clock)
+/// ```
+///
+/// Pruning costs a range scan of the events before the cutoff (the new ones since the last pruning plus one kept
+/// event per live check state), so running it after every sweep is cheap; once an hour is plenty.
+public struct EventRetention: Sendable, Hashable {
+    /// The default retention: 30 days.
+    public static let defaultDuration: TimeInterval = 30 * 86_400
+
+    /// How long events are kept, in seconds.
+    public var duration: TimeInterval
+
+    /// Creates a retention; `precondition`: `duration` is positive and finite.
+    public init(duration: TimeInterval = EventRetention.defaultDuration) {
+        precondition(duration > 0 && duration.isFinite, "a retention must be a positive number of seconds")
+        self.duration = duration
+    }
+
+    /// The cutoff at processor time `now`: `now − duration`.
+    public func cutoff(at now: Date) -> Date {
+        now.addingTimeInterval(-duration)
+    }
+
+    /// Prunes the events of `store` before ``cutoff(at:)``.
+    /// - Parameters:
+    ///   - store: the store.
+    ///   - now: the processor time (the clock after a sweep), not necessarily wall time: a replayed history is
+    ///     pruned relative to its own clock.
+    /// - Returns: How many events were deleted.
+    /// - Throws: ``HealthSync/StorageError``.
+    @discardableResult
+    public func prune(_ store: any HealthStore, at now: Date) async throws -> Int {
+        try await store.pruneEvents(before: cutoff(at: now))
+    }
+
+    /// The start of the retained window of `events` (in record order): the time of the earliest event that did not
+    /// create or update a check state, or `nil` for no events.
+    ///
+    /// Pruning only ever keeps creations and updates before its cutoff, so this is at or after the latest cutoff,
+    /// and time travel from it on is exact. Without pruning it is the first event (a stream's creation comes first).
+    public static func windowStart(of events: some Sequence<HealthEvent>) -> Date? {
+        var earliest: Date?
+        for event in events where event.kind != .checkStateCreated && event.kind != .checkStateUpdated {
+            earliest = min(earliest ?? event.at, event.at)
+        }
+        return earliest
+    }
+
+    /// The start of the retained window of the whole record of `store`: ``windowStart(of:)`` over its events,
+    /// read oldest first in growing pages (the events before the window are at most one per live check state).
+    /// - Throws: ``HealthSync/StorageError``.
+    public static func windowStart(in store: any HealthStore) async throws -> Date? {
+        var limit = 4_096
+        while true {
+            let events = try await store.events(EventQuery(limit: limit))
+            if let start = windowStart(of: events) { return start }
+            if events.count < limit { return nil }
+            limit *= 8
+        }
+    }
+
+    /// Parses a duration: a positive number followed by `s`, `m`, `h`, `d` or `w` (`90m`, `12h`, `30d`, `2w`,
+    /// `1.5d`); a bare number is seconds. `nil` for anything else.
+    public static func parseDuration(_ text: String) -> TimeInterval? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let last = trimmed.last else { return nil }
+        let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800]
+        let unit = units[last]
+        let number = unit == nil ? Substring(trimmed) : trimmed.dropLast()
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
+            return nil
+        }
+        guard let value = Double(number), value > 0 else { return nil }
+        let seconds = value * (unit ?? 1)
+        return seconds.isFinite ? seconds : nil
+    }
+
+    /// A duration as `parseDuration` reads it, in the largest unit that divides it: `30d`, `12h`, `90s`.
+    public static func formatDuration(_ seconds: TimeInterval) -> String {
+        for (unit, length) in [("w", 604_800.0), ("d", 86_400), ("h", 3_600), ("m", 60)]
+        where seconds >= length && (seconds / length).rounded() == seconds / length {
+            return "\(Int(seconds / length))\(unit)"
+        }
+        if seconds == seconds.rounded() { return "\(Int(seconds))s" }
+        return "\(seconds)s"
+    }
+}

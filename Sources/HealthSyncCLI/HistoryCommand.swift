@@ -1,0 +1,121 @@
+import ArgumentParser
+import HealthSync
+
+/// `healthsync history`: the event record (SPEC §6 events), oldest first, with time and cause.
+struct HistoryCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "List the recorded events (check states created, updated, deleted; snapshots; errors; "
+            + "sub-streams) with their time and cause, oldest first.",
+        discussion: """
+            Events are what changed, when and why: a check state deleted at 03:12 shows "deleted by snapshot \
+            diff" or "deleted by automatic stop". Repeats of an unchanged check state and repeats of an open error \
+            are not events. Events older than the retention (sweep --retain-events) are pruned.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: ArgumentHelp("Only events of this stream.", valueName: "urn"))
+    var urn: String?
+
+    @Option(help: ArgumentHelp("Only events of this sub-stream (\"\" for main); needs --urn.", valueName: "id"))
+    var subStream: String?
+
+    @Option(help: ArgumentHelp("Only events of this check state.", valueName: "id"))
+    var check: String?
+
+    @Option(help: ArgumentHelp("Only events at or after TIME.", valueName: "time"))
+    var since: TimeArgument?
+
+    @Option(help: ArgumentHelp("Only events at or before TIME.", valueName: "time"))
+    var until: TimeArgument?
+
+    @Option(help: ArgumentHelp("At most this many events (the oldest).", valueName: "count"))
+    var limit: Int?
+
+    @Option(help: "Output format.")
+    var format = OutputFormat.table
+
+    func validate() throws {
+        if subStream != nil, urn == nil { throw ValidationError("--sub-stream needs --urn.") }
+        if let since, let until, until.date < since.date {
+            throw ValidationError("--until must not be earlier than --since.")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1.") }
+    }
+
+    func execute(console: Console) async throws {
+        let store = try database.openStore(creating: false, console: console)
+        let events = try await store.events(
+            EventQuery(
+                urn: urn, subStreamId: subStream, checkStateId: check, since: since?.date, until: until?.date,
+                limit: limit))
+        switch format {
+        case .json:
+            console.print(try OutputFormat.json(JSONContract.HistoryDocument(events)))
+        case .table:
+            guard !events.isEmpty else {
+                console.print("no events")
+                return
+            }
+            var table = TableRenderer(headers: ["TIME", "URN", "SUB-STREAM", "EVENT", "CHECK STATE", "HEALTH", "CAUSE"])
+            for event in events {
+                table.append([
+                    TimeArgument.format(event.at), event.urn, event.subStreamId, event.kind.rawValue,
+                    event.checkStateId, event.checkState?.health.rawValue, Self.cause(of: event),
+                ])
+            }
+            console.print(table.render())
+        }
+    }
+
+    /// Why an event happened, in words: `deleted by snapshot diff`, `CLEAR → CRITICAL`, `SubStreamLateData opened:
+    /// ...`.
+    static func cause(of event: HealthEvent) -> String {
+        switch event.kind {
+        case .streamCreated:
+            return "first message" + (event.detail.map { " (\($0))" } ?? "")
+        case .streamDeleted:
+            return "delete request"
+        case .subStreamCreated:
+            return "set up by its first start_snapshot or expiry"
+        case .subStreamExpired:
+            return "no message within expiry_interval_s"
+        case .snapshotStarted:
+            return "start_snapshot" + (event.detail.map { " (\($0))" } ?? "")
+        case .snapshotCompleted:
+            return "stop_snapshot (\(event.detail ?? "completed"))"
+        case .snapshotAbandoned:
+            return "start_snapshot while open" + (event.detail.map { "; \($0)" } ?? "")
+        case .snapshotAutoStopped:
+            return "no stop_snapshot within 2 × repeat_interval_s" + (event.detail.map { "; \($0)" } ?? "")
+        case .checkStateCreated:
+            return "created"
+        case .checkStateUpdated:
+            let health = event.checkState?.health
+            guard let previous = event.previousHealth, let health, previous != health else {
+                return "updated (health unchanged)"
+            }
+            return "\(previous.rawValue) → \(health.rawValue)"
+        case .checkStateDeleted:
+            return "deleted by " + (event.deletionReason.map(Self.reason) ?? "an unknown cause")
+        case .errorOpened:
+            return "\(event.errorCode?.rawValue ?? "error") opened" + (event.detail.map { ": \($0)" } ?? "")
+        case .errorClosed:
+            return "\(event.errorCode?.rawValue ?? "error") closed" + (event.detail.map { ": \($0)" } ?? "")
+        }
+    }
+
+    /// A deletion reason in words.
+    static func reason(_ reason: DeletionReason) -> String {
+        switch reason {
+        case .snapshotDiff: "snapshot diff"
+        case .automaticStop: "automatic stop"
+        case .expiry: "expiry"
+        case .subStreamExpired: "sub-stream expiry"
+        case .streamDeleted: "stream deletion"
+        case .deleteRequest: "delete request"
+        }
+    }
+}

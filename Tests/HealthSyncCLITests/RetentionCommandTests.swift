@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+@testable import HealthSyncCLI
+
+/// `healthsync sweep --retain-events`: bounded history that still answers `state --at` inside the window.
+@Suite struct RetentionCommandTests {
+    static let day = 86_400
+    static let start = 1_000_000
+
+    /// Snapshots at day 0 (a, b), day 10 (a; b deleted) and day 20 (a DEVIATING).
+    private func withThreeSnapshots(_ body: (Workspace) async throws -> Void) async throws {
+        try await Workspace.with { workspace in
+            let lines = [
+                Payloads.snapshotLine(at: Self.start, states: [Payloads.checkState("a"), Payloads.checkState("b")]),
+                Payloads.snapshotLine(at: Self.start + 10 * Self.day, states: [Payloads.checkState("a")]),
+                Payloads.snapshotLine(at: Self.start + 20 * Self.day, states: [Payloads.checkState("a", "DEVIATING")]),
+            ]
+            let file = try workspace.write("month.jsonl", lines.joined(separator: "\n") + "\n")
+            let replay = try await workspace.run("replay", file)
+            try #require(replay.status == 0, "\(replay.errors)")
+            try await body(workspace)
+        }
+    }
+
+    @Test func sweepPrunesEventsOlderThanTheRetentionButKeepsWhatStateAtNeeds() async throws {
+        try await withThreeSnapshots { workspace in
+            let times = [15, 20, 30].map { String(Self.start + $0 * Self.day) }
+            var before: [String] = []
+            for time in times {
+                before.append(try await workspace.run("state", "--at", time, "--format", "json").output)
+            }
+            let sweep = try await workspace.run(
+                "sweep", "--now", String(Self.start + 45 * Self.day), "--retain-events", "30d")
+            #expect(sweep.status == 0)
+            #expect(sweep.output.split(separator: "\n").first?.hasSuffix(" events pruned") == true, "\(sweep.output)")
+
+            // The cutoff is day 15. The record is known to be complete from its first remaining event that is not
+            // a creation or an update: day 20 here, this stream being quiet in between. From there state --at
+            // answers exactly as before the pruning; before it, it refuses.
+            for (time, expected) in zip(times.dropFirst(), before.dropFirst()) {
+                let after = try await workspace.run("state", "--at", time, "--format", "json")
+                #expect(after.status == 0)
+                #expect(after.output == expected, "state at \(time)")
+            }
+            let early = try await workspace.run("state", "--at", times[0])
+            #expect(early.status == 1)
+            #expect(early.errors.contains("is before the event record, which starts at 1970-02-01T13:46:40Z"))
+
+            // What is left before the cutoff: a's creation, the latest state of a check state alive at day 15.
+            let history = try await workspace.run("history", "--until", times[0], "--format", "json")
+            let events = try #require(try AuditCLI.object(history.output)["events"] as? [[String: Any]])
+            #expect(events.count == 1)
+            #expect(events.first?["kind"] as? String == "checkStateCreated")
+            #expect(events.first?["checkStateId"] as? String == "a")
+        }
+    }
+
+    @Test func defaultRetentionIsThirtyDays() async throws {
+        try await withThreeSnapshots { workspace in
+            // 35 days after the start the cutoff is day 5: the snapshot and error events of day 0 go; the creations
+            // of a and b stay, because both were alive at day 5 and state --at needs them.
+            let sweep = try await workspace.run("sweep", "--now", String(Self.start + 35 * Self.day))
+            #expect(sweep.output.contains(" events pruned"))
+            let early = try await workspace.run(
+                "history", "--until", String(Self.start + 5 * Self.day), "--format", "json")
+            let events = try #require(try AuditCLI.object(early.output)["events"] as? [[String: Any]])
+            #expect(events.compactMap { $0["kind"] as? String } == ["checkStateCreated", "checkStateCreated"])
+            let b = try await workspace.run("history", "--check", "b")
+            #expect(b.output.contains("deleted by snapshot diff"))
+            // The record is known to be complete from its first remaining event that is not a creation or an
+            // update (day 10 here, this stream being quiet in between): from there state --at answers.
+            let atDaySix = try await workspace.run("state", "--at", String(Self.start + 6 * Self.day))
+            #expect(atDaySix.status == 1)
+            let atDayTen = try await workspace.run("state", "--at", String(Self.start + 10 * Self.day))
+            #expect(atDayTen.status == 0)
+            #expect(atDayTen.output.contains(" a "))
+            #expect(!atDayTen.output.contains(" b "), "b was deleted by the snapshot of day 10")
+            let again = try await workspace.run("sweep", "--now", String(Self.start + 35 * Self.day))
+            #expect(!again.output.contains("pruned"), "nothing more to prune")
+        }
+    }
+
+    @Test func durationsAreValidated() {
+        AuditCLI.expectUsageError(["sweep", "--retain-events", "0d"])
+        AuditCLI.expectUsageError(["sweep", "--retain-events", "thirty days"])
+        AuditCLI.expectUsageError(["sweep", "--retain-events", "-5h"])
+        #expect(DurationArgument(argument: "90m")?.seconds == 5_400)
+        #expect(DurationArgument.defaultRetention.defaultValueDescription == "30d")
+    }
+}
