@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Workload 3 against its bare limit: the same rounds written by HealthProcessor into SQLiteHealthStore
+# (`healthsync-load sqlite`) and by a plain C program with prepared sqlite3 statements (Baseline/sqlite_baseline.c),
+# one transaction per envelope and batched, alternating runs; prints the median check states per second of each and
+# the ratio, and checks that both wrote the same rows. See Docs/performance.md.
+#
+#   Benchmarks/compare.sh [--streams N] [--rounds N] [--runs N] [--batches "1 100"] [--dir DIR]
+#
+# DIR (default: $HEALTHSYNC_BENCH_DIR or a new directory under /tmp) holds the databases; put it on the disk to
+# measure. Needs cc, libsqlite3-dev and the Swift toolchain; sqlite3 (the shell) for the row check, if present.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+streams=1000 rounds=10 runs=3 batches="1 100" dir="${HEALTHSYNC_BENCH_DIR:-}"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --streams) streams=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --batches) batches=$2; shift 2 ;;
+        --dir) dir=$2; shift 2 ;;
+        *) echo "usage: $0 [--streams N] [--rounds N] [--runs N] [--batches \"1 100\"] [--dir DIR]" >&2; exit 2 ;;
+    esac
+done
+[ -n "$dir" ] || dir=$(mktemp -d /tmp/healthsync-compare.XXXXXX)
+mkdir -p "$dir"
+
+echo "== building"
+cc -O2 -Wall -o "$dir/sqlite_baseline" Baseline/sqlite_baseline.c -lsqlite3
+swift build -c release --product HealthSyncLoad 2>&1 | tail -1
+load=".build/release/HealthSyncLoad"
+
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+field() { sed -n "s/.*phase=steady.* $1=\([0-9.]*\).*/\1/p"; }
+
+# The rows both programs left, in a canonical order (event sequences aside: the two order a snapshot's events
+# differently).
+dump() {
+    sqlite3 "$1" "
+        SELECT * FROM stream ORDER BY urn;
+        SELECT * FROM subStream ORDER BY urn, subStreamId;
+        SELECT * FROM checkState ORDER BY urn, subStreamId, checkStateId;
+        SELECT at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message,
+            previousHealth, deletionReason, errorCode, detail FROM event ORDER BY 1, 2, 3, 4, 5, 7, 10;
+        SELECT * FROM processorState;" | md5sum | cut -d' ' -f1
+}
+
+echo "== $streams streams × ~100 check states, $rounds rounds after the first, $runs runs, databases in $dir"
+printf "%-22s %14s %14s %8s\n" "messages per envelope" "C states/s" "Swift states/s" "ratio"
+for batch in $batches; do
+    : > "$dir/c.txt"
+    : > "$dir/swift.txt"
+    for run in $(seq "$runs"); do
+        "$dir/sqlite_baseline" "$dir/c.sqlite" "$streams" "$rounds" "$batch" > "$dir/c.out"
+        "$load" sqlite --db "$dir/swift.sqlite" --streams "$streams" --rounds "$rounds" --batch "$batch" \
+            > "$dir/swift.out"
+        field states_per_s < "$dir/c.out" >> "$dir/c.txt"
+        field states_per_s < "$dir/swift.out" >> "$dir/swift.txt"
+        for counter in states created updated deleted events; do
+            if [ "$(field $counter < "$dir/c.out")" != "$(field $counter < "$dir/swift.out")" ]; then
+                echo "error: the programs disagree on $counter:" >&2
+                cat "$dir/c.out" "$dir/swift.out" >&2
+                exit 1
+            fi
+        done
+        if [ "$run" = 1 ] && command -v sqlite3 > /dev/null; then
+            if [ "$(dump "$dir/c.sqlite")" != "$(dump "$dir/swift.sqlite")" ]; then
+                echo "error: the databases differ (batch $batch)" >&2
+                exit 1
+            fi
+        fi
+    done
+    c=$(median < "$dir/c.txt")
+    swift=$(median < "$dir/swift.txt")
+    ratio=$(awk -v s="$swift" -v c="$c" 'BEGIN { printf "%.2f", s / c }')
+    printf "%-22s %14s %14s %8s\n" "$batch" "$c" "$swift" "$ratio"
+    echo "   runs: C $(tr '\n' ' ' < "$dir/c.txt")| Swift $(tr '\n' ' ' < "$dir/swift.txt")"
+done
+grep 'phase=size' "$dir/c.out" "$dir/swift.out" | sed 's/.*impl=/   database size after the last run: /'

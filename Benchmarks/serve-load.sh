@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Workloads 5 and 6 against `healthsync serve` on loopback: starts the release build on a new database, drives it with
+# wrk (Debian's `wrk` package) for a bounded time per envelope size, and prints acknowledged check states per second
+# (every 200 is an envelope committed with `synchronous = FULL`) and the server's peak resident memory.
+#
+#   Benchmarks/serve-load.sh [--seconds 15] [--connections 16] [--sizes "1 10 100 1000"] [--port 7177] [--dir DIR]
+#
+# Only 127.0.0.1 is targeted. See Docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+seconds=15 connections=16 sizes="1 10 100 1000" port=7177 dir="${HEALTHSYNC_BENCH_DIR:-}"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds=$2; shift 2 ;;
+        --connections) connections=$2; shift 2 ;;
+        --sizes) sizes=$2; shift 2 ;;
+        --port) port=$2; shift 2 ;;
+        --dir) dir=$2; shift 2 ;;
+        *) echo "usage: $0 [--seconds N] [--connections N] [--sizes \"1 10 100 1000\"] [--port N] [--dir DIR]" >&2
+           exit 2 ;;
+    esac
+done
+command -v wrk > /dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 2; }
+[ -n "$dir" ] || dir=$(mktemp -d /tmp/healthsync-serve-load.XXXXXX)
+mkdir -p "$dir/bodies"
+
+echo "== building"
+(cd .. && swift build -c release --product healthsync 2>&1 | tail -1)
+swift build -c release --product HealthSyncLoad 2>&1 | tail -1
+for size in $sizes; do
+    .build/release/HealthSyncLoad bodies --out "$dir/bodies" --check-states "$size" --count 64
+done
+
+rm -f "$dir/serve.sqlite" "$dir/serve.sqlite-wal" "$dir/serve.sqlite-shm"
+../.build/release/healthsync serve --db "$dir/serve.sqlite" --host 127.0.0.1 --port "$port" --api-key bench \
+    --log-level error 2> "$dir/serve.log" &
+server=$!
+trap 'kill -TERM "$server" 2> /dev/null || true; wait "$server" 2> /dev/null || true' EXIT
+for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
+    sleep 0.2
+done
+
+echo "== $connections connections, $seconds s per size, 64 streams round-robin, database in $dir"
+printf "%-26s %12s %16s %10s %10s %8s %12s\n" "check states per envelope" "envelopes/s" "check states/s" "p50 ms" \
+    "p99 ms" "non-200" "peak RSS MB"
+for size in $sizes; do
+    out=$(BODIES="$dir/bodies" CHECKS="$size" COUNT=64 wrk -t2 -c"$connections" -d"${seconds}s" \
+        -s Load/post.lua "http://127.0.0.1:$port" | grep '^RESULT')
+    requests=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<< "$out")
+    duration=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<< "$out")
+    rss=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
+    awk -v r="$requests" -v d="$duration" -v s="$size" -v o="$out" -v rss="$rss" 'BEGIN {
+        match(o, /non_2xx=[0-9]+/); bad = substr(o, RSTART + 8, RLENGTH - 8)
+        match(o, /p50_ms=[0-9.]+/); p50 = substr(o, RSTART + 7, RLENGTH - 7)
+        match(o, /p99_ms=[0-9.]+/); p99 = substr(o, RSTART + 7, RLENGTH - 7)
+        printf "%-26s %12.0f %16.0f %10s %10s %8s %12s\n", s, r / d, r * s / d, p50, p99, bad, rss }'
+done
