@@ -21,13 +21,14 @@ import Testing
         }
     }
 
-    static let examples = URL(fileURLWithPath: #filePath)
+    /// The repository's `Fixtures/`, which holds byte-identical copies of the StackState documentation examples.
+    static let fixtures = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/examples")
+        .appendingPathComponent("Fixtures")
 
     @Test func decodesTheCorrectedDocumentationExample() throws {
         let bytes = try Data(
-            contentsOf: Self.examples.appendingPathComponent("stackstate-health-example-corrected.json"))
+            contentsOf: Self.fixtures.appendingPathComponent("scenarios/00-documentation-example/payload.json"))
         let envelope = try decoder.decode(bytes)
         #expect(envelope.collectionTimestamp?.timeIntervalSince1970 == 1_548_857_167)
         #expect(envelope.internalHostname == "localdocker.test")
@@ -51,7 +52,8 @@ import Testing
     }
 
     @Test func rejectsTheBroken44ExampleWithLineColumnAndTheDefect() throws {
-        let bytes = try Data(contentsOf: Self.examples.appendingPathComponent("stackstate-4.4-curl-example.json"))
+        let bytes = try Data(
+            contentsOf: Self.fixtures.appendingPathComponent("invalid/01-documentation-4.4-broken/payload.json"))
         #expect(throws: PayloadError.self) { try decoder.decode(bytes) }
         do {
             _ = try decoder.decode(bytes)
