@@ -10,16 +10,19 @@
 #   - `PRAGMA integrity_check` is ok.
 #
 #   Benchmarks/soak.sh [--minutes 5] [--seconds S] [--streams 1000] [--checks 20] [--connections 8] [--port 7178]
-#                      [--interval 1] [--dir DIR] [--keep-db] [--no-check]
+#                      [--interval 1] [--dir DIR] [--keep-db] [--populate N] [--no-check]
 #
 # --keep-db reuses DIR/soak.sqlite as it is (for example one populated by an earlier run with many streams): the
-# check then covers the streams this run posted to. Only 127.0.0.1 is targeted; the run stops by itself. Exit status
+# check then covers the streams this run posted to. --populate N first stores N streams (round 0 of soak.lua's
+# snapshots, --checks check states each) with `healthsync replay` of a generated capture (100 messages per
+# envelope), then serves that database: workload 6, the memory of serve with many streams stored. Only 127.0.0.1 is targeted; the run stops by itself. Exit status
 # 0 when every check passed, 1 otherwise. Needs wrk, curl, python3 and sqlite3. HEALTHSYNC=PATH runs that executable
 # instead of building the release one.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds=300 streams=1000 checks=20 connections=8 port=7178 interval=1 dir="${HEALTHSYNC_BENCH_DIR:-}" keep=0 check=1
+populate=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --minutes) seconds=$(($2 * 60)); shift 2 ;;
@@ -31,11 +34,12 @@ while [ $# -gt 0 ]; do
         --interval) interval=$2; shift 2 ;;
         --dir) dir=$2; shift 2 ;;
         --keep-db) keep=1; shift ;;
+        --populate) populate=$2; keep=1; shift 2 ;;
         --no-check) check=0; shift ;;
         *) sed -n '2,18p' "$0" >&2; exit 2 ;;
     esac
 done
-for tool in wrk curl python3 sqlite3; do
+for tool in wrk curl python3 sqlite3 /usr/bin/time; do
     command -v "$tool" > /dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 2; }
 done
 [ -n "$dir" ] || dir=$(mktemp -d /tmp/healthsync-soak.XXXXXX)
@@ -49,6 +53,31 @@ if [ -z "$healthsync" ]; then
     healthsync=../.build/release/healthsync
 fi
 [ "$keep" = 1 ] || rm -f "$db" "$db-wal" "$db-shm"
+if [ "$populate" -gt 0 ]; then
+    rm -f "$db" "$db-wal" "$db-shm"
+    # The same check states as round 0 of Load/soak.lua, stamped now (so no timer of serve falls due).
+    python3 - "$populate" "$checks" "$dir/populate.jsonl" <<'EOF'
+import json, sys, time
+streams, checks, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+healths = ["CLEAR", "CLEAR", "DEVIATING", "CLEAR", "CRITICAL"]
+now = int(time.time())
+with open(path, "w") as out:
+    for first in range(0, streams, 100):
+        messages = []
+        for s in range(first, min(first + 100, streams)):
+            states = [{"checkStateId": f"check-{i}", "name": f"check check-{i}", "health": healths[(i * 3 + s) % 5],
+                       "topologyElementIdentifier": f"element-{s}-check-{i}", "message": "round 0"}
+                      for i in range(checks) if (i + s) % 5 != 0]
+            messages.append({"stream": {"urn": f"urn:health:soak:stream-{s}"},
+                             "start_snapshot": {"repeat_interval_s": 1800}, "check_states": states,
+                             "stop_snapshot": {}})
+        out.write(json.dumps({"collection_timestamp": now, "events": {}, "internalHostname": "soak", "metrics": [],
+                              "service_checks": [], "topologies": [], "health": messages}) + "\n")
+EOF
+    echo "== populating: $populate streams of about $((checks * 4 / 5)) check states with healthsync replay"
+    /usr/bin/time -f "   %e s, peak resident memory of replay %M KB" "$healthsync" replay --db "$db" "$dir/populate.jsonl" \
+        > /dev/null
+fi
 
 "$healthsync" serve --db "$db" --host 127.0.0.1 --port "$port" --api-key soak --late-grace 86400 \
     --log-level error 2> "$dir/serve.log" &
