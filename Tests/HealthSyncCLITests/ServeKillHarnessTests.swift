@@ -21,8 +21,9 @@ import Testing
 /// a fresh one, which the rest of the round fills (`SubStreamStartWithoutStop`); a repeated `stop_snapshot` finds no
 /// open snapshot (`SubStreamStopWithoutStart`, its check states dropped); both errors close with the next clean
 /// snapshot. A repeated TRANSACTIONAL_INCREMENTS checkpoint is skipped. After the last start every sender completes
-/// its round and one more, and the service stops gracefully; the result must equal the uninterrupted in-memory run
-/// of the same envelopes: check states, streams and their counts, open errors (none), open snapshots.
+/// its round and one more, and the service stops gracefully; the result must equal the uninterrupted runs of the same
+/// envelopes, each sent once, in memory and through a `serve` that is never killed: check states, streams and their
+/// counts, open errors (none), open snapshots.
 ///
 /// `HEALTHSYNC_SERVE_KILLS` sets the number of kills (default 20), `HEALTHSYNC_SERVE_KILL_SECONDS` bounds the time
 /// spent killing (default 25 s; the first 8 kills are made regardless) and `HEALTHSYNC_SERVE_KILL_SEED` moves the kill
@@ -94,6 +95,13 @@ import Testing
                 report.acknowledged += outcome.acknowledged
                 report.resent += outcome.resent
             }
+
+            // The same envelopes, each posted once to a service that is never killed, end in the same state.
+            let uninterrupted = workspace.directory.appendingPathComponent("uninterrupted.sqlite").path
+            try await Self.runUninterrupted(
+                binary, database: uninterrupted, outcomes: outcomes, arguments: arguments,
+                log: workspace.directory.appendingPathComponent("serve-uninterrupted.log"))
+            try await Self.expectSameState(store, try SQLiteHealthStore(path: uninterrupted))
             print(
                 "serve kill harness: \(report.kills) kills, \(report.acknowledged) envelopes acknowledged, "
                     + "\(report.resent) re-sent, \(report.committedUnanswered) committed but unanswered at a kill; "
@@ -156,6 +164,55 @@ import Testing
         #expect(
             shape(try await store.subStreams(of: urn)) == shape(try await expected.subStreams(of: urn)),
             "\(urn): sub-streams at the end")
+    }
+
+    /// Posts every sender's acknowledged envelopes once, in order, senders concurrently, to a new `serve` on
+    /// `database` that runs undisturbed, and stops it.
+    static func runUninterrupted(
+        _ binary: URL,
+        database: String,
+        outcomes: [SenderOutcome],
+        arguments: [String],
+        log: URL
+    ) async throws {
+        let server = try await ServeProcess.start(binary, database: database, log: log, arguments: arguments)
+        let port = server.port
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for outcome in outcomes {
+                    let script = try #require(scripts.first { $0.urn == outcome.urn })
+                    group.addTask {
+                        for index in 0..<outcome.acknowledged {
+                            let answer = try await ServeProcess.post(script.body(index), port: port)
+                            #expect(answer.status == .ok, "uninterrupted \(script.urn) \(index): \(answer.body)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            server.killNow()
+            throw error
+        }
+        #expect(server.stop() == 0, "the uninterrupted serve stops gracefully: \(server.logText)")
+    }
+
+    /// The killed run's end state against the uninterrupted service's: check states, stream summaries, open errors,
+    /// sub-streams.
+    static func expectSameState(_ actual: SQLiteHealthStore, _ expected: SQLiteHealthStore) async throws {
+        #expect(try await content(of: actual) == content(of: expected), "check states against the uninterrupted serve")
+        #expect(try await actual.streams() == expected.streams(), "streams against the uninterrupted serve")
+        for urn in scripts.map(\.urn) {
+            #expect(
+                try await actual.errors(of: urn).map(\.key) == expected.errors(of: urn).map(\.key),
+                "\(urn): open errors against the uninterrupted serve")
+            let shape = { (records: [SubStreamRecord]) in
+                records.map { "\($0.key) open=\($0.openSnapshot != nil) \(String(describing: $0.checkpoint))" }
+            }
+            #expect(
+                shape(try await actual.subStreams(of: urn)) == shape(try await expected.subStreams(of: urn)),
+                "\(urn): sub-streams against the uninterrupted serve")
+        }
     }
 
     /// The check states of every stream, without the bookkeeping that depends on time and re-sends.
