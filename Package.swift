@@ -113,6 +113,9 @@ let package = Package(
             dependencies: [
                 "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -6,7 +6,8 @@ extension SQLiteHealthStore {
     ///
     /// - `SQLITE_FULL` → ``StorageError/Code/full``; `SQLITE_READONLY` → ``StorageError/Code/readOnly``;
     ///   `SQLITE_CORRUPT`, `SQLITE_NOTADB` and undecodable rows → ``StorageError/Code/corrupt``;
-    ///   `SQLITE_CANTOPEN` → ``StorageError/Code/unavailable``.
+    ///   `SQLITE_CANTOPEN` and failed writes of the file (`SQLITE_IOERR_WRITE`, `_FSYNC`, `_DIR_FSYNC`, `_TRUNCATE`:
+    ///   an immutable file, a file system remounted read-only, a failing disk) → ``StorageError/Code/unavailable``.
     /// - A foreign-key violation while committing means the change refers to a stream or sub-stream that is not
     ///   stored (another writer deleted it after it was read): ``StorageError/Code/conflict``.
     /// - Anything else, cancellation included → ``StorageError/Code/failed``.
@@ -27,6 +28,11 @@ extension SQLiteHealthStore {
             case .SQLITE_READONLY: code = .readOnly
             case .SQLITE_CORRUPT, .SQLITE_NOTADB: code = .corrupt
             case .SQLITE_CANTOPEN: code = .unavailable
+            case .SQLITE_IOERR_WRITE, .SQLITE_IOERR_FSYNC, .SQLITE_IOERR_DIR_FSYNC, .SQLITE_IOERR_TRUNCATE:
+                // The file refused a write: made immutable, its file system remounted read-only after an error
+                // (EPERM, EROFS), or the disk failed (EIO). The transaction rolled back; writes may work later.
+                return StorageError(
+                    code: .unavailable, message: "\(what): the database file cannot be written now: \(error)")
             default: code = .failed
             }
             return StorageError(code: code, message: "\(what): \(error)")

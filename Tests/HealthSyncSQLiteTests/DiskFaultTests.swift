@@ -5,12 +5,6 @@ import Testing
 
 @testable import HealthSyncSQLite
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Disk faults (Docs/reliability.md): a full disk and a read-only database refuse an envelope with a clear
 /// ``StorageError`` and write nothing of it, and the store takes writes again once the fault is gone.
 ///
@@ -191,70 +185,5 @@ import Darwin
             try await Self.expectSameState(processor.store, reference.store)
             #expect(try await SQLiteHealthStore(path: path).integrityCheck().isEmpty)
         }
-    }
-}
-
-/// A small tmpfs mounted for one test (Linux, with permission to mount: root in CI and on developer machines here).
-enum TinyFilesystem {
-    /// Whether this process can mount and unmount a tmpfs; `HEALTHSYNC_SKIP_MOUNT_TESTS` turns the tests off.
-    static let isAvailable: Bool = {
-        #if os(Linux)
-        guard ProcessInfo.processInfo.environment["HEALTHSYNC_SKIP_MOUNT_TESTS"] == nil, geteuid() == 0 else {
-            return false
-        }
-        guard let directory = try? makeDirectory() else { return false }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        guard (try? run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", directory])) == 0 else {
-            return false
-        }
-        return (try? run("/usr/bin/umount", [directory])) == 0
-        #else
-        return false
-        #endif
-    }()
-
-    /// Runs `body` with a fresh tmpfs of `megabytes` MiB, unmounted and removed afterwards.
-    static func with(megabytes: Int = 1, _ body: (String) async throws -> Void) async throws {
-        let directory = try makeDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let status = try run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", directory])
-        try #require(status == 0, "mount a tmpfs at \(directory)")
-        defer {
-            if (try? run("/usr/bin/umount", [directory])) != 0 { _ = try? run("/usr/bin/umount", ["-l", directory]) }
-        }
-        try await body(directory)
-    }
-
-    /// Remounts the tmpfs at `directory` read-only or read-write.
-    static func remount(_ directory: String, readOnly: Bool) throws {
-        let status = try run("/usr/bin/mount", ["-o", readOnly ? "remount,ro" : "remount,rw", directory])
-        try #require(status == 0, "remount \(directory) \(readOnly ? "read-only" : "read-write")")
-    }
-
-    /// Writes `file` until `directory`'s file system has about `bytes` free.
-    static func fill(_ directory: String, leaving bytes: Int, with file: String) throws {
-        var stats = statvfs()
-        try #require(statvfs(directory, &stats) == 0)
-        let free = Int(stats.f_bavail) * Int(stats.f_frsize)
-        let size = max(0, free - bytes)
-        try #require(FileManager.default.createFile(atPath: file, contents: Data(count: size)), "write \(size) bytes")
-    }
-
-    private static func makeDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appending(path: "healthsync-mount-\(UUID().uuidString)")
-            .path(percentEncoded: false)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
-    private static func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }

@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A `healthsync serve` process, the built executable, on 127.0.0.1 and a port the system picks (`--port 0`), with
+/// its log in a file: for tests that drive the real service over a socket, kill it and start it again.
+///
+/// The port is read from the log line Hummingbird writes once the server listens, so the process is ready when
+/// ``start(_:database:log:arguments:)`` returns.
+struct ServeProcess {
+    /// The API key every process started here accepts.
+    static let key = "serve-process-test"
+    /// The intake path with the key.
+    static let intakePath = "/receiver/stsAgent/intake?api_key=\(key)"
+
+    let process: Process
+    /// The port the server listens on.
+    let port: Int
+    /// The file that holds the process's standard error (its log).
+    let log: URL
+
+    /// Starts `serve` on `database` and waits until it listens.
+    /// - Parameters:
+    ///   - binary: the `healthsync` executable.
+    ///   - database: the SQLite file (created if missing).
+    ///   - log: a new file for the process's log.
+    ///   - arguments: more options for `serve`.
+    /// - Throws: ``ServeProcessError`` when the process exits or does not listen within two minutes.
+    static func start(
+        _ binary: URL,
+        database: String,
+        log: URL,
+        arguments: [String] = []
+    ) async throws -> ServeProcess {
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw ServeProcessError(description: "cannot create \(log.path)")
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments =
+            [
+                "serve", "--db", database, "--host", "127.0.0.1", "--port", "0", "--api-key", key,
+                "--log-level", "info",
+            ] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = handle
+        try process.run()
+        try? handle.close()
+
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(120) {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let port = listeningPort(in: text) {
+                return ServeProcess(process: process, port: port, log: log)
+            }
+            if !process.isRunning {
+                throw ServeProcessError(
+                    description: "healthsync serve exited with status \(process.terminationStatus) before "
+                        + "listening:\n\(text)"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        throw ServeProcessError(description: "healthsync serve did not listen within two minutes")
+    }
+
+    /// The port of Hummingbird's "Server started and listening on 127.0.0.1:PORT" log line.
+    static func listeningPort(in log: String) -> Int? {
+        guard let range = log.range(of: "listening on 127.0.0.1:") else { return nil }
+        let digits = log[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
+        return Int(digits)
+    }
+
+    /// Kills the process with SIGKILL (no chance to finish anything) and waits until it is gone.
+    func killNow() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Stops the process with SIGTERM (a graceful shutdown) and returns its exit status.
+    func stop() -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// The process's log so far.
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// POSTs `body` as JSON to the intake of the server on `port`, on a new connection.
+    /// - Returns: the status and the body of the answer.
+    /// - Throws: when the connection fails, is closed before the answer, or no answer comes within a minute.
+    static func post(_ body: String, port: Int) async throws -> (status: HTTPResponse.Status, body: String) {
+        try await TestClient.withClient(
+            host: "127.0.0.1", port: port, configuration: TestClient.Configuration(timeout: .seconds(60))
+        ) { client in
+            let response = try await client.post(
+                intakePath, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+            return (response.status, response.body.map { String(buffer: $0) } ?? "")
+        }
+    }
+}
+
+/// Why a ``ServeProcess`` could not be started.
+struct ServeProcessError: Error, CustomStringConvertible {
+    var description: String
+}
