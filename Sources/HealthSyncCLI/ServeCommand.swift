@@ -53,6 +53,13 @@ struct ServeCommand: ConsoleCommand {
     var maxBodyBytes = 8 << 20
 
     @Option(
+        help: ArgumentHelp(
+            "Group commit: the most check states of concurrent requests committed in one transaction.",
+            valueName: "count")
+    )
+    var maxBatchCheckStates = 10_000
+
+    @Option(
         help: ArgumentHelp("Extra time a source gets past its repeat interval before it is late.", valueName: "seconds")
     )
     var lateGrace: Double = 0
@@ -76,6 +83,7 @@ struct ServeCommand: ConsoleCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535.") }
         guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1.") }
+        guard maxBatchCheckStates >= 1 else { throw ValidationError("--max-batch-check-states must be at least 1.") }
         guard lateGrace.isFinite, lateGrace >= 0 else {
             throw ValidationError("--late-grace must be a non-negative number of seconds.")
         }
@@ -148,7 +156,8 @@ struct ServeCommand: ConsoleCommand {
         let configuration = HealthSyncHTTPConfiguration(
             host: host, port: port, apiKeys: keys.filter { seen.insert($0).inserted },
             insecureNoAuth: insecureNoAuth, maximumBodyBytes: maxBodyBytes, strict: strict,
-            sweeper: DeadlineSweeperConfiguration(eventRetention: retainEvents.seconds)
+            sweeper: DeadlineSweeperConfiguration(eventRetention: retainEvents.seconds),
+            maximumBatchCheckStates: maxBatchCheckStates
         )
         do {
             try configuration.validate()

@@ -16,9 +16,11 @@ extension HealthSyncAPI {
 
     /// Authenticates, reads and decodes the body, applies the envelope and answers with what was applied.
     ///
-    /// The 200 is sent only after ``HealthSync/HealthProcessor/apply(_:at:receivedAt:receipt:)`` returned, that is
-    /// after the envelope's effects were committed. Every refusal happens before anything is applied, and a failed
-    /// commit writes nothing, so a request that fails leaves no trace in the store.
+    /// The envelope goes through the ``IntakeBatcher``: concurrent requests are applied together by
+    /// ``HealthSync/HealthProcessor/apply(batch:)``, in one commit (group commit), each with its own result. The 200
+    /// is sent only after that commit returned, that is after the envelope's effects were committed. Every refusal
+    /// happens before anything is applied, and a failed commit writes nothing (of any envelope of its batch, which
+    /// all get the same error), so a request that fails leaves no trace in the store.
     func intake(_ request: Request, context: some RequestContext) async throws -> Response {
         let receivedAt = clock.now
         do {
@@ -42,7 +44,9 @@ extension HealthSyncAPI {
             }
             let result: IntakeResult
             do {
-                result = try await processor.apply(envelope, at: clock.now, receivedAt: receivedAt)
+                result = try await batcher.apply(
+                    HealthProcessor.BatchEntry(envelope, at: clock.now, receivedAt: receivedAt)
+                )
             } catch let error as StorageError {
                 throw HealthSyncHTTPError(error)
             }

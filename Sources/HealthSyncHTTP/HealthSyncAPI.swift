@@ -48,6 +48,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     let authenticator: APIKeyAuthenticator
     let decoder: EnvelopeDecoder
     let bodyReader: RequestBodyReader
+    let batcher: IntakeBatcher
 
     /// Creates the API.
     /// - Parameters:
@@ -79,6 +80,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
             )
         )
         bodyReader = RequestBodyReader(limit: configuration.maximumBodyBytes)
+        batcher = IntakeBatcher(processor: processor, maximumCheckStates: configuration.maximumBatchCheckStates)
         sweeper = DeadlineSweeper(
             processor: processor, clock: clock, sleepClock: sleepClock, configuration: configuration.sweeper,
             metrics: metrics, logger: logger

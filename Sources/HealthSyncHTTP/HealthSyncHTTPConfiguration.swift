@@ -25,6 +25,10 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     public var serverName: String?
     /// How the deadline sweeper sleeps, coalesces wake-ups and retries.
     public var sweeper: DeadlineSweeperConfiguration
+    /// Group commit: the most check states one intake batch takes (default 10,000). Requests that arrive while a
+    /// batch commits are applied together in the next one, up to this many check states (but always at least one
+    /// envelope, however large); a value below 1 is read as 1.
+    public var maximumBatchCheckStates: Int
 
     /// Creates a configuration.
     /// - Parameters:
@@ -36,6 +40,7 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     ///   - strict: strict decoding.
     ///   - serverName: the `server` response header.
     ///   - sweeper: the deadline sweeper's settings.
+    ///   - maximumBatchCheckStates: the most check states one intake batch (group commit) takes.
     public init(
         host: String = "127.0.0.1",
         port: Int = 7077,
@@ -44,7 +49,8 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
         maximumBodyBytes: Int = 8 << 20,
         strict: Bool = false,
         serverName: String? = "healthsync",
-        sweeper: DeadlineSweeperConfiguration = DeadlineSweeperConfiguration()
+        sweeper: DeadlineSweeperConfiguration = DeadlineSweeperConfiguration(),
+        maximumBatchCheckStates: Int = 10_000
     ) {
         self.host = host
         self.port = port
@@ -54,6 +60,7 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
         self.strict = strict
         self.serverName = serverName
         self.sweeper = sweeper
+        self.maximumBatchCheckStates = maximumBatchCheckStates
     }
 
     /// Checks that the service may start with these settings.

@@ -3,7 +3,34 @@ internal import GRDB
 import HealthSync
 
 /// The reads of ``HealthStore``: each is one read transaction, so it sees one consistent state.
+///
+/// The reads the processor makes while it processes (``streamContext(of:)``, ``checkStates(of:ids:)`` and
+/// ``dueSubStreams(before:limit:)``) run on the writer connection, between its commits: SQLite keeps a connection's
+/// page cache across its own commits but drops a reader's after every commit of another connection, so on a busy
+/// intake the writer's reads hit a warm cache. They are still read transactions of their own, which see what is
+/// committed, by this process or any other, so nothing assumes this process is the only writer.
 extension SQLiteHealthStore {
+    /// The stream of `key` with its open errors, and the sub-stream `key`, in one read transaction.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func streamContext(of key: StreamKey) async throws(StorageError) -> StreamContext {
+        try await readOnWriter("reading stream \(key.urn)") { db in
+            let stream = try db.cachedStatement(sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
+            let errors = try db.cachedStatement(
+                sql: "SELECT \(Self.errorColumns) FROM streamError WHERE urn = ? "
+                    + "ORDER BY subStreamId, streamLevel DESC, code"
+            )
+            let subStream = try db.cachedStatement(
+                sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?"
+            )
+            return StreamContext(
+                stream: try Row.fetchOne(stream, arguments: [key.urn]).map(Self.streamRecord),
+                errors: try Self.fetch(errors, [key.urn], Self.errorRecord),
+                subStream: try Row.fetchOne(subStream, arguments: [key.urn, key.subStreamId])
+                    .map(Self.subStreamRecord)
+            )
+        }
+    }
+
     /// The stream record of `urn`, or `nil`.
     /// - Throws: ``HealthSync/StorageError``.
     public func stream(_ urn: String) async throws(StorageError) -> StreamRecord? {
@@ -39,7 +66,7 @@ extension SQLiteHealthStore {
     /// Unknown and repeated ids are left out; the result is sorted by check-state id.
     /// - Throws: ``HealthSync/StorageError``.
     public func checkStates(of key: StreamKey, ids: [String]?) async throws(StorageError) -> [StoredCheckState] {
-        try await read("reading check states of \(key)") { db in
+        try await readOnWriter("reading check states of \(key)") { db in
             guard let ids else {
                 let statement = try db.cachedStatement(
                     sql: "SELECT \(Self.checkStateColumns) FROM checkState WHERE urn = ? AND subStreamId = ? "
@@ -137,7 +164,7 @@ extension SQLiteHealthStore {
     /// - Throws: ``HealthSync/StorageError``.
     public func dueSubStreams(before time: Date, limit: Int) async throws(StorageError) -> [StreamKey] {
         guard limit > 0 else { return [] }
-        return try await read("finding due sub-streams") { db in
+        return try await readOnWriter("finding due sub-streams") { db in
             let statement = try db.cachedStatement(sql: Self.dueSubStreamsSQL)
             return try Self.fetch(statement, [time.storedValue, limit]) { row in
                 StreamKey(urn: try row.decode(String.self, atIndex: 0), subStreamId: try row.decode(atIndex: 1))

@@ -148,6 +148,30 @@ public struct SQLiteHealthStore: HealthStore {
         }
     }
 
+    /// Runs `body` in one read (`DEFERRED`) transaction on the writer connection, mapping every failure to a
+    /// ``StorageError``: for the processor's reads, whose page cache then survives the store's own commits.
+    ///
+    /// The transaction takes no write lock: it sees what is committed, by any connection or process, when it
+    /// starts. It waits for this store's current write to finish, and the store's readers are left to other calls.
+    func readOnWriter<T: Sendable>(
+        _ what: @autoclosure () -> String,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StorageError) -> T {
+        do {
+            return try await writer.writeWithoutTransaction { db in
+                var value: T?
+                try db.inTransaction(.deferred) {
+                    value = try body(db)
+                    return .commit
+                }
+                guard let value else { throw StorageError(code: .failed, message: "a read returned nothing") }
+                return value
+            }
+        } catch {
+            throw Self.storageError(error, while: what())
+        }
+    }
+
     /// Runs `body` in one write transaction, which rolls back if it throws, mapping every failure to a
     /// ``StorageError``.
     func write<T: Sendable>(

@@ -10,8 +10,9 @@ import Synchronization
 /// Before an envelope is applied, every timer whose deadline is strictly before `now` fires at its deadline; an
 /// envelope stamped exactly at a deadline is therefore applied first.
 ///
-/// Each envelope, sweep batch and operation is one ``StoreChange`` committed atomically. Mutations run one at a
-/// time in arrival order. Reads (``status(of:)`` and the store's own queries) do not wait for them.
+/// Each envelope (with the timers due before it), batch of envelopes (``apply(batch:)``), sweep batch and operation
+/// is one ``StoreChange`` committed atomically. Mutations run one at a time in arrival order. Reads (``status(of:)``
+/// and the store's own queries) do not wait for them.
 ///
 /// ```swift
 /// let store = InMemoryHealthStore()
@@ -94,7 +95,8 @@ public final class HealthProcessor: Sendable {
     /// Applies one decoded envelope at processor time `now`, after firing the timers due before it.
     ///
     /// The envelope's valid messages are applied in order and committed together; its ``Envelope/rejections``
-    /// are reported back, not applied.
+    /// are reported back, not applied. Without a receipt this is ``apply(batch:)`` of one envelope: the timers due
+    /// before it are committed in the same transaction (unless more are due than a sweep batch).
     /// - Parameters:
     ///   - envelope: the decoded envelope.
     ///   - now: the processor time to apply it at (a replay passes `collection_timestamp`, an intake wall time).
@@ -110,9 +112,15 @@ public final class HealthProcessor: Sendable {
         receivedAt: Date? = nil,
         receipt: String? = nil
     ) async throws -> IntakeResult {
-        try await gate.run {
+        guard let receipt else {
+            // Without a receipt an envelope is a batch of one: the timers due before it are committed with it.
+            let results = try await apply(batch: [BatchEntry(envelope, at: now, receivedAt: receivedAt)])
+            guard let result = results.first else { preconditionFailure("a batch of one has one result") }
+            return result
+        }
+        return try await gate.run {
             var result = IntakeResult(rejections: envelope.rejections, warnings: envelope.warnings)
-            if let receipt, try await store.hasReceipt(receipt) {
+            if try await store.hasReceipt(receipt) {
                 result.alreadyApplied = true
                 return result
             }
@@ -138,6 +146,128 @@ public final class HealthProcessor: Sendable {
             metrics.record(result)
             return result
         }
+    }
+
+    // MARK: Batches
+
+    /// One envelope of a batch for ``apply(batch:)``: what ``apply(_:at:receivedAt:receipt:)`` takes, but a receipt.
+    public struct BatchEntry: Sendable {
+        /// The decoded envelope.
+        public var envelope: Envelope
+        /// The processor time to apply it at.
+        public var now: Date
+        /// When the intake received it, for the latency metric; `nil` means `now`.
+        public var receivedAt: Date?
+
+        /// Creates an entry.
+        /// - Parameters:
+        ///   - envelope: the decoded envelope.
+        ///   - now: the processor time to apply it at.
+        ///   - receivedAt: when the intake received it; defaults to `now`.
+        public init(_ envelope: Envelope, at now: Date, receivedAt: Date? = nil) {
+            self.envelope = envelope
+            self.now = now
+            self.receivedAt = receivedAt
+        }
+    }
+
+    /// Applies several envelopes in order, as one atomic commit (group commit).
+    ///
+    /// The outcome is that of applying them one by one with ``apply(_:at:receivedAt:receipt:)`` (without receipts),
+    /// in order: each envelope is applied at its own time (never before the previous one's), after the timers due
+    /// strictly before that time fired at their deadlines, and gets its own ``IntakeResult`` with its own counts,
+    /// timers and rejections. Only the commits differ: everything, the timers included, is staged in one working set
+    /// and committed as one ``StoreChange``, so that many small envelopes cost one transaction (and one sync) instead
+    /// of one each.
+    ///
+    /// When more timers are due before the first envelope than one sweep commit handles
+    /// (``Configuration/sweepBatchSize``), they are first fired and committed as ``advance(to:)`` would, in sweep
+    /// batches, and the envelopes follow in the one commit.
+    ///
+    /// ```swift
+    /// let results = try await processor.apply(batch: [
+    ///     HealthProcessor.BatchEntry(first, at: firstTime),
+    ///     HealthProcessor.BatchEntry(second, at: secondTime),
+    /// ])
+    /// ```
+    /// - Parameter entries: the envelopes, in the order to apply them; an empty batch does nothing.
+    /// - Returns: one result per entry, in the same order.
+    /// - Throws: ``StorageError`` when the store fails; nothing of the envelopes is then stored (timers fired
+    ///   beforehand in their own sweep commits, as described above, stay committed).
+    public func apply(batch entries: [BatchEntry]) async throws -> [IntakeResult] {
+        guard let first = entries.first else { return [] }
+        return try await gate.run {
+            let start = try await effectiveTime(first.now)
+            let end = entries.reduce(start) { max($0, $1.now) }
+            // The committed deadlines due before the batch's last time, in one read. When they are more than a sweep
+            // batch (a backlog after downtime), the ones due before the first envelope are fired in sweep commits
+            // first, as `apply` does, and the rest are read again.
+            var backlog: SweepResult?
+            var knownDue: [StreamKey]? = try await store.dueSubStreams(
+                before: end, limit: configuration.sweepBatchSize)
+            if knownDue?.count ?? 0 >= configuration.sweepBatchSize {
+                backlog = try await fireTimersLocked(before: start)
+                knownDue = nil
+            }
+            var results = try await withConflictRetries { () async throws -> [IntakeResult] in
+                let work = WorkingSet(store: store)
+                // Read once, or again when a conflict made the batch start over.
+                let committedDue: [StreamKey]
+                if let known = knownDue.take() {
+                    committedDue = known
+                } else {
+                    committedDue = try await store.dueSubStreams(before: end, limit: Int(Int32.max))
+                }
+                for key in committedDue { try await work.load(key) }
+                var clock = start
+                var results: [IntakeResult] = []
+                results.reserveCapacity(entries.count)
+                for entry in entries {
+                    let time = max(clock, entry.now)
+                    clock = time
+                    var result = IntakeResult(rejections: entry.envelope.rejections, warnings: entry.envelope.warnings)
+                    result.appliedAt = time
+                    result.timers = try await fireStagedTimers(in: work, before: time)
+                    for message in entry.envelope.messages {
+                        try await process(message, in: work, at: time, receivedAt: entry.receivedAt ?? time)
+                    }
+                    result.counts = work.takeCounts()
+                    result.messagesApplied = entry.envelope.messages.count
+                    results.append(result)
+                }
+                try await store.commit(work.makeChange(clock: clock, receipt: nil))
+                return results
+            }
+            if let last = results.last?.appliedAt { noteClock(last) }
+            for result in results {
+                // The backlog's sweep was recorded when it was committed.
+                if let timers = result.timers { metrics.record(timers) }
+                metrics.record(result)
+            }
+            if let backlog, var timers = results[0].timers {
+                timers.timersFired += backlog.timersFired
+                timers.counts = backlog.counts + timers.counts
+                results[0].timers = timers
+            }
+            return results
+        }
+    }
+
+    /// Fires, in the working set, the timers due strictly before `time`, as ``advance(to:)`` would with the staged
+    /// records committed: every staged sub-stream (loaded from the store, or changed by an earlier envelope of the
+    /// batch) whose earliest deadline is before `time`, earliest first (ties by key, as the stores order them).
+    private func fireStagedTimers(in work: WorkingSet, before time: Date) async throws -> SweepResult {
+        _ = work.takeCounts()
+        let due = work.stagedSubStreams.compactMap { record -> (Date, StreamKey)? in
+            guard let deadline = record.nextDeadline, deadline < time else { return nil }
+            return (deadline, record.key)
+        }
+        var result = SweepResult(clock: time)
+        for (_, key) in due.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+            result.timersFired += try await fireTimers(of: key, in: work, before: time)
+        }
+        result.counts = work.takeCounts()
+        return result
     }
 
     // MARK: Timers
@@ -252,6 +382,7 @@ public final class HealthProcessor: Sendable {
     /// Applies one message (SPEC §3–§6) to the working set.
     func process(_ message: HealthMessage, in work: WorkingSet, at now: Date, receivedAt: Date) async throws {
         let key = message.stream
+        try await work.load(key)
         if let stream = try await work.stream(key.urn) {
             guard stream.consistencyModel == message.consistencyModel else {
                 work.raise(

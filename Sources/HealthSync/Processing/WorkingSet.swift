@@ -31,6 +31,7 @@ final class WorkingSet {
     private var streamOrder: [String] = []
     private var subStreamOrder: [StreamKey] = []
     private var deletedStreams: [StoreChange.StreamDeletion] = []
+    private var deletedSubStreams: [StoreChange.SubStreamDeletion] = []
     private(set) var events: [HealthEvent] = []
     private(set) var counts = ChangeCounts()
 
@@ -75,6 +76,33 @@ final class WorkingSet {
 
     // MARK: Sub-streams
 
+    /// Loads, in one store call (``HealthStore/streamContext(of:)``), what is not staged yet of the stream of `key`
+    /// (with its errors) and of the sub-stream `key`. Later ``stream(_:)`` and ``subStream(_:)`` calls are then
+    /// answered from the staged copies.
+    func load(_ key: StreamKey) async throws {
+        let streamLoaded = streams[key.urn] != nil
+        guard !streamLoaded || subStreams[key] == nil else { return }
+        guard !streamLoaded else {
+            _ = try await subStream(key)
+            return
+        }
+        let context = try await store.streamContext(of: key)
+        guard streams[key.urn] == nil else { return }
+        var byKey: [ErrorKey: ErrorRecord] = [:]
+        for error in context.errors { byKey[error.key] = error }
+        originalErrors[key.urn] = byKey
+        errors[key.urn] = byKey
+        streams[key.urn] = StreamSlot(original: context.stream, record: context.stream)
+        streamOrder.append(key.urn)
+        guard subStreams[key] == nil else { return }
+        let record = context.subStream
+        subStreams[key] = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
+        subStreamOrder.append(key)
+    }
+
+    /// Every staged sub-stream record (those staged as deleted left out).
+    var stagedSubStreams: [SubStreamRecord] { subStreamOrder.compactMap { subStreams[$0]?.record } }
+
     /// The sub-stream record, loading it (and its stream, with the errors) on first use.
     func subStream(_ key: StreamKey) async throws -> SubStreamRecord? {
         if let slot = subStreams[key] { return slot.record }
@@ -96,8 +124,15 @@ final class WorkingSet {
     }
 
     /// Deletes a sub-stream, its check states and its sub-stream errors. The caller records the check-state events.
+    ///
+    /// A stored sub-stream is deleted as a whole (its check states and errors cascade), so that a later message of
+    /// the same working set (of a batch) recreates it from nothing, as it would after a separate commit.
     func deleteSubStream(_ key: StreamKey) {
         guard var slot = subStreams[key] else { return }
+        if let original = slot.original {
+            deletedSubStreams.append(StoreChange.SubStreamDeletion(key: key, version: original.version))
+            slot.original = nil
+        }
         slot.record = nil
         slot.dirty = true
         slot.checkStates = [:]
@@ -208,6 +243,12 @@ final class WorkingSet {
             if let code = event.errorCode { counts.errorsOpenedByCode[code, default: 0] += 1 }
         default: break
         }
+    }
+
+    /// The counts recorded since the working set was made or since the last call, which starts them again at zero.
+    func takeCounts() -> ChangeCounts {
+        defer { counts = ChangeCounts() }
+        return counts
     }
 
     // MARK: Errors
@@ -324,6 +365,8 @@ final class WorkingSet {
             change.savedStreams.append(saved)
         }
         let deletedURNs = Set(deletedStreams.map(\.urn))
+        change.deletedSubStreams = deletedSubStreams.filter { !deletedURNs.contains($0.key.urn) }
+        let deletedSubStreamKeys = Set(deletedSubStreams.map(\.key))
         for key in subStreamOrder {
             guard let slot = subStreams[key] else { continue }
             if let record = slot.record {
@@ -336,8 +379,6 @@ final class WorkingSet {
                 for id in slot.savedIds.sorted() {
                     if let state = slot.checkStates[id] { change.savedCheckStates.append(state) }
                 }
-            } else if let original = slot.original, !deletedURNs.contains(key.urn) {
-                change.deletedSubStreams.append(StoreChange.SubStreamDeletion(key: key, version: original.version))
             }
         }
         for urn in streamOrder {
@@ -346,9 +387,7 @@ final class WorkingSet {
             for (key, _) in before where after[key] == nil {
                 let subStreamKey = StreamKey(urn: urn, subStreamId: key.subStreamId)
                 let cascaded =
-                    deletedURNs.contains(urn)
-                    || (!key.streamLevel && subStreams[subStreamKey]?.record == nil
-                        && subStreams[subStreamKey]?.original != nil)
+                    deletedURNs.contains(urn) || (!key.streamLevel && deletedSubStreamKeys.contains(subStreamKey))
                 if !cascaded { change.deletedErrors.append(key) }
             }
             for (key, record) in after where before[key] != record { change.savedErrors.append(record) }

@@ -60,6 +60,15 @@ public protocol HealthStore: Sendable {
     /// Unknown ids are left out; the order is unspecified.
     func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState]
 
+    /// The stream of `key` with its open errors, and the sub-stream `key`: what processing a message reads first,
+    /// in one call (the processor calls it once per stream and working set).
+    ///
+    /// The result equals ``stream(_:)``, ``errors(of:)`` and ``subStream(_:)`` called one after the other; a store
+    /// should read the three in one transaction, so that they are consistent with each other. The processor relies
+    /// on nothing more: what it commits is still checked by version. A default implementation makes the three
+    /// calls.
+    func streamContext(of key: StreamKey) async throws -> StreamContext
+
     /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.
     /// - Parameters:
     ///   - urn: only this stream.
@@ -114,6 +123,16 @@ extension HealthStore {
     /// - Throws: ``StorageError`` always.
     public func pruneEvents(before cutoff: Date) async throws -> Int {
         throw StorageError(code: .failed, message: "\(type(of: self)) does not implement event retention")
+    }
+
+    /// The default: ``stream(_:)``, ``errors(of:)`` and ``subStream(_:)``, one after the other.
+    /// - Throws: ``StorageError``.
+    public func streamContext(of key: StreamKey) async throws -> StreamContext {
+        StreamContext(
+            stream: try await stream(key.urn),
+            errors: try await errors(of: key.urn),
+            subStream: try await subStream(key)
+        )
     }
 
     /// All check states of one sub-stream.

@@ -28,6 +28,11 @@ public actor InMemoryHealthStore: HealthStore {
     /// The sub-stream record of `key`, or `nil`.
     public func subStream(_ key: StreamKey) -> SubStreamRecord? { subStreamRecords[key] }
 
+    /// The stream of `key` with its open errors, and the sub-stream `key`, in one call.
+    public func streamContext(of key: StreamKey) -> StreamContext {
+        StreamContext(stream: streamRecords[key.urn], errors: errors(of: key.urn), subStream: subStreamRecords[key])
+    }
+
     /// Check states of one sub-stream, by id or all.
     public func checkStates(of key: StreamKey, ids: [String]?) -> [StoredCheckState] {
         guard let states = checkStateRecords[key] else { return [] }

@@ -120,6 +120,8 @@ final class GatedStore: HealthStore {
             }
             if passes { continuation.resume() }
         }
+        // As GRDB does: a cancelled task's database work fails.
+        try Task.checkCancellation()
         try await base.commit(change)
     }
 }
