@@ -2,12 +2,6 @@ import Foundation
 internal import GRDB
 import HealthSync
 
-#if canImport(GRDBSQLite)
-internal import GRDBSQLite
-#else
-internal import SQLite3
-#endif
-
 extension SQLiteHealthStore {
     /// Applies `change` in one write transaction, in the order ``HealthSync/StoreChange`` documents.
     ///
@@ -244,77 +238,3 @@ extension SQLiteHealthStore {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 }
-
-/// A cached GRDB statement run through the SQLite C API: values are bound directly (no `StatementArguments`), and a
-/// failure is thrown as the `DatabaseError` GRDB would throw, with the extended result code, so that
-/// ``SQLiteHealthStore/storageError(_:while:)`` maps it the same way (`SQLITE_FULL` to `.full`, a foreign-key
-/// violation to `.conflict`, …).
-///
-/// Only for statements that return no rows, inside a transaction that GRDB opened: a failure propagates, and GRDB
-/// then rolls the transaction back as for any other error.
-struct DirectStatement {
-    private let statement: Statement
-    private let handle: OpaquePointer
-    private let connection: OpaquePointer?
-
-    /// Prepares (or takes from the connection's cache) the statement for `sql`.
-    init(_ db: Database, sql: String) throws {
-        statement = try db.cachedStatement(sql: sql)
-        handle = statement.sqliteStatement
-        connection = db.sqliteConnection
-        sqlite3_reset(handle)
-    }
-
-    /// Binds a text parameter (1-based); SQLite copies the bytes.
-    func bind(_ index: Int32, _ text: String) {
-        var text = text
-        text.withUTF8 { bytes in
-            if let base = bytes.baseAddress {
-                let pointer = UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self)
-                sqlite3_bind_text(handle, index, pointer, Int32(bytes.count), sqliteTransient)
-            } else {
-                // An empty string may have no storage, and a null pointer would bind NULL.
-                sqlite3_bind_text(handle, index, emptyText, 0, nil)
-            }
-        }
-    }
-
-    /// Binds a text parameter or `NULL`.
-    func bind(_ index: Int32, _ text: String?) {
-        if let text { bind(index, text) } else { sqlite3_bind_null(handle, index) }
-    }
-
-    /// Binds a REAL parameter.
-    func bind(_ index: Int32, _ value: Double) {
-        sqlite3_bind_double(handle, index, value)
-    }
-
-    /// Binds an INTEGER parameter.
-    func bind(_ index: Int32, _ value: Int64) {
-        sqlite3_bind_int64(handle, index, value)
-    }
-
-    /// Runs the statement to completion and resets it for the next row.
-    /// - Throws: `DatabaseError` with SQLite's extended result code and message.
-    func execute() throws {
-        let code = sqlite3_step(handle)
-        guard code == SQLITE_DONE else {
-            let extended = connection.map { sqlite3_extended_errcode($0) } ?? code
-            let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
-            sqlite3_reset(handle)
-            throw DatabaseError(resultCode: ResultCode(rawValue: extended), message: message, sql: statement.sql)
-        }
-        sqlite3_reset(handle)
-    }
-}
-
-/// `SQLITE_TRANSIENT`: SQLite copies a bound value before the call returns.
-private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-/// A zero-length C string that lives as long as the process, bound as `SQLITE_STATIC` for `""`.
-/// `nonisolated(unsafe)`: it is never written after its initialisation.
-nonisolated(unsafe) private let emptyText: UnsafeMutablePointer<CChar> = {
-    let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
-    pointer.initialize(to: 0)
-    return pointer
-}()

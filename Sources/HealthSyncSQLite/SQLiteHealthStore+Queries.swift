@@ -67,24 +67,42 @@ extension SQLiteHealthStore {
     /// - Throws: ``HealthSync/StorageError``.
     public func checkStates(of key: StreamKey, ids: [String]?) async throws(StorageError) -> [StoredCheckState] {
         try await readOnWriter("reading check states of \(key)") { db in
+            // The rows are read through the SQLite C API (``DirectStatement``), not GRDB's `Row`: this is the
+            // processor's largest read.
+            var states: [StoredCheckState] = []
             guard let ids else {
-                let statement = try db.cachedStatement(
+                let statement = try DirectStatement(
+                    db,
                     sql: "SELECT \(Self.checkStateColumns) FROM checkState WHERE urn = ? AND subStreamId = ? "
                         + "ORDER BY checkStateId"
                 )
-                return try Self.fetch(statement, [key.urn, key.subStreamId], Self.storedCheckState)
+                statement.bind(1, key.urn)
+                statement.bind(2, key.subStreamId)
+                while try statement.step() {
+                    do {
+                        states.append(try Self.storedCheckState(statement))
+                    } catch {
+                        statement.reset()
+                        throw error
+                    }
+                }
+                return states
             }
             // One primary-key lookup per id through one prepared statement: no statement per id count, no limit
             // on the number of SQL variables.
-            let statement = try db.cachedStatement(
+            let statement = try DirectStatement(
+                db,
                 sql: "SELECT \(Self.checkStateColumns) FROM checkState "
                     + "WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
             )
-            var states: [StoredCheckState] = []
+            statement.bind(1, key.urn)
+            statement.bind(2, key.subStreamId)
             for id in Set(ids).sorted() {
-                if let row = try Row.fetchOne(statement, arguments: [key.urn, key.subStreamId, id]) {
-                    states.append(try Self.storedCheckState(row))
-                }
+                statement.bind(3, id)
+                guard try statement.step() else { continue }
+                // At most one row (the primary key): reset for the next id.
+                defer { statement.reset() }
+                states.append(try Self.storedCheckState(statement))
             }
             return states
         }

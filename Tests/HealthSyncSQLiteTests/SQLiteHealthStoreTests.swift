@@ -259,6 +259,20 @@ import Darwin
         #expect(error?.message.contains("PURPLE") == true)
     }
 
+    @Test func anUnknownStoredValueIsCorruptInALookupByIdAndTheStatementIsReusableAfterwards() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        try await store.commit(Self.seedChange())
+        try await store.execute("UPDATE checkState SET health = 'PURPLE'")
+        let error = await storageError { _ = try await store.checkStates(of: .main(Self.urn), ids: ["cpu", "x"]) }
+        #expect(error?.code == .corrupt)
+        #expect(error?.message.contains("PURPLE") == true)
+        try await store.execute("UPDATE checkState SET health = 'CLEAR'")
+        let byId = try await store.checkStates(of: .main(Self.urn), ids: ["x", "cpu", "cpu"])
+        #expect(byId.map(\.checkState.health) == [.clear])
+        let all = try await store.checkStates(of: .main(Self.urn))
+        #expect(all.map(\.checkStateId) == ["cpu"])
+    }
+
     @Test func aCheckStateOfASubStreamThatIsNotStoredConflicts() async throws {
         // Another writer deleted the sub-stream after this one read it: the foreign key refuses the orphan.
         let store = try SQLiteHealthStore.inMemory()
