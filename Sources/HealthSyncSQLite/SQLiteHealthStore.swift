@@ -2,6 +2,12 @@ import Foundation
 internal import GRDB
 import HealthSync
 
+#if canImport(GRDBSQLite)
+internal import GRDBSQLite
+#else
+internal import SQLite3
+#endif
+
 /// A ``HealthSync/HealthStore`` in an SQLite database, through GRDB.
 ///
 /// On disk the store uses a WAL-mode connection pool: reads run concurrently with the single writer, and each
@@ -62,12 +68,21 @@ public struct SQLiteHealthStore: HealthStore {
             throw Self.storageError(error, while: "opening \(path)")
         }
         if !readOnly {
+            let writable: Bool
             do {
                 // GRDB sets NORMAL when it enables WAL; synchronous is per connection, and only the writer's counts.
                 let synchronous = durability == .full ? "FULL" : "NORMAL"
-                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+                writable = try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                    // SQLite quietly opens a file it may not write (a read-only file system) read-only.
+                    return sqlite3_db_readonly(db.sqliteConnection, "main") == 0
+                }
             } catch {
                 throw Self.storageError(error, while: "configuring \(path)")
+            }
+            guard writable else {
+                throw StorageError(
+                    code: .readOnly, message: "\(path) cannot be written (read-only file or file system)")
             }
         }
         try self.init(writer: pool, readOnly: readOnly, name: path)
