@@ -225,21 +225,32 @@ public struct TextReportRenderer: Sendable {
     }
 }
 
-/// Aligned text columns under a header line: two spaces between columns, `-` for absent values, no trailing blanks.
-struct TextTable: Sendable {
-    var headers: [String]
-    var rows: [[String?]] = []
+/// Aligned text columns under a header line: two spaces between columns, `-` for absent values, line breaks inside a
+/// value shown as spaces, no trailing blanks. The audit's text report and the `healthsync` command's tables use it.
+///
+/// ```
+/// URN                           MODEL             SUB-STREAMS  CHECK STATES
+/// urn:health:sourceId:streamId  REPEAT_SNAPSHOTS  1            2
+/// ```
+public struct TextTable: Sendable {
+    /// The column headers.
+    public var headers: [String]
+    /// The rows; each has one value per header, `nil` for absent.
+    public var rows: [[String?]] = []
 
-    init(headers: [String]) {
+    /// Creates a table with these column headers.
+    public init(headers: [String]) {
         self.headers = headers
     }
 
-    mutating func append(_ row: [String?]) {
+    /// Appends a row; `precondition`: one value per header.
+    public mutating func append(_ row: [String?]) {
         precondition(row.count == headers.count, "a row needs one value per column")
         rows.append(row)
     }
 
-    func render() -> String {
+    /// The table as lines joined by newlines, without a final newline.
+    public func render() -> String {
         let cells = [headers] + rows.map { row in row.map { $0.map(Self.clean) ?? "-" } }
         var widths = headers.map(\.count)
         for line in cells {

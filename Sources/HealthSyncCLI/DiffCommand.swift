@@ -55,7 +55,7 @@ struct DiffCommand: ConsoleCommand {
             "from \(TimeArgument.format(diff.from)) to \(TimeArgument.format(diff.to)): "
             + "\(diff.added.count) added, \(diff.removed.count) removed, \(diff.changed.count) changed"
         guard !diff.isEmpty else { return header + "\nno changes" }
-        var table = TableRenderer(headers: ["CHANGE", "SUB-STREAM", "CHECK STATE", "HEALTH", "CAUSE", "NAME"])
+        var table = TextTable(headers: ["CHANGE", "SUB-STREAM", "CHECK STATE", "HEALTH", "CAUSE", "NAME"])
         for entry in diff.added {
             table.append([
                 "added", entry.key.publicSubStreamId, entry.checkStateId, entry.checkState.health.rawValue,

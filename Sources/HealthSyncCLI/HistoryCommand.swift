@@ -1,5 +1,6 @@
 import ArgumentParser
 import HealthSync
+import HealthSyncAudit
 
 /// `healthsync history`: the event record (SPEC §6 events), oldest first, with time and cause.
 struct HistoryCommand: ConsoleCommand {
@@ -59,7 +60,7 @@ struct HistoryCommand: ConsoleCommand {
                 console.print("no events")
                 return
             }
-            var table = TableRenderer(headers: ["TIME", "URN", "SUB-STREAM", "EVENT", "CHECK STATE", "HEALTH", "CAUSE"])
+            var table = TextTable(headers: ["TIME", "URN", "SUB-STREAM", "EVENT", "CHECK STATE", "HEALTH", "CAUSE"])
             for event in events {
                 table.append([
                     TimeArgument.format(event.at), event.urn, event.subStreamId, event.kind.rawValue,

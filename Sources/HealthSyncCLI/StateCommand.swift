@@ -79,7 +79,7 @@ struct StateCommand: ConsoleCommand {
     /// The check states as an aligned table, or `no check states`.
     static func table(of states: [StoredCheckState]) -> String {
         guard !states.isEmpty else { return "no check states" }
-        var table = TableRenderer(headers: [
+        var table = TextTable(headers: [
             "URN", "SUB-STREAM", "CHECK STATE", "HEALTH", "NAME", "ELEMENT", "MESSAGE",
         ])
         for state in states.sorted(by: { ($0.key, $0.checkStateId) < ($1.key, $1.checkStateId) }) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HealthSync
+import HealthSyncAudit
 
 /// `healthsync status`: one stream's status (SPEC §6).
 struct StatusCommand: ConsoleCommand {
@@ -55,11 +56,11 @@ struct StatusCommand: ConsoleCommand {
         if subStreams.isEmpty {
             sections.append("no sub-streams")
         } else {
-            var table = TableRenderer(headers: [
+            var table = TextTable(headers: [
                 "SUB-STREAM", "CHECK STATES", "REPEAT", "EXPIRY", "SNAPSHOT", "CHECKPOINT", "LAST MESSAGE",
                 "NEXT DEADLINE",
             ])
-            var metrics = TableRenderer(headers: ["SUB-STREAM", "MESSAGES", "CREATES", "UPDATES", "DELETES", "LATENCY"])
+            var metrics = TextTable(headers: ["SUB-STREAM", "MESSAGES", "CREATES", "UPDATES", "DELETES", "LATENCY"])
             for subStream in subStreams {
                 let record = subStream.record
                 table.append([
@@ -86,7 +87,7 @@ struct StatusCommand: ConsoleCommand {
         if errors.isEmpty {
             sections.append("no open errors")
         } else {
-            var table = TableRenderer(headers: [
+            var table = TextTable(headers: [
                 "SCOPE", "SUB-STREAM", "CODE", "LEVEL", "COUNT", "FIRST SEEN", "LAST SEEN", "MESSAGE",
             ])
             for (scope, record) in errors {

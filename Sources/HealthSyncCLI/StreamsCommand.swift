@@ -1,5 +1,6 @@
 import ArgumentParser
 import HealthSync
+import HealthSyncAudit
 
 /// `healthsync streams`: every stream with its model and counts.
 struct StreamsCommand: ConsoleCommand {
@@ -24,7 +25,7 @@ struct StreamsCommand: ConsoleCommand {
                 console.print("no streams")
                 return
             }
-            var table = TableRenderer(headers: ["URN", "MODEL", "SUB-STREAMS", "CHECK STATES"])
+            var table = TextTable(headers: ["URN", "MODEL", "SUB-STREAMS", "CHECK STATES"])
             for stream in streams.sorted(by: { $0.urn < $1.urn }) {
                 table.append([
                     stream.urn, stream.consistencyModel.rawValue, String(stream.subStreamCount),

@@ -49,7 +49,7 @@ struct SweepCommand: ConsoleCommand {
                 + prunedNote
         )
         guard !fired.isEmpty else { return }
-        var table = TableRenderer(headers: ["TIME", "URN", "SUB-STREAM", "EVENT", "DETAIL"])
+        var table = TextTable(headers: ["TIME", "URN", "SUB-STREAM", "EVENT", "DETAIL"])
         for event in fired {
             table.append([
                 TimeArgument.format(event.at), event.urn, event.subStreamId, event.kind.rawValue,

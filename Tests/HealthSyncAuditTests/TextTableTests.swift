@@ -1,10 +1,9 @@
+import HealthSyncAudit
 import Testing
 
-@testable import HealthSyncCLI
-
-@Suite struct TableRendererTests {
+@Suite struct TextTableTests {
     @Test func padsColumnsAndWritesDashForAbsentValues() {
-        var table = TableRenderer(headers: ["NAME", "HEALTH", "MESSAGE"])
+        var table = TextTable(headers: ["NAME", "HEALTH", "MESSAGE"])
         table.append(["a-long-name", "CLEAR", nil])
         table.append(["b", nil, "two\nlines"])
         #expect(
