@@ -46,6 +46,40 @@ struct DirectStatement {
         if let text { bind(index, text) } else { sqlite3_bind_null(handle, index) }
     }
 
+    /// Binds text parameters `first`, `first + 1`, … to `texts` (`nil` binds `NULL`) without SQLite copying them,
+    /// runs the statement to completion while they are bound, and unbinds every parameter.
+    ///
+    /// The hot row writes of a commit bind five to twelve texts a row: bound as `SQLITE_STATIC`, from the strings'
+    /// own storage, they cost SQLite no allocation and no copy (`SQLITE_TRANSIENT` does both, under SQLite's memory
+    /// mutex). The bytes are only valid inside `withUTF8`, so each text is bound inside the previous one's closure
+    /// and the statement runs in the innermost.
+    /// - Throws: `DatabaseError` with SQLite's extended result code and message.
+    func execute(bindingTexts texts: [String?], from first: Int32) throws {
+        defer { sqlite3_clear_bindings(handle) }
+        try bindStatic(texts[...], at: first)
+    }
+
+    private func bindStatic(_ texts: ArraySlice<String?>, at index: Int32) throws {
+        guard let text = texts.first else {
+            try execute()
+            return
+        }
+        guard var value = text else {
+            sqlite3_bind_null(handle, index)
+            try bindStatic(texts.dropFirst(), at: index + 1)
+            return
+        }
+        try value.withUTF8 { bytes in
+            if let base = bytes.baseAddress {
+                let pointer = UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self)
+                sqlite3_bind_text(handle, index, pointer, Int32(bytes.count), nil)
+            } else {
+                sqlite3_bind_text(handle, index, emptyText, 0, nil)
+            }
+            try bindStatic(texts.dropFirst(), at: index + 1)
+        }
+    }
+
     /// Binds a REAL parameter.
     func bind(_ index: Int32, _ value: Double) {
         sqlite3_bind_double(handle, index, value)

@@ -51,33 +51,29 @@ extension SQLiteHealthStore {
             try save(subStream, in: db)
         }
         // The per-row statements of a commit (check states and events, about a hundred rows an envelope) bind their
-        // values straight through the SQLite C API: GRDB's `StatementArguments` box every value (an existential and a
-        // `DatabaseValue` per column), a measurable share of a commit (Docs/performance.md).
+        // values straight through the SQLite C API, texts without a copy: GRDB's `StatementArguments` box every value
+        // (an existential and a `DatabaseValue` per column), a measurable share of a commit (Docs/performance.md).
         if !change.deletedCheckStates.isEmpty {
             let statement = try DirectStatement(
                 db, sql: "DELETE FROM checkState WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
             )
             for (key, checkStateId) in change.deletedCheckStates {
-                statement.bind(1, key.urn)
-                statement.bind(2, key.subStreamId)
-                statement.bind(3, checkStateId)
-                try statement.execute()
+                try statement.execute(bindingTexts: [key.urn, key.subStreamId, checkStateId], from: 1)
             }
         }
         if !change.savedCheckStates.isEmpty {
             let statement = try DirectStatement(db, sql: upsertCheckStateSQL)
             for state in change.savedCheckStates {
                 let checkState = state.checkState
-                statement.bind(1, state.key.urn)
-                statement.bind(2, state.key.subStreamId)
-                statement.bind(3, checkState.checkStateId)
-                statement.bind(4, checkState.name)
-                statement.bind(5, checkState.health.rawValue)
-                statement.bind(6, checkState.topologyElementIdentifier)
-                statement.bind(7, checkState.message)
                 statement.bind(8, state.lastSeenAt.storedValue)
                 statement.bind(9, state.snapshotSequence)
-                try statement.execute()
+                try statement.execute(
+                    bindingTexts: [
+                        state.key.urn, state.key.subStreamId, checkState.checkStateId, checkState.name,
+                        checkState.health.rawValue, checkState.topologyElementIdentifier, checkState.message,
+                    ],
+                    from: 1
+                )
             }
         }
         if !change.deletedErrors.isEmpty {
@@ -104,19 +100,15 @@ extension SQLiteHealthStore {
                 // The sequence is the store's: a sequence set by the caller is ignored.
                 let checkState = event.checkState
                 statement.bind(1, event.at.storedValue)
-                statement.bind(2, event.kind.rawValue)
-                statement.bind(3, event.urn)
-                statement.bind(4, event.subStreamId)
-                statement.bind(5, checkState?.checkStateId)
-                statement.bind(6, checkState?.name)
-                statement.bind(7, checkState?.health.rawValue)
-                statement.bind(8, checkState?.topologyElementIdentifier)
-                statement.bind(9, checkState?.message)
-                statement.bind(10, event.previousHealth?.rawValue)
-                statement.bind(11, event.deletionReason?.rawValue)
-                statement.bind(12, event.errorCode?.rawValue)
-                statement.bind(13, event.detail)
-                try statement.execute()
+                try statement.execute(
+                    bindingTexts: [
+                        event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
+                        checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
+                        event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
+                        event.detail,
+                    ],
+                    from: 2
+                )
             }
         }
         if let clock = change.clock {
