@@ -4,29 +4,35 @@ import HealthSync
 
 /// The reads of ``HealthStore``: each is one read transaction, so it sees one consistent state.
 ///
-/// The reads the processor makes while it processes (``streamContext(of:)``, ``checkStates(of:ids:)`` and
-/// ``dueSubStreams(before:limit:)``) run on the writer connection, between its commits: SQLite keeps a connection's
-/// page cache across its own commits but drops a reader's after every commit of another connection, so on a busy
-/// intake the writer's reads hit a warm cache. They are still read transactions of their own, which see what is
+/// The reads the processor makes while it processes (``streamContext(of:includingCheckStates:)``,
+/// ``checkStates(of:ids:)`` and ``dueSubStreams(before:limit:)``) run on the writer connection, between its commits:
+/// SQLite keeps a connection's page cache across its own commits but drops a reader's after every commit of another
+/// connection, so on a busy intake the writer's reads hit a warm cache. They are still read transactions of their own, which see what is
 /// committed, by this process or any other, so nothing assumes this process is the only writer.
 extension SQLiteHealthStore {
-    /// The stream of `key` with its open errors, and the sub-stream `key`, in one read transaction.
+    /// The stream of `key` with its open errors, the sub-stream `key` and, when asked for and the sub-stream is
+    /// stored, its check states, in one read transaction.
     /// - Throws: ``HealthSync/StorageError``.
-    public func streamContext(of key: StreamKey) async throws(StorageError) -> StreamContext {
+    public func streamContext(
+        of key: StreamKey,
+        includingCheckStates: Bool
+    ) async throws(StorageError) -> StreamContext {
         try await readOnWriter("reading stream \(key.urn)") { db in
             let stream = try db.cachedStatement(sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
             let errors = try db.cachedStatement(
                 sql: "SELECT \(Self.errorColumns) FROM streamError WHERE urn = ? "
                     + "ORDER BY subStreamId, streamLevel DESC, code"
             )
-            let subStream = try db.cachedStatement(
+            let subStreamStatement = try db.cachedStatement(
                 sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?"
             )
+            let subStream = try Row.fetchOne(subStreamStatement, arguments: [key.urn, key.subStreamId])
+                .map(Self.subStreamRecord)
             return StreamContext(
                 stream: try Row.fetchOne(stream, arguments: [key.urn]).map(Self.streamRecord),
                 errors: try Self.fetch(errors, [key.urn], Self.errorRecord),
-                subStream: try Row.fetchOne(subStream, arguments: [key.urn, key.subStreamId])
-                    .map(Self.subStreamRecord)
+                subStream: subStream,
+                checkStates: includingCheckStates && subStream != nil ? try Self.checkStates(of: key, in: db) : nil
             )
         }
     }
@@ -69,30 +75,13 @@ extension SQLiteHealthStore {
         try await readOnWriter("reading check states of \(key)") { db in
             // The rows are read through the SQLite C API (``DirectStatement``), not GRDB's `Row`: this is the
             // processor's largest read.
+            guard let ids else { return try Self.checkStates(of: key, in: db) }
             var states: [StoredCheckState] = []
-            guard let ids else {
-                let statement = try DirectStatement(
-                    db,
-                    sql: "SELECT \(Self.checkStateColumns) FROM checkState WHERE urn = ? AND subStreamId = ? "
-                        + "ORDER BY checkStateId"
-                )
-                statement.bind(1, key.urn)
-                statement.bind(2, key.subStreamId)
-                while try statement.step() {
-                    do {
-                        states.append(try Self.storedCheckState(statement))
-                    } catch {
-                        statement.reset()
-                        throw error
-                    }
-                }
-                return states
-            }
             // One primary-key lookup per id through one prepared statement: no statement per id count, no limit
             // on the number of SQL variables.
             let statement = try DirectStatement(
                 db,
-                sql: "SELECT \(Self.checkStateColumns) FROM checkState "
+                sql: "SELECT \(Self.keyedCheckStateColumns) FROM checkState "
                     + "WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
             )
             statement.bind(1, key.urn)
@@ -102,10 +91,32 @@ extension SQLiteHealthStore {
                 guard try statement.step() else { continue }
                 // At most one row (the primary key): reset for the next id.
                 defer { statement.reset() }
-                states.append(try Self.storedCheckState(statement))
+                states.append(try Self.storedCheckState(statement, of: key))
             }
             return states
         }
+    }
+
+    /// Every check state of sub-stream `key`, sorted by id, read through the SQLite C API (``DirectStatement``),
+    /// not GRDB's `Row`: this is the processor's largest read.
+    static func checkStates(of key: StreamKey, in db: Database) throws -> [StoredCheckState] {
+        let statement = try DirectStatement(
+            db,
+            sql: "SELECT \(Self.keyedCheckStateColumns) FROM checkState WHERE urn = ? AND subStreamId = ? "
+                + "ORDER BY checkStateId"
+        )
+        statement.bind(1, key.urn)
+        statement.bind(2, key.subStreamId)
+        var states: [StoredCheckState] = []
+        while try statement.step() {
+            do {
+                states.append(try Self.storedCheckState(statement, of: key))
+            } catch {
+                statement.reset()
+                throw error
+            }
+        }
+        return states
     }
 
     /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.

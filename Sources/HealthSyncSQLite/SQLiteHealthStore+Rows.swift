@@ -86,27 +86,30 @@ extension SQLiteHealthStore {
         )
     }
 
-    /// The check state of the current row of `statement` (selecting ``checkStateColumns``), read through the SQLite
-    /// C API: the processor reads about a hundred of these an envelope, and GRDB's `Row` and `DatabaseValue` layers
-    /// were a measurable share of that read (Docs/performance.md). Decodes what the `Row` decoder above
-    /// decodes, and fails as it does on a `NULL` or an unknown health.
-    static func storedCheckState(_ statement: DirectStatement) throws -> StoredCheckState {
-        let health = try statement.text(4, column: "checkState.health")
+    /// The columns of a check state but its key, for the reads of one sub-stream.
+    static let keyedCheckStateColumns = """
+        checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, snapshotSequence
+        """
+
+    /// The check state of sub-stream `key` in the current row of `statement` (selecting
+    /// ``keyedCheckStateColumns``), read through the SQLite C API: the processor reads about a hundred of these an
+    /// envelope, and GRDB's `Row` and `DatabaseValue` layers were a measurable share of that read
+    /// (Docs/performance.md), as was decoding the key columns the caller already holds. Decodes what the `Row`
+    /// decoder above decodes, and fails as it does on a `NULL` or an unknown health.
+    static func storedCheckState(_ statement: DirectStatement, of key: StreamKey) throws -> StoredCheckState {
+        let health = try statement.text(2, column: "checkState.health")
         guard let value = Health(rawValue: health) else { throw corrupt("checkState.health", health) }
         return StoredCheckState(
-            key: StreamKey(
-                urn: try statement.text(0, column: "checkState.urn"),
-                subStreamId: try statement.text(1, column: "checkState.subStreamId")
-            ),
+            key: key,
             checkState: CheckState(
-                checkStateId: try statement.text(2, column: "checkState.checkStateId"),
-                name: try statement.text(3, column: "checkState.name"),
+                checkStateId: try statement.text(0, column: "checkState.checkStateId"),
+                name: try statement.text(1, column: "checkState.name"),
                 health: value,
-                topologyElementIdentifier: try statement.text(5, column: "checkState.topologyElementIdentifier"),
-                message: statement.optionalText(6)
+                topologyElementIdentifier: try statement.text(3, column: "checkState.topologyElementIdentifier"),
+                message: statement.optionalText(4)
             ),
-            lastSeenAt: Date(timeIntervalSince1970: try statement.double(7, column: "checkState.lastSeenAt")),
-            snapshotSequence: try statement.int64(8, column: "checkState.snapshotSequence")
+            lastSeenAt: Date(timeIntervalSince1970: try statement.double(5, column: "checkState.lastSeenAt")),
+            snapshotSequence: try statement.int64(6, column: "checkState.snapshotSequence")
         )
     }
 

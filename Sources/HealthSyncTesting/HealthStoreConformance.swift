@@ -71,6 +71,7 @@ public struct HealthStoreConformance: Sendable {
             try await $0.findsDueSubStreamsStrictlyBeforeTimeEarliestFirstWithLimit()
         },
         Check("readsCheckStatesByIds") { try await $0.readsCheckStatesByIds() },
+        Check("readsTheStreamContextAsTheSeparateReads") { try await $0.readsTheStreamContextAsTheSeparateReads() },
         Check("countsInSummaries") { try await $0.countsInSummaries() },
         Check("prunesEventsButTheLatestStateOfLiveCheckStates") {
             try await $0.prunesEventsButTheLatestStateOfLiveCheckStates()
@@ -879,6 +880,45 @@ public struct HealthStoreConformance: Sendable {
         #expect(try await store.checkStates(of: .main(Self.urnD), ids: nil) == [])
         let many = (0..<2_000).map { "id\($0)" } + ["b"]
         #expect(try await store.checkStates(of: main, ids: many) == [mainStates[1]])
+    }
+
+    /// ``HealthSync/HealthStore/streamContext(of:includingCheckStates:)`` returns what the separate reads of the
+    /// stream, its errors, the sub-stream and, when asked for and the sub-stream is stored, its check states (sorted
+    /// by id) return: for a stored sub-stream, a sub-stream that is not stored, and a stream that is not stored.
+    public func readsTheStreamContextAsTheSeparateReads() async throws {
+        let store = try await makeStore()
+        let main = StreamKey.main(Self.urnA)
+        let other = StreamKey(urn: Self.urnA, subStreamId: "x")
+        let mainStates = ["d", "a", "c", "b"].map { Self.state(main, $0) }
+        let errors = [
+            Self.error(main, .streamMissingSubStream, streamLevel: true, at: 1),
+            Self.error(other, .subStreamLateData, at: 2),
+        ]
+        try await Self.seed(
+            store,
+            subStreams: [main, other, StreamKey.main(Self.urnB)],
+            checkStates: mainStates + [Self.state(other, "e"), Self.state(.main(Self.urnB), "a")],
+            errors: errors
+        )
+
+        for key in [main, other, StreamKey(urn: Self.urnA, subStreamId: "none"), StreamKey.main(Self.urnD)] {
+            let separate = StreamContext(
+                stream: try await store.stream(key.urn),
+                errors: try await store.errors(of: key.urn),
+                subStream: try await store.subStream(key)
+            )
+            let without = try await store.streamContext(of: key, includingCheckStates: false)
+            #expect(without == separate, "\(key)")
+            var withStates = separate
+            if separate.subStream != nil {
+                withStates.checkStates = Self.byId(try await store.checkStates(of: key, ids: nil))
+            }
+            #expect(try await store.streamContext(of: key, includingCheckStates: true) == withStates, "\(key)")
+        }
+        let context = try await store.streamContext(of: main, includingCheckStates: true)
+        #expect(context.checkStates == Self.byId(mainStates))
+        #expect(context.errors.map(\.key) == errors.map(\.key).sorted())
+        #expect(try await store.streamContext(of: .main(Self.urnD), includingCheckStates: true).checkStates == nil)
     }
 
     /// ``HealthSync/HealthStore/streams()`` counts each stream's sub-streams (main included) and its check states

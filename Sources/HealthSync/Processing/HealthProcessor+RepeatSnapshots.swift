@@ -132,7 +132,7 @@ extension HealthProcessor {
         work: WorkingSet
     ) async throws {
         let key = sub.key
-        for state in try await work.allCheckStates(of: key) where state.snapshotSequence != sub.snapshotSequence {
+        for state in try await work.checkStates(of: key, notSeenIn: sub.snapshotSequence) {
             delete(state, reason: .snapshotDiff, at: now, metrics: &sub.metrics, work: work)
         }
         sub.openSnapshot = nil

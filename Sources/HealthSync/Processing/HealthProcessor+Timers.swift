@@ -53,7 +53,7 @@ extension HealthProcessor {
         let key = sub.key
         sub.deadlines.missingStop = nil
         guard let snapshot = sub.openSnapshot else { return }
-        for state in try await work.allCheckStates(of: key) where state.snapshotSequence != sub.snapshotSequence {
+        for state in try await work.checkStates(of: key, notSeenIn: sub.snapshotSequence) {
             delete(state, reason: .automaticStop, at: deadline, metrics: &sub.metrics, work: work)
         }
         sub.openSnapshot = nil

@@ -258,12 +258,9 @@ public final class HealthProcessor: Sendable {
     /// batch) whose earliest deadline is before `time`, earliest first (ties by key, as the stores order them).
     private func fireStagedTimers(in work: WorkingSet, before time: Date) async throws -> SweepResult {
         _ = work.takeCounts()
-        let due = work.stagedSubStreams.compactMap { record -> (Date, StreamKey)? in
-            guard let deadline = record.nextDeadline, deadline < time else { return nil }
-            return (deadline, record.key)
-        }
+        let due = work.stagedDeadlines(before: time)
         var result = SweepResult(clock: time)
-        for (_, key) in due.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+        for (_, key) in due.sorted(by: { ($0.deadline, $0.key) < ($1.deadline, $1.key) }) {
             result.timersFired += try await fireTimers(of: key, in: work, before: time)
         }
         result.counts = work.takeCounts()
@@ -382,7 +379,10 @@ public final class HealthProcessor: Sendable {
     /// Applies one message (SPEC §3–§6) to the working set.
     func process(_ message: HealthMessage, in work: WorkingSet, at now: Date, receivedAt: Date) async throws {
         let key = message.stream
-        try await work.load(key)
+        // A REPEAT_SNAPSHOTS message that stops a snapshot diffs against every stored check state: read them with
+        // the stream, in the same store call.
+        try await work.load(
+            key, includingCheckStates: message.consistencyModel == .repeatSnapshots && message.stopSnapshot)
         if let stream = try await work.stream(key.urn) {
             guard stream.consistencyModel == message.consistencyModel else {
                 work.raise(

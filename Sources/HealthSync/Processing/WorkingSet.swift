@@ -11,16 +11,31 @@ final class WorkingSet {
         var dirty = false
     }
 
-    private struct SubStreamSlot {
+    /// A staged sub-stream with its staged check states. A class, so that the hot paths (a lookup and a save per
+    /// check state) edit it in place instead of copying its collections in and out of the dictionary.
+    private final class SubStreamSlot {
         var original: SubStreamRecord?
         var record: SubStreamRecord?
         var dirty = false
-        var checkStates: [String: StoredCheckState] = [:]
+        /// The staged check states by id; `saved` marks those to write.
+        var checkStates: [String: StagedCheckState] = [:]
+        /// The ids of the check states to write, in the order they were first saved.
+        var savedOrder: [String] = []
         var missingIds: Set<String> = []
         var allLoaded = false
-        var savedIds: Set<String> = []
         var deletedIds: Set<String> = []
         var errorsRaised = 0
+
+        init(original: SubStreamRecord? = nil, record: SubStreamRecord? = nil, allLoaded: Bool = false) {
+            self.original = original
+            self.record = record
+            self.allLoaded = allLoaded
+        }
+    }
+
+    private struct StagedCheckState {
+        var state: StoredCheckState
+        var saved: Bool
     }
 
     let store: any HealthStore
@@ -76,17 +91,18 @@ final class WorkingSet {
 
     // MARK: Sub-streams
 
-    /// Loads, in one store call (``HealthStore/streamContext(of:)``), what is not staged yet of the stream of `key`
-    /// (with its errors) and of the sub-stream `key`. Later ``stream(_:)`` and ``subStream(_:)`` calls are then
-    /// answered from the staged copies.
-    func load(_ key: StreamKey) async throws {
+    /// Loads, in one store call (``HealthStore/streamContext(of:includingCheckStates:)``), what is not staged yet of
+    /// the stream of `key` (with its errors) and of the sub-stream `key`, and with `includingCheckStates` all the
+    /// sub-stream's check states. Later ``stream(_:)``, ``subStream(_:)`` and check-state calls are then answered
+    /// from the staged copies.
+    func load(_ key: StreamKey, includingCheckStates: Bool = false) async throws {
         let streamLoaded = streams[key.urn] != nil
         guard !streamLoaded || subStreams[key] == nil else { return }
         guard !streamLoaded else {
             _ = try await subStream(key)
             return
         }
-        let context = try await store.streamContext(of: key)
+        let context = try await store.streamContext(of: key, includingCheckStates: includingCheckStates)
         guard streams[key.urn] == nil else { return }
         var byKey: [ErrorKey: ErrorRecord] = [:]
         for error in context.errors { byKey[error.key] = error }
@@ -96,12 +112,15 @@ final class WorkingSet {
         streamOrder.append(key.urn)
         guard subStreams[key] == nil else { return }
         let record = context.subStream
-        subStreams[key] = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
+        let slot = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
+        if record != nil, let states = context.checkStates {
+            slot.checkStates.reserveCapacity(states.count)
+            for state in states { slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false) }
+            slot.allLoaded = true
+        }
+        subStreams[key] = slot
         subStreamOrder.append(key)
     }
-
-    /// Every staged sub-stream record (those staged as deleted left out).
-    var stagedSubStreams: [SubStreamRecord] { subStreamOrder.compactMap { subStreams[$0]?.record } }
 
     /// The sub-stream record, loading it (and its stream, with the errors) on first use.
     func subStream(_ key: StreamKey) async throws -> SubStreamRecord? {
@@ -119,8 +138,9 @@ final class WorkingSet {
             subStreams[record.key] = SubStreamSlot(allLoaded: true)
             subStreamOrder.append(record.key)
         }
-        subStreams[record.key]?.record = record
-        subStreams[record.key]?.dirty = true
+        guard let slot = subStreams[record.key] else { return }
+        slot.record = record
+        slot.dirty = true
     }
 
     /// Deletes a sub-stream, its check states and its sub-stream errors. The caller records the check-state events.
@@ -128,7 +148,7 @@ final class WorkingSet {
     /// A stored sub-stream is deleted as a whole (its check states and errors cascade), so that a later message of
     /// the same working set (of a batch) recreates it from nothing, as it would after a separate commit.
     func deleteSubStream(_ key: StreamKey) {
-        guard var slot = subStreams[key] else { return }
+        guard let slot = subStreams[key] else { return }
         if let original = slot.original {
             deletedSubStreams.append(StoreChange.SubStreamDeletion(key: key, version: original.version))
             slot.original = nil
@@ -136,15 +156,23 @@ final class WorkingSet {
         slot.record = nil
         slot.dirty = true
         slot.checkStates = [:]
-        slot.savedIds = []
+        slot.savedOrder = []
         slot.deletedIds = []
         slot.allLoaded = true
-        subStreams[key] = slot
         errors[key.urn] = errors[key.urn]?.filter { $0.key.streamLevel || $0.key.subStreamId != key.subStreamId }
     }
 
     /// How many `ERROR`-level errors were raised on the sub-stream in this working set so far.
     func errorsRaised(on key: StreamKey) -> Int { subStreams[key]?.errorsRaised ?? 0 }
+
+    /// The staged sub-streams (those staged as deleted left out) whose earliest deadline is strictly before `time`,
+    /// with that deadline.
+    func stagedDeadlines(before time: Date) -> [(deadline: Date, key: StreamKey)] {
+        subStreamOrder.compactMap { key in
+            guard let deadline = subStreams[key]?.record?.nextDeadline, deadline < time else { return nil }
+            return (deadline, key)
+        }
+    }
 
     // MARK: Check states
 
@@ -157,76 +185,88 @@ final class WorkingSet {
     /// sub-stream is read instead: one range scan costs less than a lookup per id, and a snapshot diff later in the
     /// same working set needs every check state anyway. Either way the staged result is the same.
     func prefetch(_ ids: [String], of key: StreamKey) async throws {
-        guard let index = subStreams.index(forKey: key), !subStreams.values[index].allLoaded else { return }
-        let missing = ids.filter {
-            subStreams.values[index].checkStates[$0] == nil && !subStreams.values[index].missingIds.contains($0)
-        }
+        guard let slot = subStreams[key], !slot.allLoaded else { return }
+        let missing = ids.filter { slot.checkStates[$0] == nil && !slot.missingIds.contains($0) }
         guard !missing.isEmpty else { return }
-        if missing.count >= Self.wholeReadMinimum, let original = subStreams.values[index].original,
+        if missing.count >= Self.wholeReadMinimum, let original = slot.original,
             Int64(missing.count) * 2 >= original.metrics.creates - original.metrics.deletes
         {
             try await loadAllCheckStates(of: key)
             return
         }
         let found = try await store.checkStates(of: key, ids: missing)
-        guard let index = subStreams.index(forKey: key) else { return }
+        // The slot may have been replaced while the store was read (the stream deleted): stage into the current one.
+        guard let slot = subStreams[key], !slot.allLoaded else { return }
         var foundIds = Set<String>(minimumCapacity: found.count)
-        for state in found {
-            subStreams.values[index].checkStates[state.checkStateId] = state
+        for state in found where slot.checkStates[state.checkStateId] == nil {
+            slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false)
             foundIds.insert(state.checkStateId)
         }
-        for id in missing where !foundIds.contains(id) { subStreams.values[index].missingIds.insert(id) }
+        for id in missing where !foundIds.contains(id) { slot.missingIds.insert(id) }
     }
 
     /// The staged check state with this id (after ``prefetch(_:of:)``), or `nil`.
     func checkState(_ id: String, of key: StreamKey) async throws -> StoredCheckState? {
-        guard let index = subStreams.index(forKey: key) else { return nil }
-        if let state = subStreams.values[index].checkStates[id] { return state }
-        if subStreams.values[index].allLoaded || subStreams.values[index].missingIds.contains(id) { return nil }
+        guard let slot = subStreams[key] else { return nil }
+        if let staged = slot.checkStates[id] { return staged.state }
+        if slot.allLoaded || slot.missingIds.contains(id) { return nil }
         try await prefetch([id], of: key)
-        return subStreams[key]?.checkStates[id]
+        return subStreams[key]?.checkStates[id]?.state
     }
 
     /// Every check state of the sub-stream, sorted by id.
     func allCheckStates(of key: StreamKey) async throws -> [StoredCheckState] {
         try await loadAllCheckStates(of: key)
-        guard let index = subStreams.index(forKey: key) else { return [] }
-        return subStreams.values[index].checkStates.values.sorted { $0.checkStateId < $1.checkStateId }
+        guard let slot = subStreams[key] else { return [] }
+        return slot.checkStates.values.map(\.state).sorted { $0.checkStateId < $1.checkStateId }
+    }
+
+    /// The check states of the sub-stream last seen in another snapshot than `sequence` (those a snapshot diff
+    /// deletes), sorted by id.
+    func checkStates(of key: StreamKey, notSeenIn sequence: Int64) async throws -> [StoredCheckState] {
+        try await loadAllCheckStates(of: key)
+        guard let slot = subStreams[key] else { return [] }
+        var stale: [StoredCheckState] = []
+        for staged in slot.checkStates.values where staged.state.snapshotSequence != sequence {
+            stale.append(staged.state)
+        }
+        return stale.sorted { $0.checkStateId < $1.checkStateId }
     }
 
     /// Reads every stored check state of the sub-stream that is not staged (or staged as deleted), once.
     private func loadAllCheckStates(of key: StreamKey) async throws {
-        guard let index = subStreams.index(forKey: key), !subStreams.values[index].allLoaded else { return }
+        guard let slot = subStreams[key], !slot.allLoaded else { return }
         let stored = try await store.checkStates(of: key)
-        guard let index = subStreams.index(forKey: key) else { return }
-        subStreams.values[index].checkStates.reserveCapacity(stored.count)
-        for state in stored where subStreams.values[index].checkStates[state.checkStateId] == nil {
-            if !subStreams.values[index].deletedIds.contains(state.checkStateId) {
-                subStreams.values[index].checkStates[state.checkStateId] = state
+        guard let slot = subStreams[key], !slot.allLoaded else { return }
+        slot.checkStates.reserveCapacity(stored.count)
+        for state in stored where slot.checkStates[state.checkStateId] == nil {
+            if !slot.deletedIds.contains(state.checkStateId) {
+                slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false)
             }
         }
-        subStreams.values[index].allLoaded = true
-        subStreams.values[index].missingIds = []
+        slot.allLoaded = true
+        slot.missingIds = []
     }
 
     /// Stages a check state write.
     func save(_ state: StoredCheckState) {
-        // One hash lookup, then in-place edits of the slot (no copy of its collections).
-        guard let index = subStreams.index(forKey: state.key) else { return }
+        guard let slot = subStreams[state.key] else { return }
         let id = state.checkStateId
-        subStreams.values[index].checkStates[id] = state
-        if !subStreams.values[index].missingIds.isEmpty { subStreams.values[index].missingIds.remove(id) }
-        if !subStreams.values[index].deletedIds.isEmpty { subStreams.values[index].deletedIds.remove(id) }
-        subStreams.values[index].savedIds.insert(id)
+        let wasSaved = slot.checkStates.updateValue(StagedCheckState(state: state, saved: true), forKey: id)?.saved
+        if wasSaved != true { slot.savedOrder.append(id) }
+        if !slot.missingIds.isEmpty { slot.missingIds.remove(id) }
+        if !slot.deletedIds.isEmpty { slot.deletedIds.remove(id) }
     }
 
     /// Stages a check state deletion.
     func delete(_ id: String, of key: StreamKey) {
-        guard let index = subStreams.index(forKey: key) else { return }
-        subStreams.values[index].checkStates[id] = nil
-        subStreams.values[index].savedIds.remove(id)
-        subStreams.values[index].deletedIds.insert(id)
-        subStreams.values[index].missingIds.insert(id)
+        guard let slot = subStreams[key] else { return }
+        if slot.checkStates.removeValue(forKey: id)?.saved == true {
+            // Rare (a state saved and deleted in one working set): drop it from the writes.
+            slot.savedOrder.removeAll { $0 == id }
+        }
+        slot.deletedIds.insert(id)
+        slot.missingIds.insert(id)
     }
 
     // MARK: Events and counts
@@ -300,7 +340,7 @@ final class WorkingSet {
                 ))
         }
         markOwnerDirty(of: errorKey)
-        if !streamLevel && code.level == .error { subStreams[key]?.errorsRaised += 1 }
+        if !streamLevel && code.level == .error, let slot = subStreams[key] { slot.errorsRaised += 1 }
     }
 
     /// Closes the open errors with these codes on one scope; returns how many closed.
@@ -370,14 +410,14 @@ final class WorkingSet {
         for key in subStreamOrder {
             guard let slot = subStreams[key] else { continue }
             if let record = slot.record {
-                if slot.dirty || !slot.savedIds.isEmpty || !slot.deletedIds.isEmpty {
+                if slot.dirty || !slot.savedOrder.isEmpty || !slot.deletedIds.isEmpty {
                     var saved = record
                     saved.version = slot.original?.version ?? 0
                     change.savedSubStreams.append(saved)
                 }
                 for id in slot.deletedIds.sorted() { change.deletedCheckStates.append((key, id)) }
-                for id in slot.savedIds.sorted() {
-                    if let state = slot.checkStates[id] { change.savedCheckStates.append(state) }
+                for id in slot.savedOrder {
+                    if let staged = slot.checkStates[id] { change.savedCheckStates.append(staged.state) }
                 }
             }
         }

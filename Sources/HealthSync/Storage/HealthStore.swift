@@ -61,13 +61,15 @@ public protocol HealthStore: Sendable {
     func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState]
 
     /// The stream of `key` with its open errors, and the sub-stream `key`: what processing a message reads first,
-    /// in one call (the processor calls it once per stream and working set).
+    /// in one call (the processor calls it once per stream and working set). With `includingCheckStates`, also every
+    /// check state of the sub-stream, when it is stored (a message that completes a snapshot needs them all for the
+    /// diff).
     ///
-    /// The result equals ``stream(_:)``, ``errors(of:)`` and ``subStream(_:)`` called one after the other; a store
-    /// should read the three in one transaction, so that they are consistent with each other. The processor relies
-    /// on nothing more: what it commits is still checked by version. A default implementation makes the three
-    /// calls.
-    func streamContext(of key: StreamKey) async throws -> StreamContext
+    /// The result equals ``stream(_:)``, ``errors(of:)``, ``subStream(_:)`` and ``checkStates(of:ids:)`` (with `nil`
+    /// ids) called one after the other; a store should read them in one transaction, so that they are consistent
+    /// with each other. The processor relies on nothing more: what it commits is still checked by version. A
+    /// default implementation makes the calls.
+    func streamContext(of key: StreamKey, includingCheckStates: Bool) async throws -> StreamContext
 
     /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.
     /// - Parameters:
@@ -125,14 +127,24 @@ extension HealthStore {
         throw StorageError(code: .failed, message: "\(type(of: self)) does not implement event retention")
     }
 
-    /// The default: ``stream(_:)``, ``errors(of:)`` and ``subStream(_:)``, one after the other.
+    /// The default: ``stream(_:)``, ``errors(of:)``, ``subStream(_:)`` and, when asked for and the sub-stream is
+    /// stored, ``checkStates(of:ids:)``, one after the other.
     /// - Throws: ``StorageError``.
-    public func streamContext(of key: StreamKey) async throws -> StreamContext {
-        StreamContext(
+    public func streamContext(of key: StreamKey, includingCheckStates: Bool) async throws -> StreamContext {
+        let subStream = try await subStream(key)
+        return StreamContext(
             stream: try await stream(key.urn),
             errors: try await errors(of: key.urn),
-            subStream: try await subStream(key)
+            subStream: subStream,
+            checkStates: includingCheckStates && subStream != nil
+                ? try await checkStates(of: key, ids: nil).sorted { $0.checkStateId < $1.checkStateId } : nil
         )
+    }
+
+    /// The stream of `key` with its open errors, and the sub-stream `key`, without its check states.
+    /// - Throws: ``StorageError``.
+    public func streamContext(of key: StreamKey) async throws -> StreamContext {
+        try await streamContext(of: key, includingCheckStates: false)
     }
 
     /// All check states of one sub-stream.

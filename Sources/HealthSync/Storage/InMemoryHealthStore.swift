@@ -28,9 +28,17 @@ public actor InMemoryHealthStore: HealthStore {
     /// The sub-stream record of `key`, or `nil`.
     public func subStream(_ key: StreamKey) -> SubStreamRecord? { subStreamRecords[key] }
 
-    /// The stream of `key` with its open errors, and the sub-stream `key`, in one call.
-    public func streamContext(of key: StreamKey) -> StreamContext {
-        StreamContext(stream: streamRecords[key.urn], errors: errors(of: key.urn), subStream: subStreamRecords[key])
+    /// The stream of `key` with its open errors, the sub-stream `key` and, when asked for, its check states, in one
+    /// call.
+    public func streamContext(of key: StreamKey, includingCheckStates: Bool) -> StreamContext {
+        let subStream = subStreamRecords[key]
+        return StreamContext(
+            stream: streamRecords[key.urn],
+            errors: errors(of: key.urn),
+            subStream: subStream,
+            checkStates: includingCheckStates && subStream != nil
+                ? (checkStateRecords[key] ?? [:]).values.sorted { $0.checkStateId < $1.checkStateId } : nil
+        )
     }
 
     /// Check states of one sub-stream, by id or all.

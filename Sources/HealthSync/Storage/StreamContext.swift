@@ -8,10 +8,20 @@ public struct StreamContext: Sendable, Hashable {
     /// The sub-stream record, or `nil` when the sub-stream is not stored.
     public var subStream: SubStreamRecord?
 
+    /// Every check state of the sub-stream, sorted by id, when they were asked for and the sub-stream is stored;
+    /// otherwise `nil`.
+    public var checkStates: [StoredCheckState]?
+
     /// Creates a context.
-    public init(stream: StreamRecord?, errors: [ErrorRecord], subStream: SubStreamRecord?) {
+    public init(
+        stream: StreamRecord?,
+        errors: [ErrorRecord],
+        subStream: SubStreamRecord?,
+        checkStates: [StoredCheckState]? = nil
+    ) {
         self.stream = stream
         self.errors = errors
         self.subStream = subStream
+        self.checkStates = checkStates
     }
 }
