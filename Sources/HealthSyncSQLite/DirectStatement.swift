@@ -148,6 +148,16 @@ struct DirectStatement {
         return sqlite3_column_int64(handle, index)
     }
 
+    /// Column `index` of the current row as a REAL, or `nil` for `NULL`.
+    func optionalDouble(_ index: Int32) -> Double? {
+        isNull(index) ? nil : sqlite3_column_double(handle, index)
+    }
+
+    /// Column `index` of the current row as an INTEGER, or `nil` for `NULL`.
+    func optionalInt64(_ index: Int32) -> Int64? {
+        isNull(index) ? nil : sqlite3_column_int64(handle, index)
+    }
+
     /// The `DatabaseError` of a failed step, the statement reset.
     private func failure(_ code: Int32) -> DatabaseError {
         let extended = connection.map { sqlite3_extended_errcode($0) } ?? code

@@ -18,18 +18,23 @@ extension SQLiteHealthStore {
         includingCheckStates: Bool
     ) async throws(StorageError) -> StreamContext {
         try await readOnWriter("reading stream \(key.urn)") { db in
-            let stream = try db.cachedStatement(sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
+            // The stream and sub-stream rows, read once per envelope, go through the SQLite C API; the errors (most
+            // streams have none) through GRDB.
+            let streamStatement = try DirectStatement(
+                db, sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
+            streamStatement.bind(1, key.urn)
+            let stream = try Self.fetchOne(streamStatement, Self.streamRecord)
             let errors = try db.cachedStatement(
                 sql: "SELECT \(Self.errorColumns) FROM streamError WHERE urn = ? "
                     + "ORDER BY subStreamId, streamLevel DESC, code"
             )
-            let subStreamStatement = try db.cachedStatement(
-                sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?"
-            )
-            let subStream = try Row.fetchOne(subStreamStatement, arguments: [key.urn, key.subStreamId])
-                .map(Self.subStreamRecord)
+            let subStreamStatement = try DirectStatement(
+                db, sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?")
+            subStreamStatement.bind(1, key.urn)
+            subStreamStatement.bind(2, key.subStreamId)
+            let subStream = try Self.fetchOne(subStreamStatement, Self.subStreamRecord)
             return StreamContext(
-                stream: try Row.fetchOne(stream, arguments: [key.urn]).map(Self.streamRecord),
+                stream: stream,
                 errors: try Self.fetch(errors, [key.urn], Self.errorRecord),
                 subStream: subStream,
                 checkStates: includingCheckStates && subStream != nil ? try Self.checkStates(of: key, in: db) : nil
@@ -95,6 +100,13 @@ extension SQLiteHealthStore {
             }
             return states
         }
+    }
+
+    /// The first row of `statement` (at most one by its key), decoded by `decode`, or `nil`; the statement is reset.
+    static func fetchOne<T>(_ statement: DirectStatement, _ decode: (DirectStatement) throws -> T) throws -> T? {
+        guard try statement.step() else { return nil }
+        defer { statement.reset() }
+        return try decode(statement)
     }
 
     /// Every check state of sub-stream `key`, sorted by id, read through the SQLite C API (``DirectStatement``),

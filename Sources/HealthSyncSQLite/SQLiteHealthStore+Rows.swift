@@ -66,6 +66,78 @@ extension SQLiteHealthStore {
         )
     }
 
+    /// The sub-stream of the current row of `statement` (selecting ``subStreamColumns``), read through the SQLite C
+    /// API: the processor reads one per envelope. Decodes what the `Row` decoder above decodes, and fails as it does
+    /// on a `NULL` in a required column.
+    static func subStreamRecord(_ statement: DirectStatement) throws -> SubStreamRecord {
+        func date(_ index: Int32, _ column: String) throws -> Date {
+            Date(timeIntervalSince1970: try statement.double(index, column: "subStream.\(column)"))
+        }
+        func optionalDate(_ index: Int32) -> Date? {
+            statement.optionalDouble(index).map(Date.init(timeIntervalSince1970:))
+        }
+        func int64(_ index: Int32, _ column: String) throws -> Int64 {
+            try statement.int64(index, column: "subStream.\(column)")
+        }
+        var intervals: Intervals?
+        if let repeatInterval = statement.optionalInt64(3) {
+            intervals = Intervals(
+                repeatInterval: Int(repeatInterval),
+                expiryInterval: Int(statement.optionalInt64(4) ?? 0)
+            )
+        }
+        var openSnapshot: OpenSnapshot?
+        if let startedAt = optionalDate(5) {
+            openSnapshot = OpenSnapshot(startedAt: startedAt, clean: (statement.optionalInt64(6) ?? 0) != 0)
+        }
+        var checkpoint: Checkpoint?
+        if let offset = statement.optionalInt64(10) {
+            checkpoint = Checkpoint(offset: offset, batchIndex: statement.optionalInt64(11))
+        }
+        return SubStreamRecord(
+            key: StreamKey(
+                urn: try statement.text(0, column: "subStream.urn"),
+                subStreamId: try statement.text(1, column: "subStream.subStreamId")
+            ),
+            createdAt: try date(2, "createdAt"),
+            intervals: intervals,
+            openSnapshot: openSnapshot,
+            snapshotSequence: try int64(7, "snapshotSequence"),
+            lastCompletedAt: optionalDate(8),
+            lastMessageAt: try date(9, "lastMessageAt"),
+            checkpoint: checkpoint,
+            deadlines: SubStreamDeadlines(
+                lateData: optionalDate(12),
+                missingStop: optionalDate(13),
+                expiry: optionalDate(14),
+                checkStateExpiry: optionalDate(15)
+            ),
+            metrics: SubStreamMetrics(
+                messages: try int64(16, "messageCount"),
+                creates: try int64(17, "createCount"),
+                updates: try int64(18, "updateCount"),
+                deletes: try int64(19, "deleteCount"),
+                totalLatency: try statement.double(20, column: "subStream.totalLatency"),
+                lastLatency: try statement.double(21, column: "subStream.lastLatency")
+            ),
+            version: try int64(22, "version")
+        )
+    }
+
+    /// The stream of the current row of `statement` (selecting ``streamColumns``), read through the SQLite C API.
+    static func streamRecord(_ statement: DirectStatement) throws -> StreamRecord {
+        let model = try statement.text(1, column: "stream.consistencyModel")
+        guard let consistencyModel = ConsistencyModel(rawValue: model) else {
+            throw corrupt("stream.consistencyModel", model)
+        }
+        return StreamRecord(
+            urn: try statement.text(0, column: "stream.urn"),
+            consistencyModel: consistencyModel,
+            createdAt: Date(timeIntervalSince1970: try statement.double(2, column: "stream.createdAt")),
+            version: try statement.int64(3, column: "stream.version")
+        )
+    }
+
     static let checkStateColumns = """
         urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, \
         snapshotSequence

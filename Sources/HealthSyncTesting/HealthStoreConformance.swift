@@ -900,8 +900,16 @@ public struct HealthStoreConformance: Sendable {
             checkStates: mainStates + [Self.state(other, "e"), Self.state(.main(Self.urnB), "a")],
             errors: errors
         )
+        // A sub-stream with every optional field set, and one with a clean open snapshot and no checkpoint batch.
+        let full = StreamKey(urn: Self.urnA, subStreamId: "full")
+        let clean = StreamKey(urn: Self.urnA, subStreamId: "clean")
+        var cleanRecord = Self.fullSubStream(clean)
+        cleanRecord.openSnapshot?.clean = true
+        cleanRecord.checkpoint?.batchIndex = nil
+        try await store.commit(Self.change { $0.savedSubStreams = [Self.fullSubStream(full), cleanRecord] })
 
-        for key in [main, other, StreamKey(urn: Self.urnA, subStreamId: "none"), StreamKey.main(Self.urnD)] {
+        let keys = [main, other, full, clean, StreamKey(urn: Self.urnA, subStreamId: "none"), .main(Self.urnD)]
+        for key in keys {
             let separate = StreamContext(
                 stream: try await store.stream(key.urn),
                 errors: try await store.errors(of: key.urn),
@@ -917,6 +925,12 @@ public struct HealthStoreConformance: Sendable {
         }
         let context = try await store.streamContext(of: main, includingCheckStates: true)
         #expect(context.checkStates == Self.byId(mainStates))
+        #expect(
+            try await store.streamContext(of: full, includingCheckStates: false).subStream
+                == Self.stored(Self.fullSubStream(full), version: 1))
+        #expect(
+            try await store.streamContext(of: clean, includingCheckStates: false).subStream
+                == Self.stored(cleanRecord, version: 1))
         #expect(context.errors.map(\.key) == errors.map(\.key).sorted())
         #expect(try await store.streamContext(of: .main(Self.urnD), includingCheckStates: true).checkStates == nil)
     }

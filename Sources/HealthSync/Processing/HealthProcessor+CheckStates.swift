@@ -11,27 +11,24 @@ extension HealthProcessor {
         metrics: inout SubStreamMetrics,
         work: WorkingSet
     ) async throws {
-        let existing = try await work.checkState(checkState.checkStateId, of: key)
-        if let existing {
-            if existing.checkState != checkState {
-                metrics.updates += 1
-                work.record(
-                    HealthEvent(
-                        at: now, kind: .checkStateUpdated, urn: key.urn, subStreamId: key.subStreamId,
-                        checkState: checkState, previousHealth: existing.checkState.health
-                    ))
-            } else if existing.lastSeenAt == now && existing.snapshotSequence == sequence {
-                return
-            }
-        } else {
+        switch try await work.upsert(checkState, in: key, sequence: sequence, at: now) {
+        case .created:
             metrics.creates += 1
             work.record(
                 HealthEvent(
                     at: now, kind: .checkStateCreated, urn: key.urn, subStreamId: key.subStreamId,
                     checkState: checkState
                 ))
+        case .updated(let previous):
+            metrics.updates += 1
+            work.record(
+                HealthEvent(
+                    at: now, kind: .checkStateUpdated, urn: key.urn, subStreamId: key.subStreamId,
+                    checkState: checkState, previousHealth: previous
+                ))
+        case .refreshed, .unchanged:
+            break
         }
-        work.save(StoredCheckState(key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence))
     }
 
     /// Marks an existing check state seen without changing it (a bad update must not turn into a deletion).
@@ -69,7 +66,7 @@ extension HealthProcessor {
         work: WorkingSet
     ) async throws {
         let key = record.key
-        try await work.prefetch(inputs.compactMap(\.checkStateId), of: key)
+        if !work.hasAllCheckStates(of: key) { try await work.prefetch(inputs.compactMap(\.checkStateId), of: key) }
         for input in inputs {
             switch input {
             case .upsert(let checkState):
