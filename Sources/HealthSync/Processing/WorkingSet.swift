@@ -264,11 +264,15 @@ final class WorkingSet {
     /// hottest path of processing: one lookup, no copy of the stored check state).
     func upsert(_ checkState: CheckState, in key: StreamKey, sequence: Int64, at now: Date) async throws -> Upsert {
         let id = checkState.checkStateId
-        if let slot = subStreams[key], slot.checkStates[id] == nil, !slot.allLoaded, !slot.missingIds.contains(id) {
+        guard var slot = subStreams[key] else { return .unchanged }
+        var index = slot.checkStates.index(forKey: id)
+        if index == nil, !slot.allLoaded, !slot.missingIds.contains(id) {
             try await prefetch([id], of: key)
+            guard let current = subStreams[key] else { return .unchanged }
+            slot = current
+            index = slot.checkStates.index(forKey: id)
         }
-        guard let slot = subStreams[key] else { return .unchanged }
-        guard let index = slot.checkStates.index(forKey: id) else {
+        guard let index else {
             let state = StoredCheckState(key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence)
             slot.checkStates[id] = StagedCheckState(state: state, saved: true)
             slot.savedOrder.append(id)
@@ -276,24 +280,33 @@ final class WorkingSet {
             if !slot.deletedIds.isEmpty { slot.deletedIds.remove(id) }
             return .created
         }
+        // Through `inout` (Dictionary.Values' modify accessor): compared and edited where it is stored, not copied.
+        let (upsert, newlySaved) = Self.refresh(
+            &slot.checkStates.values[index], with: checkState, sequence: sequence, at: now)
+        if newlySaved { slot.savedOrder.append(id) }
+        return upsert
+    }
+
+    private static func refresh(
+        _ staged: inout StagedCheckState,
+        with checkState: CheckState,
+        sequence: Int64,
+        at now: Date
+    ) -> (Upsert, newlySaved: Bool) {
         let upsert: Upsert
-        if slot.checkStates.values[index].state.checkState != checkState {
-            upsert = .updated(previous: slot.checkStates.values[index].state.checkState.health)
-            slot.checkStates.values[index].state.checkState = checkState
-        } else if slot.checkStates.values[index].state.lastSeenAt == now
-            && slot.checkStates.values[index].state.snapshotSequence == sequence
-        {
-            return .unchanged
+        if staged.state.checkState != checkState {
+            upsert = .updated(previous: staged.state.checkState.health)
+            staged.state.checkState = checkState
+        } else if staged.state.lastSeenAt == now && staged.state.snapshotSequence == sequence {
+            return (.unchanged, false)
         } else {
             upsert = .refreshed
         }
-        slot.checkStates.values[index].state.lastSeenAt = now
-        slot.checkStates.values[index].state.snapshotSequence = sequence
-        if !slot.checkStates.values[index].saved {
-            slot.checkStates.values[index].saved = true
-            slot.savedOrder.append(id)
-        }
-        return upsert
+        staged.state.lastSeenAt = now
+        staged.state.snapshotSequence = sequence
+        let newlySaved = !staged.saved
+        staged.saved = true
+        return (upsert, newlySaved)
     }
 
     /// Whether every stored check state of the sub-stream is staged (no read is left to make).
