@@ -26,6 +26,7 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case invalidURN
             case invalidSubStreamId
             case invalidQuery
+            case invalidHeader
             case streamNotFound
             case subStreamNotFound
             case storageUnavailable
@@ -53,6 +54,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         public static let invalidSubStreamId = Code(value: .invalidSubStreamId)
         /// 400: a query parameter with a value it cannot have.
         public static let invalidQuery = Code(value: .invalidQuery)
+        /// 400: a request header with a value it cannot have (``HealthSyncHTTPError/header`` names it).
+        public static let invalidHeader = Code(value: .invalidHeader)
         /// 404: no such stream.
         public static let streamNotFound = Code(value: .streamNotFound)
         /// 404: no such sub-stream.
@@ -70,7 +73,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .unauthorized: .unauthorized
             case .unsupportedMediaType, .unsupportedContentEncoding: .unsupportedMediaType
             case .bodyTooLarge: .contentTooLarge
-            case .invalidContentEncoding, .invalidEnvelope, .invalidURN, .invalidSubStreamId, .invalidQuery:
+            case .invalidContentEncoding, .invalidEnvelope, .invalidURN, .invalidSubStreamId, .invalidQuery,
+                .invalidHeader:
                 .badRequest
             case .streamNotFound, .subStreamNotFound: .notFound
             case .storageUnavailable: .serviceUnavailable
@@ -90,6 +94,7 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .invalidURN: "InvalidUrn"
             case .invalidSubStreamId: "InvalidSubStreamId"
             case .invalidQuery: "InvalidQuery"
+            case .invalidHeader: "InvalidHeader"
             case .streamNotFound: "HealthStreamNotFound"
             case .subStreamNotFound: "HealthSubStreamNotFound"
             case .storageUnavailable: "StorageUnavailable"
@@ -116,6 +121,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
     public var storageError: StorageError?
     /// The limit that was exceeded, in bytes.
     public var limit: Int?
+    /// The request header of an ``Code/invalidHeader``, such as `Idempotency-Key`.
+    public var header: String?
 
     /// Creates an error.
     public init(
@@ -125,7 +132,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         subStreamId: String? = nil,
         payloadError: PayloadError? = nil,
         storageError: StorageError? = nil,
-        limit: Int? = nil
+        limit: Int? = nil,
+        header: String? = nil
     ) {
         self.code = code
         self.message = message
@@ -134,6 +142,7 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         self.payloadError = payloadError
         self.storageError = storageError
         self.limit = limit
+        self.header = header
     }
 
     /// The error of a store failure: 503 for what may pass (full, read-only, unavailable, conflicts), else 500.
@@ -195,6 +204,7 @@ extension HealthSyncHTTPError: HTTPResponseError {
         var column: Int?
         var limit: Int?
         var storage: String?
+        var header: String?
 
         init(_ error: HealthSyncHTTPError) {
             type = error.code.typeName
@@ -211,11 +221,12 @@ extension HealthSyncHTTPError: HTTPResponseError {
             }
             limit = error.limit
             storage = error.storageError?.code.description
+            header = error.header
         }
 
         enum CodingKeys: String, CodingKey {
             case type = "_type"
-            case code, message, urn, subStreamId, path, reason, value, line, column, limit, storage
+            case code, message, urn, subStreamId, path, reason, value, line, column, limit, storage, header
         }
     }
 }
