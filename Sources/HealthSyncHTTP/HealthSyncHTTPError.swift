@@ -146,13 +146,23 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
     }
 
     /// The error of a store failure: 503 for what may pass (full, read-only, unavailable, conflicts), else 500.
-    public init(_ storageError: StorageError) {
+    /// - Parameters:
+    ///   - storageError: the store's failure.
+    ///   - reading: the request only read (the message then says the store cannot be read, not that nothing was
+    ///     applied).
+    public init(_ storageError: StorageError, reading: Bool = false) {
         let transient: [StorageError.Code] = [.full, .readOnly, .unavailable, .conflict]
+        let message: String
+        switch (transient.contains(storageError.code), reading) {
+        case (true, false):
+            message = "the store cannot take writes now (\(storageError.code)); nothing was applied, retry later"
+        case (false, false): message = "the store failed (\(storageError.code)); nothing was applied"
+        case (true, true): message = "the store cannot be read now (\(storageError.code)); retry later"
+        case (false, true): message = "the store failed (\(storageError.code))"
+        }
         self.init(
             code: transient.contains(storageError.code) ? .storageUnavailable : .storageFailed,
-            message: transient.contains(storageError.code)
-                ? "the store cannot take writes now (\(storageError.code)); nothing was applied, retry later"
-                : "the store failed (\(storageError.code)); nothing was applied",
+            message: message,
             storageError: storageError
         )
     }
