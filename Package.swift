@@ -91,7 +91,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthSyncSQLiteTests",
-            dependencies: ["HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
+            dependencies: [
+                "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                // The error-mapping tests make GRDB's `DatabaseError`s; sources other than the store never see GRDB.
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

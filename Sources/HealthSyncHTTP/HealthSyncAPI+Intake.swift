@@ -21,11 +21,17 @@ extension HealthSyncAPI {
     /// is sent only after that commit returned, that is after the envelope's effects were committed. Every refusal
     /// happens before anything is applied, and a failed commit writes nothing (of any envelope of its batch, which
     /// all get the same error), so a request that fails leaves no trace in the store.
+    ///
+    /// A request with an `Idempotency-Key` header is not batched: its envelope is applied alone by
+    /// ``HealthSync/HealthProcessor/apply(_:at:receivedAt:receipt:)`` with the receipt ``receipt(forIdempotencyKey:)``,
+    /// committed with the envelope. A repeat of a key whose envelope was committed applies nothing and answers 200
+    /// with `"alreadyApplied": true`.
     func intake(_ request: Request, context: some RequestContext) async throws -> Response {
         let receivedAt = clock.now
         do {
             try authenticator.authorize(request)
             try Self.checkContentType(request.headers[.contentType])
+            let idempotencyKey = try Self.idempotencyKey(request.headers[values: .idempotencyKey])
             guard let coding = RequestBodyReader.Coding(header: request.headers[.contentEncoding]) else {
                 throw HealthSyncHTTPError(
                     code: .unsupportedContentEncoding,
@@ -44,11 +50,22 @@ extension HealthSyncAPI {
             }
             let result: IntakeResult
             do {
-                result = try await batcher.apply(
-                    HealthProcessor.BatchEntry(envelope, at: clock.now, receivedAt: receivedAt)
-                )
+                if let idempotencyKey {
+                    result = try await processor.apply(
+                        envelope, at: clock.now, receivedAt: receivedAt,
+                        receipt: Self.receipt(forIdempotencyKey: idempotencyKey)
+                    )
+                } else {
+                    result = try await batcher.apply(
+                        HealthProcessor.BatchEntry(envelope, at: clock.now, receivedAt: receivedAt)
+                    )
+                }
             } catch let error as StorageError {
                 throw HealthSyncHTTPError(error)
+            }
+            if result.alreadyApplied {
+                context.logger.debug("envelope already applied under its idempotency key")
+                return try JSONResponse.make(IntakeDocument(result, keyed: true))
             }
             metrics.recordAccepted(result)
             sweeper.wake()
@@ -61,11 +78,45 @@ extension HealthSyncAPI {
                     ]
                 )
             }
-            return try JSONResponse.make(IntakeDocument(result))
+            return try JSONResponse.make(IntakeDocument(result, keyed: idempotencyKey != nil))
         } catch let error as HealthSyncHTTPError {
             metrics.recordRejected(error)
             throw error
         }
+    }
+
+    /// The longest accepted `Idempotency-Key`, in characters.
+    static var maximumIdempotencyKeyLength: Int { 200 }
+
+    /// The `Idempotency-Key` of a request: `nil` without the header, else its one value of 1 to
+    /// ``maximumIdempotencyKeyLength`` printable ASCII characters (space to `~`).
+    /// - Throws: ``HealthSyncHTTPError/Code/invalidHeader`` naming the header for an empty, too long or non-ASCII
+    ///   value, or for the header sent more than once.
+    static func idempotencyKey(_ values: [String]) throws(HealthSyncHTTPError) -> String? {
+        guard let key = values.first else { return nil }
+        let problem: String?
+        if values.count > 1 {
+            problem = "is sent \(values.count) times; send it once"
+        } else if key.isEmpty || key.utf8.count > maximumIdempotencyKeyLength {
+            problem = "must be 1 to \(maximumIdempotencyKeyLength) characters long (found \(key.utf8.count) bytes)"
+        } else if !key.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) {
+            problem = "must be printable ASCII (space to ~)"
+        } else {
+            problem = nil
+        }
+        if let problem {
+            throw HealthSyncHTTPError(
+                code: .invalidHeader, message: "Idempotency-Key \(problem); nothing was applied",
+                header: "Idempotency-Key"
+            )
+        }
+        return key
+    }
+
+    /// The receipt an envelope posted with `key` is committed with: `http:` and the key, a namespace of its own
+    /// (`healthsync replay` stores `replay:DIGEST:LINE`), so HTTP keys and replay receipts never collide.
+    static func receipt(forIdempotencyKey key: String) -> String {
+        "http:\(key)"
     }
 
     /// Accepts JSON media types (`application/json`, `text/json`, `application/…+json`) and a missing header.
@@ -87,6 +138,10 @@ extension HealthSyncAPI {
 }
 
 /// The body of a 200 intake answer.
+///
+/// `alreadyApplied` is present only when the request carried an `Idempotency-Key`: `false` when the envelope was
+/// applied now, `true` when its key was committed before and nothing was applied (`appliedAt` is then absent and the
+/// counts are zero; `rejections` and `warnings` are the envelope's own).
 ///
 /// ```json
 /// {"appliedAt":1700000000.5,"messagesApplied":1,"messagesRejected":1,
@@ -123,8 +178,10 @@ struct IntakeDocument: Encodable {
     var timersFired: Int
     var rejections: [Problem]
     var warnings: [Problem]
+    var alreadyApplied: Bool?
 
-    init(_ result: IntakeResult) {
+    /// The answer for `result`; `keyed` when the request carried an `Idempotency-Key`.
+    init(_ result: IntakeResult, keyed: Bool = false) {
         appliedAt = result.appliedAt?.timeIntervalSince1970
         messagesApplied = result.messagesApplied
         messagesRejected = result.messagesRejected
@@ -136,5 +193,6 @@ struct IntakeDocument: Encodable {
         timersFired = result.timers?.timersFired ?? 0
         rejections = result.rejections.map(Problem.init)
         warnings = result.warnings.map(Problem.init)
+        alreadyApplied = keyed ? result.alreadyApplied : nil
     }
 }

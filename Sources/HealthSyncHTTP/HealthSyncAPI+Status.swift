@@ -50,17 +50,17 @@ extension HealthSyncAPI {
     // MARK: Handlers
 
     private func streamList() async throws -> Response {
-        let summaries = try await storage { try await processor.store.streams() }
+        let summaries = try await read { try await processor.store.streams() }
         var items: [StatusDocuments.StreamListItem] = []
         for summary in summaries {
-            let hasMain = try await storage { try await processor.store.subStream(.main(summary.urn)) != nil }
+            let hasMain = try await read { try await processor.store.subStream(.main(summary.urn)) != nil }
             items.append(StatusDocuments.StreamListItem(summary, hasMainSubStream: hasMain))
         }
         return try JSONResponse.make(StatusDocuments.StreamList(items: items))
     }
 
     private func streamStatus(_ urn: String) async throws -> Response {
-        let (stream, status) = try await storage { () async throws -> (StreamRecord?, StreamStatus?) in
+        let (stream, status) = try await read { () async throws -> (StreamRecord?, StreamStatus?) in
             (try await processor.store.stream(urn), try await processor.store.status(of: urn))
         }
         guard let stream, let status else { throw Self.streamNotFound(urn) }
@@ -68,7 +68,7 @@ extension HealthSyncAPI {
     }
 
     private func subStreamList(_ urn: String) async throws -> Response {
-        guard let status = try await storage({ try await processor.store.status(of: urn) }) else {
+        guard let status = try await read({ try await processor.store.status(of: urn) }) else {
             throw Self.streamNotFound(urn)
         }
         let items = status.subStreams.filter { !$0.record.key.isMain }.map {
@@ -78,7 +78,7 @@ extension HealthSyncAPI {
     }
 
     private func subStreamStatus(_ urn: String, _ subStreamId: String) async throws -> Response {
-        guard let status = try await storage({ try await processor.store.status(of: urn) }) else {
+        guard let status = try await read({ try await processor.store.status(of: urn) }) else {
             throw Self.streamNotFound(urn)
         }
         guard let subStream = status.subStreams.first(where: { $0.record.key.subStreamId == subStreamId }) else {
@@ -108,7 +108,7 @@ extension HealthSyncAPI {
                 healths?.insert(health)
             }
         }
-        let states = try await storage { try await processor.store.checkStates(urn: urn, subStreamId: subStreamId) }
+        let states = try await read { try await processor.store.checkStates(urn: urn, subStreamId: subStreamId) }
         let selected = healths.map { healths in states.filter { healths.contains($0.checkState.health) } } ?? states
         return try JSONResponse.make(StatusDocuments.CheckStateList(selected))
     }
@@ -121,6 +121,16 @@ extension HealthSyncAPI {
             return try await operation()
         } catch let error as StorageError {
             throw HealthSyncHTTPError(error)
+        }
+    }
+
+    /// Runs a store read, mapping ``HealthSync/StorageError`` to 503 (a store that cannot be read now: an I/O
+    /// error, a lock held too long) or 500.
+    func read<T>(_ operation: () async throws -> T) async throws -> T {
+        do {
+            return try await operation()
+        } catch let error as StorageError {
+            throw HealthSyncHTTPError(error, reading: true)
         }
     }
 

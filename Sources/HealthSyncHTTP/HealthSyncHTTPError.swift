@@ -26,6 +26,7 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case invalidURN
             case invalidSubStreamId
             case invalidQuery
+            case invalidHeader
             case streamNotFound
             case subStreamNotFound
             case storageUnavailable
@@ -53,6 +54,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         public static let invalidSubStreamId = Code(value: .invalidSubStreamId)
         /// 400: a query parameter with a value it cannot have.
         public static let invalidQuery = Code(value: .invalidQuery)
+        /// 400: a request header with a value it cannot have (``HealthSyncHTTPError/header`` names it).
+        public static let invalidHeader = Code(value: .invalidHeader)
         /// 404: no such stream.
         public static let streamNotFound = Code(value: .streamNotFound)
         /// 404: no such sub-stream.
@@ -70,7 +73,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .unauthorized: .unauthorized
             case .unsupportedMediaType, .unsupportedContentEncoding: .unsupportedMediaType
             case .bodyTooLarge: .contentTooLarge
-            case .invalidContentEncoding, .invalidEnvelope, .invalidURN, .invalidSubStreamId, .invalidQuery:
+            case .invalidContentEncoding, .invalidEnvelope, .invalidURN, .invalidSubStreamId, .invalidQuery,
+                .invalidHeader:
                 .badRequest
             case .streamNotFound, .subStreamNotFound: .notFound
             case .storageUnavailable: .serviceUnavailable
@@ -90,6 +94,7 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .invalidURN: "InvalidUrn"
             case .invalidSubStreamId: "InvalidSubStreamId"
             case .invalidQuery: "InvalidQuery"
+            case .invalidHeader: "InvalidHeader"
             case .streamNotFound: "HealthStreamNotFound"
             case .subStreamNotFound: "HealthSubStreamNotFound"
             case .storageUnavailable: "StorageUnavailable"
@@ -116,6 +121,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
     public var storageError: StorageError?
     /// The limit that was exceeded, in bytes.
     public var limit: Int?
+    /// The request header of an ``Code/invalidHeader``, such as `Idempotency-Key`.
+    public var header: String?
 
     /// Creates an error.
     public init(
@@ -125,7 +132,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         subStreamId: String? = nil,
         payloadError: PayloadError? = nil,
         storageError: StorageError? = nil,
-        limit: Int? = nil
+        limit: Int? = nil,
+        header: String? = nil
     ) {
         self.code = code
         self.message = message
@@ -134,16 +142,27 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         self.payloadError = payloadError
         self.storageError = storageError
         self.limit = limit
+        self.header = header
     }
 
     /// The error of a store failure: 503 for what may pass (full, read-only, unavailable, conflicts), else 500.
-    public init(_ storageError: StorageError) {
+    /// - Parameters:
+    ///   - storageError: the store's failure.
+    ///   - reading: the request only read (the message then says the store cannot be read, not that nothing was
+    ///     applied).
+    public init(_ storageError: StorageError, reading: Bool = false) {
         let transient: [StorageError.Code] = [.full, .readOnly, .unavailable, .conflict]
+        let message: String
+        switch (transient.contains(storageError.code), reading) {
+        case (true, false):
+            message = "the store cannot take writes now (\(storageError.code)); nothing was applied, retry later"
+        case (false, false): message = "the store failed (\(storageError.code)); nothing was applied"
+        case (true, true): message = "the store cannot be read now (\(storageError.code)); retry later"
+        case (false, true): message = "the store failed (\(storageError.code))"
+        }
         self.init(
             code: transient.contains(storageError.code) ? .storageUnavailable : .storageFailed,
-            message: transient.contains(storageError.code)
-                ? "the store cannot take writes now (\(storageError.code)); nothing was applied, retry later"
-                : "the store failed (\(storageError.code)); nothing was applied",
+            message: message,
             storageError: storageError
         )
     }
@@ -195,6 +214,7 @@ extension HealthSyncHTTPError: HTTPResponseError {
         var column: Int?
         var limit: Int?
         var storage: String?
+        var header: String?
 
         init(_ error: HealthSyncHTTPError) {
             type = error.code.typeName
@@ -211,11 +231,12 @@ extension HealthSyncHTTPError: HTTPResponseError {
             }
             limit = error.limit
             storage = error.storageError?.code.description
+            header = error.header
         }
 
         enum CodingKeys: String, CodingKey {
             case type = "_type"
-            case code, message, urn, subStreamId, path, reason, value, line, column, limit, storage
+            case code, message, urn, subStreamId, path, reason, value, line, column, limit, storage, header
         }
     }
 }

@@ -34,6 +34,7 @@ public final class HealthSyncMetrics: Sendable {
         case bodyTooLarge = "body_too_large"
         case malformedJSON = "malformed_json"
         case invalidEnvelope = "invalid_envelope"
+        case invalidHeader = "invalid_header"
         case storageUnavailable = "storage_unavailable"
         case storageFailed = "storage_failed"
         case internalError = "internal_error"
@@ -47,6 +48,7 @@ public final class HealthSyncMetrics: Sendable {
             case .bodyTooLarge: self = .bodyTooLarge
             case .invalidEnvelope:
                 self = error.payloadError?.code == .malformedJSON ? .malformedJSON : .invalidEnvelope
+            case .invalidHeader: self = .invalidHeader
             case .storageUnavailable: self = .storageUnavailable
             case .storageFailed: self = .storageFailed
             default: self = .internalError

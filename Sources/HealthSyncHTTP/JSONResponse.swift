@@ -26,4 +26,7 @@ extension HTTPField.Name {
     /// `x-request-id`: a caller's request id, echoed back (one is made up when absent).
     // swift-format-ignore: NeverForceUnwrap
     static let requestID = HTTPField.Name("x-request-id")!
+    /// `Idempotency-Key`: a caller's key for an intake request; a repeat of a committed key is not applied again.
+    // swift-format-ignore: NeverForceUnwrap
+    static let idempotencyKey = HTTPField.Name("idempotency-key")!
 }

@@ -27,8 +27,9 @@ internal import SQLite3
 /// Every method throws ``HealthSync/StorageError`` only: SQLite failures are mapped to its codes
 /// (`SQLITE_FULL` to ``HealthSync/StorageError/Code/full``, `SQLITE_READONLY` to
 /// ``HealthSync/StorageError/Code/readOnly``, `SQLITE_CORRUPT` and `SQLITE_NOTADB` to
-/// ``HealthSync/StorageError/Code/corrupt``, `SQLITE_CANTOPEN` and failed writes of the
-/// file (`SQLITE_IOERR_WRITE` and the like) to ``HealthSync/StorageError/Code/unavailable``,
+/// ``HealthSync/StorageError/Code/corrupt``, `SQLITE_CANTOPEN`, I/O errors of reads and writes
+/// (`SQLITE_IOERR_READ`, `SQLITE_IOERR_WRITE` and the like) and locks held past the busy timeout to
+/// ``HealthSync/StorageError/Code/unavailable``,
 /// anything else to ``HealthSync/StorageError/Code/failed``), with the SQLite message kept in
 /// ``HealthSync/StorageError/message``.
 public struct SQLiteHealthStore: HealthStore {

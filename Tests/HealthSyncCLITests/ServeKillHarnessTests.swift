@@ -10,20 +10,20 @@ import Testing
 /// the same database. After every kill, with the server down and every sender waiting, it checks that
 ///
 /// - `PRAGMA integrity_check` and `PRAGMA foreign_key_check` are clean;
-/// - every stream holds exactly the state of an in-memory run of the envelopes its sender got a 200 for, or of
-///   those plus the one envelope in flight at the kill (committed, but the answer never arrived): every
-///   acknowledged envelope is whole and nothing is half-applied (each envelope changes every check state it
-///   carries, in two sub-streams at once, so a partial commit matches neither);
+/// - every sender posts each envelope with an `Idempotency-Key` of its own, so the stored receipts tell exactly
+///   which envelopes committed: those its sender got a 200 for, and the one in flight at the kill if and only if
+///   its receipt is stored (committed, but the answer never arrived) — never one after it;
+/// - every stream holds exactly the state of an in-memory run of those envelopes: every acknowledged envelope is
+///   whole and nothing is half-applied (each envelope changes every check state it carries, in two sub-streams at
+///   once, so a partial commit matches no run);
 /// - the stored check-state counts agree with the check states.
 ///
-/// Senders re-send the envelope they got no answer for, as an agent does. The payloads make that safe: a snapshot
-/// chunk sent twice upserts the same check states; a repeated `start_snapshot` abandons the open snapshot and opens
-/// a fresh one, which the rest of the round fills (`SubStreamStartWithoutStop`); a repeated `stop_snapshot` finds no
-/// open snapshot (`SubStreamStopWithoutStart`, its check states dropped); both errors close with the next clean
-/// snapshot. A repeated TRANSACTIONAL_INCREMENTS checkpoint is skipped. After the last start every sender completes
-/// its round and one more, and the service stops gracefully; the result must equal the uninterrupted runs of the same
-/// envelopes, each sent once, in memory and through a `serve` that is never killed: check states, streams and their
-/// counts, open errors (none), open snapshots.
+/// Senders re-send the envelope they got no answer for, as an agent does, with the same key: if it committed before
+/// the kill, the service answers 200 with `"alreadyApplied":true` and applies nothing. After the last start every
+/// sender completes its round and one more, and the service stops gracefully; the result must equal the
+/// uninterrupted runs of the same envelopes, each sent once, in memory and through a `serve` that is never killed:
+/// check states, streams and their counts, open errors (none), open snapshots, and every event in order (times
+/// aside): a re-send leaves no trace.
 ///
 /// `HEALTHSYNC_SERVE_KILLS` sets the number of kills (default 20), `HEALTHSYNC_SERVE_KILL_SECONDS` bounds the time
 /// spent killing (default 25 s; the first 8 kills are made regardless) and `HEALTHSYNC_SERVE_KILL_SEED` moves the kill
@@ -94,6 +94,7 @@ import Testing
                 try await Self.expectSameFinalState(store, reference: reference, count: outcome.acknowledged)
                 report.acknowledged += outcome.acknowledged
                 report.resent += outcome.resent
+                report.alreadyApplied += outcome.alreadyApplied
             }
 
             // The same envelopes, each posted once to a service that is never killed, end in the same state.
@@ -104,8 +105,9 @@ import Testing
             try await Self.expectSameState(store, try SQLiteHealthStore(path: uninterrupted))
             print(
                 "serve kill harness: \(report.kills) kills, \(report.acknowledged) envelopes acknowledged, "
-                    + "\(report.resent) re-sent, \(report.committedUnanswered) committed but unanswered at a kill; "
-                    + "every acknowledged envelope whole, the end state equal to the uninterrupted run"
+                    + "\(report.resent) re-sent, \(report.committedUnanswered) committed but unanswered at a kill, "
+                    + "\(report.alreadyApplied) re-sends answered already applied; every acknowledged envelope whole, "
+                    + "the end state equal to the uninterrupted run"
             )
         }
     }
@@ -126,14 +128,26 @@ import Testing
             let urn = reference.script.urn
             let acknowledged = await switchboard.acknowledged(urn)
             let actual = stored[urn] ?? []
-            let before = try await reference.content(after: acknowledged)
-            let after = try await reference.content(after: acknowledged + 1)
-            if actual == after && actual != before { report.committedUnanswered += 1 }
+            let script = reference.script
+            if acknowledged > 0 {
+                #expect(
+                    try await store.hasReceipt(receipt(script.idempotencyKey(acknowledged - 1))),
+                    "kill \(kill): \(urn): the receipt of its last acknowledged envelope is stored")
+            }
             #expect(
-                actual == before || actual == after,
+                try await !store.hasReceipt(receipt(script.idempotencyKey(acknowledged + 1))),
+                "kill \(kill): \(urn): no receipt of an envelope after the one in flight")
+            // The receipt commits with its envelope: it says whether the one in flight was applied.
+            let inFlightCommitted = try await store.hasReceipt(receipt(script.idempotencyKey(acknowledged)))
+            if inFlightCommitted { report.committedUnanswered += 1 }
+            let committed = acknowledged + (inFlightCommitted ? 1 : 0)
+            let expected = try await reference.content(after: acknowledged)
+            let expectedAfter = try await reference.content(after: acknowledged + 1)
+            #expect(
+                actual == (inFlightCommitted ? expectedAfter : expected),
                 """
-                kill \(kill): \(urn) holds neither the state after its \(acknowledged) acknowledged envelopes nor \
-                after one more: \(describe(actual, against: before))
+                kill \(kill): \(urn) does not hold the state after its \(committed) committed envelopes \
+                (\(acknowledged) acknowledged): \(describe(actual, against: inFlightCommitted ? expectedAfter : expected))
                 """
             )
             let count = summaries.first { $0.urn == urn }?.checkStateCount ?? 0
@@ -164,6 +178,23 @@ import Testing
         #expect(
             shape(try await store.subStreams(of: urn)) == shape(try await expected.subStreams(of: urn)),
             "\(urn): sub-streams at the end")
+        #expect(
+            try await history(of: urn, in: store) == history(of: urn, in: expected),
+            "\(urn): events at the end (a re-sent envelope must leave none)")
+    }
+
+    /// The receipt the intake stores for an `Idempotency-Key` (Docs/http.md).
+    static func receipt(_ key: String) -> String { "http:\(key)" }
+
+    /// The events of `urn` in order, without their times and sequence numbers.
+    static func history(of urn: String, in store: any HealthStore) async throws -> [String] {
+        try await store.events(EventQuery(urn: urn)).map { event in
+            let state = event.checkState.map { "\($0.checkStateId) \($0.health) \($0.message ?? "")" } ?? ""
+            return [
+                event.kind.rawValue, event.subStreamId, state, event.previousHealth.map { "\($0)" } ?? "",
+                event.deletionReason?.rawValue ?? "", event.errorCode?.rawValue ?? "", event.detail ?? "",
+            ].joined(separator: "|")
+        }
     }
 
     /// Posts every sender's acknowledged envelopes once, in order, senders concurrently, to a new `serve` on
@@ -183,7 +214,8 @@ import Testing
                     let script = try #require(scripts.first { $0.urn == outcome.urn })
                     group.addTask {
                         for index in 0..<outcome.acknowledged {
-                            let answer = try await ServeProcess.post(script.body(index), port: port)
+                            let answer = try await ServeProcess.post(
+                                script.body(index), port: port, idempotencyKey: script.idempotencyKey(index))
                             #expect(answer.status == .ok, "uninterrupted \(script.urn) \(index): \(answer.body)")
                         }
                     }
@@ -212,6 +244,9 @@ import Testing
             #expect(
                 shape(try await actual.subStreams(of: urn)) == shape(try await expected.subStreams(of: urn)),
                 "\(urn): sub-streams against the uninterrupted serve")
+            #expect(
+                try await history(of: urn, in: actual) == history(of: urn, in: expected),
+                "\(urn): events against the uninterrupted serve")
         }
     }
 
@@ -230,7 +265,8 @@ import Testing
         return "missing \(Array(missing)), unexpected \(Array(extra))"
     }
 
-    /// Posts the script's envelopes in order, each until it gets an answer, and re-sends the one a kill cut off.
+    /// Posts the script's envelopes in order, each with its `Idempotency-Key` until it gets an answer, and re-sends
+    /// the one a kill cut off with the same key.
     static func send(_ script: SenderScript, switchboard: Switchboard) async -> SenderOutcome {
         var outcome = SenderOutcome(urn: script.urn)
         var stop: Int?
@@ -242,8 +278,11 @@ import Testing
             guard let (epoch, port) = await switchboard.connection() else { break }
             let failure: String
             do {
-                let answer = try await ServeProcess.post(script.body(outcome.acknowledged), port: port)
+                let answer = try await ServeProcess.post(
+                    script.body(outcome.acknowledged), port: port,
+                    idempotencyKey: script.idempotencyKey(outcome.acknowledged))
                 if answer.status == .ok {
+                    if answer.body.contains(#""alreadyApplied":true"#) { outcome.alreadyApplied += 1 }
                     outcome.acknowledged += 1
                     await switchboard.acknowledge(script.urn, outcome.acknowledged)
                     continue
@@ -269,6 +308,7 @@ struct KillReport {
     var acknowledged = 0
     var resent = 0
     var committedUnanswered = 0
+    var alreadyApplied = 0
 }
 
 /// What a sender did.
@@ -278,6 +318,8 @@ struct SenderOutcome: Sendable {
     var acknowledged = 0
     /// Posts that failed because the server was killed (each followed by a re-send).
     var resent = 0
+    /// Re-sends answered `"alreadyApplied":true`: the envelope had committed before the kill.
+    var alreadyApplied = 0
     /// Failures while the server was up: none are expected.
     var unexpected: [String] = []
 }
@@ -348,6 +390,11 @@ struct SenderScript: Sendable {
                     previous: index == 0 ? nil : Checkpoint(offset: Int64(index)), states: states)
             ])
         }
+    }
+
+    /// The `Idempotency-Key` of envelope `index`: one per envelope of the script, the same for its re-sends.
+    func idempotencyKey(_ index: Int) -> String {
+        "\(urn)#\(index)"
     }
 
     /// Where a sender told to finish stops, given what it has acknowledged: snapshots complete the current round

@@ -98,17 +98,33 @@ struct ServeProcess {
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// POSTs `body` as JSON to the intake of the server on `port`, on a new connection.
+    /// - Parameters:
+    ///   - body: the envelope.
+    ///   - port: the server's port.
+    ///   - idempotencyKey: sent as the `Idempotency-Key` header when given.
     /// - Returns: the status and the body of the answer.
     /// - Throws: when the connection fails, is closed before the answer, or no answer comes within a minute.
-    static func post(_ body: String, port: Int) async throws -> (status: HTTPResponse.Status, body: String) {
-        try await TestClient.withClient(
+    static func post(
+        _ body: String,
+        port: Int,
+        idempotencyKey: String? = nil
+    ) async throws -> (status: HTTPResponse.Status, body: String) {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        if let idempotencyKey { fields[.idempotencyKey] = idempotencyKey }
+        let headers = fields
+        return try await TestClient.withClient(
             host: "127.0.0.1", port: port, configuration: TestClient.Configuration(timeout: .seconds(60))
         ) { client in
-            let response = try await client.post(
-                intakePath, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+            let response = try await client.post(intakePath, headers: headers, body: ByteBuffer(string: body))
             return (response.status, response.body.map { String(buffer: $0) } ?? "")
         }
     }
+}
+
+extension HTTPField.Name {
+    /// `Idempotency-Key`: the intake applies an envelope posted with a key once, however often it is posted.
+    // swift-format-ignore: NeverForceUnwrap
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 }
 
 /// Why a ``ServeProcess`` could not be started.

@@ -7,6 +7,7 @@ final class FaultyStore: HealthStore {
     private let base: any HealthStore
     private let faults = Mutex<(commit: StorageError?, reads: StorageError?, readCount: Int, clock: StorageError?)>(
         (nil, nil, 0, nil))
+    private let stateReads = Mutex<StorageError?>(nil)
 
     init(_ base: any HealthStore = InMemoryHealthStore()) {
         self.base = base
@@ -22,6 +23,16 @@ final class FaultyStore: HealthStore {
         faults.withLock { $0.clock = error }
     }
 
+    /// Every read of streams, sub-streams, check states, errors and events fails with `error` (`nil` heals it), as
+    /// a store whose disk fails reads does.
+    func failStateReads(with error: StorageError?) {
+        stateReads.withLock { $0 = error }
+    }
+
+    private func checkStateRead() throws {
+        if let failure = stateReads.withLock({ $0 }) { throw failure }
+    }
+
     /// The next `count` calls of `nextDeadline()` fail with `error`.
     func failDeadlineReads(_ count: Int, with error: StorageError) {
         faults.withLock {
@@ -30,17 +41,34 @@ final class FaultyStore: HealthStore {
         }
     }
 
-    func stream(_ urn: String) async throws -> StreamRecord? { try await base.stream(urn) }
-    func subStreams(of urn: String) async throws -> [SubStreamRecord] { try await base.subStreams(of: urn) }
-    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? { try await base.subStream(key) }
+    func stream(_ urn: String) async throws -> StreamRecord? {
+        try checkStateRead()
+        return try await base.stream(urn)
+    }
+    func subStreams(of urn: String) async throws -> [SubStreamRecord] {
+        try checkStateRead()
+        return try await base.subStreams(of: urn)
+    }
+    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? {
+        try checkStateRead()
+        return try await base.subStream(key)
+    }
     func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
-        try await base.checkStates(of: key, ids: ids)
+        try checkStateRead()
+        return try await base.checkStates(of: key, ids: ids)
     }
     func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
-        try await base.checkStates(urn: urn, subStreamId: subStreamId)
+        try checkStateRead()
+        return try await base.checkStates(urn: urn, subStreamId: subStreamId)
     }
-    func errors(of urn: String) async throws -> [ErrorRecord] { try await base.errors(of: urn) }
-    func streams() async throws -> [StreamSummary] { try await base.streams() }
+    func errors(of urn: String) async throws -> [ErrorRecord] {
+        try checkStateRead()
+        return try await base.errors(of: urn)
+    }
+    func streams() async throws -> [StreamSummary] {
+        try checkStateRead()
+        return try await base.streams()
+    }
     func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey] {
         try await base.dueSubStreams(before: time, limit: limit)
     }
@@ -58,7 +86,10 @@ final class FaultyStore: HealthStore {
         return try await base.clock()
     }
     func hasReceipt(_ receipt: String) async throws -> Bool { try await base.hasReceipt(receipt) }
-    func events(_ query: EventQuery) async throws -> [HealthEvent] { try await base.events(query) }
+    func events(_ query: EventQuery) async throws -> [HealthEvent] {
+        try checkStateRead()
+        return try await base.events(query)
+    }
     func commit(_ change: StoreChange) async throws {
         if let failure = faults.withLock({ $0.commit }) { throw failure }
         try await base.commit(change)
