@@ -18,28 +18,45 @@ extension SQLiteHealthStore {
         includingCheckStates: Bool
     ) async throws(StorageError) -> StreamContext {
         try await readOnWriter("reading stream \(key.urn)") { db in
-            // The stream and sub-stream rows, read once per envelope, go through the SQLite C API; the errors (most
-            // streams have none) through GRDB.
-            let streamStatement = try DirectStatement(
-                db, sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
-            streamStatement.bind(1, key.urn)
-            let stream = try Self.fetchOne(streamStatement, Self.streamRecord)
-            let errors = try db.cachedStatement(
-                sql: "SELECT \(Self.errorColumns) FROM streamError WHERE urn = ? "
-                    + "ORDER BY subStreamId, streamLevel DESC, code"
-            )
-            let subStreamStatement = try DirectStatement(
-                db, sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?")
-            subStreamStatement.bind(1, key.urn)
-            subStreamStatement.bind(2, key.subStreamId)
-            let subStream = try Self.fetchOne(subStreamStatement, Self.subStreamRecord)
-            return StreamContext(
-                stream: stream,
-                errors: try Self.fetch(errors, [key.urn], Self.errorRecord),
-                subStream: subStream,
-                checkStates: includingCheckStates && subStream != nil ? try Self.checkStates(of: key, in: db) : nil
-            )
+            try Self.streamContext(of: key, includingCheckStates: includingCheckStates, in: db)
         }
+    }
+
+    /// The contexts of several sub-streams (``streamContext(of:includingCheckStates:)`` of each) in one read
+    /// transaction: one call for a batch of envelopes instead of one per envelope.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func streamContexts(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)]
+    ) async throws(StorageError) -> [StreamContext] {
+        guard !requests.isEmpty else { return [] }
+        return try await readOnWriter("reading \(requests.count) streams") { db in
+            try requests.map {
+                try Self.streamContext(of: $0.key, includingCheckStates: $0.includingCheckStates, in: db)
+            }
+        }
+    }
+
+    static func streamContext(of key: StreamKey, includingCheckStates: Bool, in db: Database) throws -> StreamContext {
+        // The stream and sub-stream rows, read once per envelope, go through the SQLite C API; the errors (most
+        // streams have none) through GRDB.
+        let streamStatement = try DirectStatement(db, sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
+        streamStatement.bind(1, key.urn)
+        let stream = try Self.fetchOne(streamStatement, Self.streamRecord)
+        let errors = try db.cachedStatement(
+            sql: "SELECT \(Self.errorColumns) FROM streamError WHERE urn = ? "
+                + "ORDER BY subStreamId, streamLevel DESC, code"
+        )
+        let subStreamStatement = try DirectStatement(
+            db, sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?")
+        subStreamStatement.bind(1, key.urn)
+        subStreamStatement.bind(2, key.subStreamId)
+        let subStream = try Self.fetchOne(subStreamStatement, Self.subStreamRecord)
+        return StreamContext(
+            stream: stream,
+            errors: try Self.fetch(errors, [key.urn], Self.errorRecord),
+            subStream: subStream,
+            checkStates: includingCheckStates && subStream != nil ? try Self.checkStates(of: key, in: db) : nil
+        )
     }
 
     /// The stream record of `urn`, or `nil`.

@@ -884,7 +884,8 @@ public struct HealthStoreConformance: Sendable {
 
     /// ``HealthSync/HealthStore/streamContext(of:includingCheckStates:)`` returns what the separate reads of the
     /// stream, its errors, the sub-stream and, when asked for and the sub-stream is stored, its check states (sorted
-    /// by id) return: for a stored sub-stream, a sub-stream that is not stored, and a stream that is not stored.
+    /// by id) return: for a stored sub-stream, a sub-stream that is not stored, and a stream that is not stored;
+    /// ``HealthSync/HealthStore/streamContexts(of:)`` returns the same, for several requests in order.
     public func readsTheStreamContextAsTheSeparateReads() async throws {
         let store = try await makeStore()
         let main = StreamKey.main(Self.urnA)
@@ -923,6 +924,16 @@ public struct HealthStoreConformance: Sendable {
             }
             #expect(try await store.streamContext(of: key, includingCheckStates: true) == withStates, "\(key)")
         }
+        // Several in one call: one context per request, in order, each as read alone.
+        let requests = keys.enumerated().map { (key: $0.element, includingCheckStates: $0.offset % 2 == 0) }
+        var alone: [StreamContext] = []
+        for request in requests {
+            alone.append(
+                try await store.streamContext(of: request.key, includingCheckStates: request.includingCheckStates))
+        }
+        #expect(try await store.streamContexts(of: requests) == alone)
+        #expect(try await store.streamContexts(of: []).isEmpty)
+
         let context = try await store.streamContext(of: main, includingCheckStates: true)
         #expect(context.checkStates == Self.byId(mainStates))
         #expect(

@@ -209,6 +209,7 @@ public final class HealthProcessor: Sendable {
                 backlog = try await fireTimersLocked(before: start)
                 knownDue = nil
             }
+            let contextRequests = Self.contextRequests(of: entries)
             var results = try await withConflictRetries { () async throws -> [IntakeResult] in
                 let work = WorkingSet(store: store)
                 // Read once, or again when a conflict made the batch start over.
@@ -219,6 +220,8 @@ public final class HealthProcessor: Sendable {
                     committedDue = try await store.dueSubStreams(before: end, limit: Int(Int32.max))
                 }
                 for key in committedDue { try await work.load(key) }
+                // Every stream the envelopes name, in one store call instead of one per envelope.
+                try await work.preload(contextRequests)
                 var clock = start
                 var results: [IntakeResult] = []
                 results.reserveCapacity(entries.count)
@@ -251,6 +254,33 @@ public final class HealthProcessor: Sendable {
             }
             return results
         }
+    }
+
+    /// The sub-streams a batch's messages name, each once, in order of first mention, and whether to read its check
+    /// states with it (as ``process(_:in:at:receivedAt:)`` does for a message that stops a snapshot).
+    private static func contextRequests(
+        of entries: [BatchEntry]
+    ) -> [(key: StreamKey, includingCheckStates: Bool)] {
+        var requests: [(key: StreamKey, includingCheckStates: Bool)] = []
+        var positions: [StreamKey: Int] = [:]
+        for entry in entries {
+            for message in entry.envelope.messages {
+                let includingCheckStates = Self.readsCheckStatesFirst(message)
+                if let position = positions[message.stream] {
+                    if includingCheckStates { requests[position].includingCheckStates = true }
+                } else {
+                    positions[message.stream] = requests.count
+                    requests.append((message.stream, includingCheckStates))
+                }
+            }
+        }
+        return requests
+    }
+
+    /// A REPEAT_SNAPSHOTS message that stops a snapshot diffs against every stored check state: they are read with
+    /// the stream, in the same store call.
+    static func readsCheckStatesFirst(_ message: HealthMessage) -> Bool {
+        message.consistencyModel == .repeatSnapshots && message.stopSnapshot
     }
 
     /// Fires, in the working set, the timers due strictly before `time`, as ``advance(to:)`` would with the staged
@@ -379,10 +409,7 @@ public final class HealthProcessor: Sendable {
     /// Applies one message (SPEC §3–§6) to the working set.
     func process(_ message: HealthMessage, in work: WorkingSet, at now: Date, receivedAt: Date) async throws {
         let key = message.stream
-        // A REPEAT_SNAPSHOTS message that stops a snapshot diffs against every stored check state: read them with
-        // the stream, in the same store call.
-        try await work.load(
-            key, includingCheckStates: message.consistencyModel == .repeatSnapshots && message.stopSnapshot)
+        try await work.load(key, includingCheckStates: Self.readsCheckStatesFirst(message))
         if let stream = try await work.stream(key.urn) {
             guard stream.consistencyModel == message.consistencyModel else {
                 work.raise(

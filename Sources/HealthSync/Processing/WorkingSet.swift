@@ -102,14 +102,29 @@ final class WorkingSet {
             _ = try await subStream(key)
             return
         }
-        let context = try await store.streamContext(of: key, includingCheckStates: includingCheckStates)
-        guard streams[key.urn] == nil else { return }
-        var byKey: [ErrorKey: ErrorRecord] = [:]
-        for error in context.errors { byKey[error.key] = error }
-        originalErrors[key.urn] = byKey
-        errors[key.urn] = byKey
-        streams[key.urn] = StreamSlot(original: context.stream, record: context.stream)
-        streamOrder.append(key.urn)
+        stage(try await store.streamContext(of: key, includingCheckStates: includingCheckStates), of: key)
+    }
+
+    /// Loads what is not staged yet of these sub-streams (as ``load(_:includingCheckStates:)`` of each) in one store
+    /// call (``HealthStore/streamContexts(of:)``): a batch's envelopes then read nothing more of them.
+    func preload(_ requests: [(key: StreamKey, includingCheckStates: Bool)]) async throws {
+        let missing = requests.filter { streams[$0.key.urn] == nil || subStreams[$0.key] == nil }
+        guard missing.count > 1 else { return }
+        let contexts = try await store.streamContexts(of: missing)
+        for (request, context) in zip(missing, contexts) { stage(context, of: request.key) }
+    }
+
+    /// Stages what is not staged yet of a context read for `key`: the stream with its errors, and the sub-stream
+    /// with its check states when they were read.
+    private func stage(_ context: StreamContext, of key: StreamKey) {
+        if streams[key.urn] == nil {
+            var byKey: [ErrorKey: ErrorRecord] = [:]
+            for error in context.errors { byKey[error.key] = error }
+            originalErrors[key.urn] = byKey
+            errors[key.urn] = byKey
+            streams[key.urn] = StreamSlot(original: context.stream, record: context.stream)
+            streamOrder.append(key.urn)
+        }
         guard subStreams[key] == nil else { return }
         let record = context.subStream
         let slot = SubStreamSlot(original: record, record: record, allLoaded: record == nil)

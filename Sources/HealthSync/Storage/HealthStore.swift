@@ -71,6 +71,13 @@ public protocol HealthStore: Sendable {
     /// default implementation makes the calls.
     func streamContext(of key: StreamKey, includingCheckStates: Bool) async throws -> StreamContext
 
+    /// ``streamContext(of:includingCheckStates:)`` of several sub-streams in one call (what a batch of envelopes
+    /// reads first): one context per request, in the order of `requests`. A store should read them in one
+    /// transaction; a default implementation makes one call per request.
+    func streamContexts(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)]
+    ) async throws -> [StreamContext]
+
     /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.
     /// - Parameters:
     ///   - urn: only this stream.
@@ -139,6 +146,20 @@ extension HealthStore {
             checkStates: includingCheckStates && subStream != nil
                 ? try await checkStates(of: key, ids: nil).sorted { $0.checkStateId < $1.checkStateId } : nil
         )
+    }
+
+    /// The default: ``streamContext(of:includingCheckStates:)`` of each request, one after the other.
+    /// - Throws: ``StorageError``.
+    public func streamContexts(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)]
+    ) async throws -> [StreamContext] {
+        var contexts: [StreamContext] = []
+        contexts.reserveCapacity(requests.count)
+        for request in requests {
+            contexts.append(
+                try await streamContext(of: request.key, includingCheckStates: request.includingCheckStates))
+        }
+        return contexts
     }
 
     /// The stream of `key` with its open errors, and the sub-stream `key`, without its check states.
