@@ -22,17 +22,22 @@ extension SQLiteHealthStore {
         }
     }
 
-    /// The contexts of several sub-streams (``streamContext(of:includingCheckStates:)`` of each) in one read
-    /// transaction: one call for a batch of envelopes instead of one per envelope.
+    /// The sub-streams due before `time` and the contexts of several sub-streams
+    /// (``streamContext(of:includingCheckStates:)`` of each) in one read transaction: one call for a batch of
+    /// envelopes instead of one per envelope and one for the timers.
     /// - Throws: ``HealthSync/StorageError``.
-    public func streamContexts(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)]
-    ) async throws(StorageError) -> [StreamContext] {
-        guard !requests.isEmpty else { return [] }
-        return try await readOnWriter("reading \(requests.count) streams") { db in
-            try requests.map {
-                try Self.streamContext(of: $0.key, includingCheckStates: $0.includingCheckStates, in: db)
-            }
+    public func batchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) async throws(StorageError) -> BatchContext {
+        try await readOnWriter("reading \(requests.count) streams") { db in
+            BatchContext(
+                due: try Self.dueSubStreams(before: time, limit: limit, in: db),
+                contexts: try requests.map {
+                    try Self.streamContext(of: $0.key, includingCheckStates: $0.includingCheckStates, in: db)
+                }
+            )
         }
     }
 
@@ -223,10 +228,15 @@ extension SQLiteHealthStore {
     public func dueSubStreams(before time: Date, limit: Int) async throws(StorageError) -> [StreamKey] {
         guard limit > 0 else { return [] }
         return try await readOnWriter("finding due sub-streams") { db in
-            let statement = try db.cachedStatement(sql: Self.dueSubStreamsSQL)
-            return try Self.fetch(statement, [time.storedValue, limit]) { row in
-                StreamKey(urn: try row.decode(String.self, atIndex: 0), subStreamId: try row.decode(atIndex: 1))
-            }
+            try Self.dueSubStreams(before: time, limit: limit, in: db)
+        }
+    }
+
+    static func dueSubStreams(before time: Date, limit: Int, in db: Database) throws -> [StreamKey] {
+        guard limit > 0 else { return [] }
+        let statement = try db.cachedStatement(sql: Self.dueSubStreamsSQL)
+        return try Self.fetch(statement, [time.storedValue, limit]) { row in
+            StreamKey(urn: try row.decode(String.self, atIndex: 0), subStreamId: try row.decode(atIndex: 1))
         }
     }
 

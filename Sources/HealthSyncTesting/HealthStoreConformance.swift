@@ -885,7 +885,8 @@ public struct HealthStoreConformance: Sendable {
     /// ``HealthSync/HealthStore/streamContext(of:includingCheckStates:)`` returns what the separate reads of the
     /// stream, its errors, the sub-stream and, when asked for and the sub-stream is stored, its check states (sorted
     /// by id) return: for a stored sub-stream, a sub-stream that is not stored, and a stream that is not stored;
-    /// ``HealthSync/HealthStore/streamContexts(of:)`` returns the same, for several requests in order.
+    /// ``HealthSync/HealthStore/batchContext(of:dueBefore:limit:)`` returns the same, for several requests in order,
+    /// with the due sub-streams ``HealthSync/HealthStore/dueSubStreams(before:limit:)`` returns.
     public func readsTheStreamContextAsTheSeparateReads() async throws {
         let store = try await makeStore()
         let main = StreamKey.main(Self.urnA)
@@ -931,8 +932,12 @@ public struct HealthStoreConformance: Sendable {
             alone.append(
                 try await store.streamContext(of: request.key, includingCheckStates: request.includingCheckStates))
         }
-        #expect(try await store.streamContexts(of: requests) == alone)
-        #expect(try await store.streamContexts(of: []).isEmpty)
+        for (time, limit) in [(0.0, 10), (1e9, 10), (1e9, 1), (1e9, 0)] {
+            let batch = try await store.batchContext(of: requests, dueBefore: Self.time(time), limit: limit)
+            #expect(batch.contexts == alone)
+            #expect(batch.due == (try await store.dueSubStreams(before: Self.time(time), limit: limit)))
+        }
+        #expect(try await store.batchContext(of: [], dueBefore: Self.time(0), limit: 10).contexts.isEmpty)
 
         let context = try await store.streamContext(of: main, includingCheckStates: true)
         #expect(context.checkStates == Self.byId(mainStates))

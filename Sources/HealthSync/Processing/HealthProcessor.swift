@@ -199,29 +199,29 @@ public final class HealthProcessor: Sendable {
         return try await gate.run {
             let start = try await effectiveTime(first.now)
             let end = entries.reduce(start) { max($0, $1.now) }
-            // The committed deadlines due before the batch's last time, in one read. When they are more than a sweep
-            // batch (a backlog after downtime), the ones due before the first envelope are fired in sweep commits
-            // first, as `apply` does, and the rest are read again.
-            var backlog: SweepResult?
-            var knownDue: [StreamKey]? = try await store.dueSubStreams(
-                before: end, limit: configuration.sweepBatchSize)
-            if knownDue?.count ?? 0 >= configuration.sweepBatchSize {
-                backlog = try await fireTimersLocked(before: start)
-                knownDue = nil
-            }
+            // One store call reads the committed deadlines due before the batch's last time and every sub-stream the
+            // envelopes name. When more are due than a sweep batch (a backlog after downtime), the ones due before
+            // the first envelope are fired in sweep commits first, as `apply` does, and everything is read again.
             let contextRequests = Self.contextRequests(of: entries)
+            var backlog: SweepResult?
+            var known: BatchContext? = try await store.batchContext(
+                of: contextRequests, dueBefore: end, limit: configuration.sweepBatchSize)
+            if known?.due.count ?? 0 >= configuration.sweepBatchSize {
+                backlog = try await fireTimersLocked(before: start)
+                known = nil
+            }
             var results = try await withConflictRetries { () async throws -> [IntakeResult] in
                 let work = WorkingSet(store: store)
                 // Read once, or again when a conflict made the batch start over.
-                let committedDue: [StreamKey]
-                if let known = knownDue.take() {
-                    committedDue = known
+                let reads: BatchContext
+                if let initial = known.take() {
+                    reads = initial
                 } else {
-                    committedDue = try await store.dueSubStreams(before: end, limit: Int(Int32.max))
+                    reads = try await store.batchContext(
+                        of: contextRequests, dueBefore: end, limit: Int(Int32.max))
                 }
-                for key in committedDue { try await work.load(key) }
-                // Every stream the envelopes name, in one store call instead of one per envelope.
-                try await work.preload(contextRequests)
+                work.stage(reads.contexts, of: contextRequests.map(\.key))
+                for key in reads.due { try await work.load(key) }
                 var clock = start
                 var results: [IntakeResult] = []
                 results.reserveCapacity(entries.count)

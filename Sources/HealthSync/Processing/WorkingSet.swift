@@ -105,13 +105,10 @@ final class WorkingSet {
         stage(try await store.streamContext(of: key, includingCheckStates: includingCheckStates), of: key)
     }
 
-    /// Loads what is not staged yet of these sub-streams (as ``load(_:includingCheckStates:)`` of each) in one store
-    /// call (``HealthStore/streamContexts(of:)``): a batch's envelopes then read nothing more of them.
-    func preload(_ requests: [(key: StreamKey, includingCheckStates: Bool)]) async throws {
-        let missing = requests.filter { streams[$0.key.urn] == nil || subStreams[$0.key] == nil }
-        guard missing.count > 1 else { return }
-        let contexts = try await store.streamContexts(of: missing)
-        for (request, context) in zip(missing, contexts) { stage(context, of: request.key) }
+    /// Stages what is not staged yet of contexts read together (``HealthStore/batchContext(of:dueBefore:limit:)``),
+    /// one per key: a batch's envelopes then read nothing more of them.
+    func stage(_ contexts: [StreamContext], of keys: [StreamKey]) {
+        for (key, context) in zip(keys, contexts) { stage(context, of: key) }
     }
 
     /// Stages what is not staged yet of a context read for `key`: the stream with its errors, and the sub-stream

@@ -71,12 +71,15 @@ public protocol HealthStore: Sendable {
     /// default implementation makes the calls.
     func streamContext(of key: StreamKey, includingCheckStates: Bool) async throws -> StreamContext
 
-    /// ``streamContext(of:includingCheckStates:)`` of several sub-streams in one call (what a batch of envelopes
-    /// reads first): one context per request, in the order of `requests`. A store should read them in one
-    /// transaction; a default implementation makes one call per request.
-    func streamContexts(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)]
-    ) async throws -> [StreamContext]
+    /// What a batch of envelopes reads first, in one call: the sub-streams due strictly before `time`
+    /// (``dueSubStreams(before:limit:)``) and ``streamContext(of:includingCheckStates:)`` of each request, in the
+    /// order of `requests`. A store should read them in one transaction; a default implementation makes one call
+    /// each.
+    func batchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) async throws -> BatchContext
 
     /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.
     /// - Parameters:
@@ -148,18 +151,22 @@ extension HealthStore {
         )
     }
 
-    /// The default: ``streamContext(of:includingCheckStates:)`` of each request, one after the other.
+    /// The default: ``dueSubStreams(before:limit:)``, then ``streamContext(of:includingCheckStates:)`` of each
+    /// request, one after the other.
     /// - Throws: ``StorageError``.
-    public func streamContexts(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)]
-    ) async throws -> [StreamContext] {
+    public func batchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) async throws -> BatchContext {
+        let due = try await dueSubStreams(before: time, limit: limit)
         var contexts: [StreamContext] = []
         contexts.reserveCapacity(requests.count)
         for request in requests {
             contexts.append(
                 try await streamContext(of: request.key, includingCheckStates: request.includingCheckStates))
         }
-        return contexts
+        return BatchContext(due: due, contexts: contexts)
     }
 
     /// The stream of `key` with its open errors, and the sub-stream `key`, without its check states.

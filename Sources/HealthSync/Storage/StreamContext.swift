@@ -25,3 +25,19 @@ public struct StreamContext: Sendable, Hashable {
         self.checkStates = checkStates
     }
 }
+
+/// What a batch of envelopes reads first, read together by
+/// ``HealthStore/batchContext(of:dueBefore:limit:)``: the sub-streams whose timers are due, and the context of every
+/// sub-stream the envelopes name.
+public struct BatchContext: Sendable, Hashable {
+    /// The sub-streams whose earliest deadline is before the time asked for, earliest first, at most the limit.
+    public var due: [StreamKey]
+    /// One context per request, in the order of the requests.
+    public var contexts: [StreamContext]
+
+    /// Creates a batch context.
+    public init(due: [StreamKey], contexts: [StreamContext]) {
+        self.due = due
+        self.contexts = contexts
+    }
+}
