@@ -398,10 +398,14 @@ public struct EnvelopeDecoder: Sendable {
     /// SPEC §2 (decision): a duplicate `checkStateId` inside one message: the last one wins.
     static func lastOccurrences(_ inputs: [CheckStateInput]) -> [CheckStateInput] {
         var lastIndex: [String: Int] = [:]
+        lastIndex.reserveCapacity(inputs.count)
+        var withIds = 0
         for (index, input) in inputs.enumerated() {
-            if let id = input.checkStateId { lastIndex[id] = index }
+            guard let id = input.checkStateId else { continue }
+            lastIndex[id] = index
+            withIds += 1
         }
-        guard lastIndex.count < inputs.filter({ $0.checkStateId != nil }).count else { return inputs }
+        guard lastIndex.count < withIds else { return inputs }
         return inputs.enumerated().compactMap { index, input in
             guard let id = input.checkStateId else { return input }
             return lastIndex[id] == index ? input : nil
