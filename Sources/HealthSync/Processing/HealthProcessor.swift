@@ -325,6 +325,10 @@ public final class HealthProcessor: Sendable {
             if due.isEmpty { break }
             let (counts, fired) = try await withConflictRetries { () async throws -> (ChangeCounts, Int) in
                 let work = WorkingSet(store: store)
+                // The due sub-streams with their streams and errors in one store call, not three per timer.
+                let reads = try await store.batchContext(
+                    of: due.map { (key: $0, includingCheckStates: false) }, dueBefore: time, limit: 0)
+                work.stage(reads.contexts, of: due)
                 var fired = 0
                 for key in due { fired += try await fireTimers(of: key, in: work, before: time) }
                 try await store.commit(work.makeChange(clock: nil, receipt: nil))
