@@ -20,7 +20,8 @@ struct ServeCommand: ConsoleCommand {
             SIGTERM and SIGINT stop the service gracefully: it stops accepting connections, finishes the \
             requests in flight (each acknowledged envelope is committed before its answer) and exits 0. \
             Logs go to standard error. Events older than --retain-events are pruned once an hour, keeping what \
-            `state --at` needs inside the retained window.
+            `state --at` needs inside the retained window; so are the Idempotency-Key receipts older than \
+            --retain-idempotency-keys.
             """
     )
 
@@ -73,6 +74,14 @@ struct ServeCommand: ConsoleCommand {
             valueName: "duration")
     )
     var retainEvents = DurationArgument.defaultRetention
+
+    @Option(
+        help: ArgumentHelp(
+            "Remember an Idempotency-Key for DURATION before the clock; a re-send after that is applied again "
+                + "(pruned hourly).",
+            valueName: "duration")
+    )
+    var retainIdempotencyKeys = DurationArgument(seconds: 86_400)
 
     @Option(
         help: ArgumentHelp(
@@ -156,7 +165,8 @@ struct ServeCommand: ConsoleCommand {
         let configuration = HealthSyncHTTPConfiguration(
             host: host, port: port, apiKeys: keys.filter { seen.insert($0).inserted },
             insecureNoAuth: insecureNoAuth, maximumBodyBytes: maxBodyBytes, strict: strict,
-            sweeper: DeadlineSweeperConfiguration(eventRetention: retainEvents.seconds),
+            sweeper: DeadlineSweeperConfiguration(
+                eventRetention: retainEvents.seconds, idempotencyKeyRetention: retainIdempotencyKeys.seconds),
             maximumBatchCheckStates: maxBatchCheckStates
         )
         do {

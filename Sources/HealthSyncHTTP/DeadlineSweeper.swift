@@ -21,7 +21,12 @@ public struct DeadlineSweeperConfiguration: Sendable {
     /// prunes older events through ``HealthSync/HealthStore/pruneEvents(before:)`` at most once per
     /// ``pruneInterval``, keeping what time travel needs inside the retained window.
     public var eventRetention: TimeInterval?
-    /// The least time between two prunings of the event record.
+    /// How long the intake remembers an `Idempotency-Key` (seconds before the processor clock), or `nil` to remember
+    /// them all. The sweeper prunes older keys' receipts through
+    /// ``HealthSync/HealthStore/pruneReceipts(withPrefix:before:)`` with the events; a key re-sent after that is
+    /// applied again.
+    public var idempotencyKeyRetention: TimeInterval?
+    /// The least time between two prunings of the event record and the idempotency keys.
     public var pruneInterval: Duration
 
     /// Creates a configuration.
@@ -31,6 +36,7 @@ public struct DeadlineSweeperConfiguration: Sendable {
         retryDelay: Duration = .seconds(1),
         maximumRetryDelay: Duration = .seconds(60),
         eventRetention: TimeInterval? = nil,
+        idempotencyKeyRetention: TimeInterval? = nil,
         pruneInterval: Duration = .seconds(3_600)
     ) {
         self.maximumSleep = maximumSleep
@@ -38,6 +44,7 @@ public struct DeadlineSweeperConfiguration: Sendable {
         self.retryDelay = retryDelay
         self.maximumRetryDelay = maximumRetryDelay
         self.eventRetention = eventRetention
+        self.idempotencyKeyRetention = idempotencyKeyRetention
         self.pruneInterval = pruneInterval
     }
 }
@@ -107,11 +114,11 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
                 do {
                     pause = try await sweep()
                     failures = 0
-                    if let retention = configuration.eventRetention,
+                    if configuration.eventRetention != nil || configuration.idempotencyKeyRetention != nil,
                         lastPrune.map({ $0.duration(to: sleepClock.now) >= configuration.pruneInterval }) ?? true
                     {
                         lastPrune = sleepClock.now
-                        await prune(keeping: retention)
+                        await prune()
                     }
                 } catch {
                     failures += 1
@@ -165,19 +172,40 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
         return .zero
     }
 
-    /// Deletes the events older than `retention` before the processor clock (the store's clock when it is ahead of
-    /// the wall clock, as after a replay of future-stamped payloads). A failure is logged; the next pruning is
-    /// one ``DeadlineSweeperConfiguration/pruneInterval`` later.
-    private func prune(keeping retention: TimeInterval) async {
+    /// Deletes the events older than ``DeadlineSweeperConfiguration/eventRetention`` and the idempotency keys older
+    /// than ``DeadlineSweeperConfiguration/idempotencyKeyRetention`` before the processor clock (the store's clock
+    /// when it is ahead of the wall clock, as after a replay of future-stamped payloads). A failure is logged; the
+    /// next pruning is one ``DeadlineSweeperConfiguration/pruneInterval`` later.
+    private func prune() async {
+        let now: Date
         do {
             let stored = try await processor.store.clock()
-            let now = max(clock.now, stored ?? clock.now)
-            let pruned = try await processor.store.pruneEvents(before: now.addingTimeInterval(-retention))
-            if pruned > 0 {
-                logger.info("events pruned", metadata: ["events": "\(pruned)", "retention_s": "\(retention)"])
-            }
+            now = max(clock.now, stored ?? clock.now)
         } catch {
-            logger.error("pruning events failed", metadata: ["error": "\(error)"])
+            logger.error("pruning failed: the clock cannot be read", metadata: ["error": "\(error)"])
+            return
+        }
+        if let retention = configuration.eventRetention {
+            do {
+                let pruned = try await processor.store.pruneEvents(before: now.addingTimeInterval(-retention))
+                if pruned > 0 {
+                    logger.info("events pruned", metadata: ["events": "\(pruned)", "retention_s": "\(retention)"])
+                }
+            } catch {
+                logger.error("pruning events failed", metadata: ["error": "\(error)"])
+            }
+        }
+        if let retention = configuration.idempotencyKeyRetention {
+            do {
+                let pruned = try await processor.store.pruneReceipts(
+                    withPrefix: idempotencyReceiptPrefix, before: now.addingTimeInterval(-retention))
+                if pruned > 0 {
+                    logger.info(
+                        "idempotency keys pruned", metadata: ["keys": "\(pruned)", "retention_s": "\(retention)"])
+                }
+            } catch {
+                logger.error("pruning idempotency keys failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -116,7 +116,7 @@ extension HealthSyncAPI {
     /// The receipt an envelope posted with `key` is committed with: `http:` and the key, a namespace of its own
     /// (`healthsync replay` stores `replay:DIGEST:LINE`), so HTTP keys and replay receipts never collide.
     static func receipt(forIdempotencyKey key: String) -> String {
-        "http:\(key)"
+        idempotencyReceiptPrefix + key
     }
 
     /// Accepts JSON media types (`application/json`, `text/json`, `application/…+json`) and a missing header.
@@ -196,3 +196,7 @@ struct IntakeDocument: Encodable {
         alreadyApplied = keyed ? result.alreadyApplied : nil
     }
 }
+
+/// The namespace of the intake's receipts (`http:` and the `Idempotency-Key`), which the sweeper prunes after
+/// ``DeadlineSweeperConfiguration/idempotencyKeyRetention``.
+let idempotencyReceiptPrefix = "http:"

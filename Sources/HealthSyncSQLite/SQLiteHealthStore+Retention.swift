@@ -2,7 +2,8 @@ import Foundation
 internal import GRDB
 import HealthSync
 
-/// Event retention: ``HealthSync/HealthStore/pruneEvents(before:)``.
+/// Event and receipt retention: ``HealthSync/HealthStore/pruneEvents(before:)`` and
+/// ``HealthSync/HealthStore/pruneReceipts(withPrefix:before:)``.
 extension SQLiteHealthStore {
     /// The statement of ``pruneEvents(before:)``: a range scan of `event_at` below the cutoff, minus, per check
     /// state, the latest event before the cutoff when it created or updated the check state (a window function,
@@ -30,6 +31,20 @@ extension SQLiteHealthStore {
     public func pruneEvents(before cutoff: Date) async throws(StorageError) -> Int {
         try await write("pruning events before \(cutoff.timeIntervalSince1970)") { db in
             try db.cachedStatement(sql: Self.pruneEventsSQL).execute(arguments: [cutoff.storedValue])
+            return db.changesCount
+        }
+    }
+
+    /// Deletes the receipts that start with `prefix` and were committed with a clock before `cutoff`, in one write
+    /// transaction: a range of the receipt's primary key (`prefix` up to `prefix` followed by U+10FFFF, the largest
+    /// character), so the scan is bounded by the namespace.
+    /// - Returns: How many receipts were deleted.
+    /// - Throws: ``HealthSync/StorageError``; nothing is deleted then.
+    public func pruneReceipts(withPrefix prefix: String, before cutoff: Date) async throws(StorageError) -> Int {
+        try await write("pruning receipts \(prefix)… before \(cutoff.timeIntervalSince1970)") { db in
+            try db.cachedStatement(
+                sql: "DELETE FROM receipt WHERE receipt >= ?1 AND receipt < ?2 AND clock < ?3"
+            ).execute(arguments: [prefix, prefix + "\u{10FFFF}", cutoff.storedValue])
             return db.changesCount
         }
     }

@@ -64,6 +64,7 @@ public struct HealthStoreConformance: Sendable {
             try await $0.cascadesSubStreamDeletionIncludingItsErrorsButNotStreamLevelOnes()
         },
         Check("rejectsDuplicateReceiptAtomically") { try await $0.rejectsDuplicateReceiptAtomically() },
+        Check("prunesReceiptsByPrefixAndClock") { try await $0.prunesReceiptsByPrefixAndClock() },
         Check("keepsTheMaximumClock") { try await $0.keepsTheMaximumClock() },
         Check("ordersQueries") { try await $0.ordersQueries() },
         Check("filtersEvents") { try await $0.filtersEvents() },
@@ -880,6 +881,32 @@ public struct HealthStoreConformance: Sendable {
         #expect(try await store.checkStates(of: .main(Self.urnD), ids: nil) == [])
         let many = (0..<2_000).map { "id\($0)" } + ["b"]
         #expect(try await store.checkStates(of: main, ids: many) == [mainStates[1]])
+    }
+
+    /// ``HealthSync/HealthStore/pruneReceipts(withPrefix:before:)`` deletes exactly the receipts that start with the
+    /// prefix and were committed with a clock before the cutoff; a pruned receipt can be committed again.
+    public func prunesReceiptsByPrefixAndClock() async throws {
+        let store = try await makeStore()
+        let receipts: [(String, Double?)] = [
+            ("http:old", 10), ("http:", 10), ("http:new", 30), ("http:at-cutoff", 20), ("http:no-clock", nil),
+            ("replay:abc:1", 10), ("httpx", 10), ("http", 10),
+        ]
+        for (receipt, clock) in receipts {
+            try await store.commit(
+                Self.change {
+                    $0.receipt = receipt
+                    $0.clock = clock.map(Self.time)
+                })
+        }
+
+        #expect(try await store.pruneReceipts(withPrefix: "http:", before: Self.time(20)) == 2)
+        for (receipt, _) in receipts {
+            let pruned = receipt == "http:old" || receipt == "http:"
+            #expect(try await store.hasReceipt(receipt) == !pruned, "\(receipt)")
+        }
+        #expect(try await store.pruneReceipts(withPrefix: "http:", before: Self.time(20)) == 0)
+        try await store.commit(Self.change { $0.receipt = "http:old" })
+        #expect(try await store.hasReceipt("http:old"))
     }
 
     /// ``HealthSync/HealthStore/streamContext(of:includingCheckStates:)`` returns what the separate reads of the

@@ -85,11 +85,12 @@ import Testing
     @Test func passesTheOptionsToTheService() throws {
         let (configuration, _, _) = try Self.configuration([
             "--api-key", "k", "--host", "0.0.0.0", "--port", "9000", "--max-body-bytes", "1024", "--strict",
-            "--max-batch-check-states", "500", "--retain-events", "12h",
+            "--max-batch-check-states", "500", "--retain-events", "12h", "--retain-idempotency-keys", "2d",
         ])
         let service = try #require(configuration)
         #expect(service.maximumBatchCheckStates == 500)
         #expect(service.sweeper.eventRetention == 43_200.0)
+        #expect(service.sweeper.idempotencyKeyRetention == 172_800.0)
         #expect(service.host == "0.0.0.0")
         #expect(service.port == 9000)
         #expect(service.maximumBodyBytes == 1024)
@@ -105,11 +106,13 @@ import Testing
         #expect(!service.strict)
         #expect(service.maximumBatchCheckStates == 10_000)
         #expect(service.sweeper.eventRetention == 2_592_000.0)
+        #expect(service.sweeper.idempotencyKeyRetention == 86_400.0)
     }
 
     @Test(arguments: [
         ["--max-body-bytes", "0"], ["--port", "70000"], ["--late-grace", "-1"], ["--log-level", "loud"],
         ["--api-key", ""], ["--max-batch-check-states", "0"], ["--retain-events", "-1d"],
+        ["--retain-idempotency-keys", "-1h"],
     ])
     func rejectsInvalidOptions(arguments: [String]) {
         #expect(throws: (any Error).self) { try Self.parse(arguments) }

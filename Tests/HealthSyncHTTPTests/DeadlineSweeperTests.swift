@@ -19,14 +19,19 @@ import Testing
         let processor: HealthProcessor
         let sweeper: DeadlineSweeper<TestSleepClock>
 
-        init(store: any HealthStore = InMemoryHealthStore(), eventRetention: TimeInterval? = nil) {
+        init(
+            store: any HealthStore = InMemoryHealthStore(),
+            eventRetention: TimeInterval? = nil,
+            idempotencyKeyRetention: TimeInterval? = nil
+        ) {
             self.store = store
             processor = HealthProcessor(store: store, logger: Harness.logger)
             sweeper = DeadlineSweeper(
                 processor: processor, clock: clock, sleepClock: sleepClock,
                 configuration: DeadlineSweeperConfiguration(
                     maximumSleep: .seconds(3600), wakeCoalescing: .zero, retryDelay: .seconds(1),
-                    maximumRetryDelay: .seconds(4), eventRetention: eventRetention, pruneInterval: .seconds(3600)
+                    maximumRetryDelay: .seconds(4), eventRetention: eventRetention,
+                    idempotencyKeyRetention: idempotencyKeyRetention, pruneInterval: .seconds(3600)
                 ),
                 metrics: metrics, logger: Harness.logger
             )
@@ -138,6 +143,30 @@ import Testing
             _ = await rig.sleepClock.nextSleep()
             #expect(try await rig.store.events(EventQuery(urn: Self.urn)) == applied)
         }
+    }
+
+    @Test func prunesIdempotencyKeysOlderThanTheirRetentionButNotOtherReceipts() async throws {
+        let rig = Rig(idempotencyKeyRetention: 3600)
+        let envelope = try EnvelopeDecoder().decode(
+            Array(Payload.envelope([Payload.snapshot(Self.urn, states: [Payload.checkState("a")])]).utf8))
+        try await rig.processor.apply(envelope, at: rig.clock.now, receipt: "http:old")
+        try await rig.processor.apply(envelope, at: rig.clock.now, receipt: "replay:file:1")
+        rig.clock.advance(by: 7200)
+        try await rig.processor.apply(envelope, at: rig.clock.now, receipt: "http:new")
+        let events = try await rig.store.events(EventQuery(urn: Self.urn))
+        try await rig.running {
+            _ = await rig.sleepClock.nextSleep()
+            let kept = [
+                try await rig.store.hasReceipt("http:old"), try await rig.store.hasReceipt("http:new"),
+                try await rig.store.hasReceipt("replay:file:1"),
+            ]
+            #expect(kept == [false, true, true])
+            // Without an event retention, the events stay.
+            #expect(try await rig.store.events(EventQuery(urn: Self.urn)) == events)
+        }
+        // A key re-sent after its retention is applied again.
+        let again = try await rig.processor.apply(envelope, at: rig.clock.now, receipt: "http:old")
+        #expect(!again.alreadyApplied)
     }
 
     @Test func stopsOnGracefulShutdown() async throws {

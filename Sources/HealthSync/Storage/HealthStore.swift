@@ -128,6 +128,16 @@ public protocol HealthStore: Sendable {
     /// - Returns: How many events were deleted.
     /// - Throws: ``StorageError``; nothing is deleted then.
     func pruneEvents(before cutoff: Date) async throws -> Int
+
+    /// Deletes the receipts that start with `prefix` and were committed with a processor clock before `cutoff`:
+    /// an envelope with such a receipt is applied again if it comes back. For idempotency keys that are only
+    /// re-sent within a bounded time (the intake's `http:` keys); replay receipts must not be pruned, since a
+    /// replayed file can come back at any time.
+    ///
+    /// A default implementation throws ``StorageError/Code/failed``; both shipped stores implement it.
+    /// - Returns: How many receipts were deleted.
+    /// - Throws: ``StorageError``; nothing is deleted then.
+    func pruneReceipts(withPrefix prefix: String, before cutoff: Date) async throws -> Int
 }
 
 extension HealthStore {
@@ -149,6 +159,12 @@ extension HealthStore {
             checkStates: includingCheckStates && subStream != nil
                 ? try await checkStates(of: key, ids: nil).sorted { $0.checkStateId < $1.checkStateId } : nil
         )
+    }
+
+    /// The default for stores without receipt retention: fails with ``StorageError/Code/failed``.
+    /// - Throws: ``StorageError`` always.
+    public func pruneReceipts(withPrefix prefix: String, before cutoff: Date) async throws -> Int {
+        throw StorageError(code: .failed, message: "\(type(of: self)) does not implement receipt retention")
     }
 
     /// The default: ``dueSubStreams(before:limit:)``, then ``streamContext(of:includingCheckStates:)`` of each

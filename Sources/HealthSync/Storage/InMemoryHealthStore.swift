@@ -12,7 +12,8 @@ public actor InMemoryHealthStore: HealthStore {
     private var eventLog: [HealthEvent] = []
     private var nextSequence: Int64 = 1
     private var processorClock: Date?
-    private var receipts: Set<String> = []
+    /// Committed receipts with the clock they were committed with.
+    private var receipts: [String: Date?] = [:]
 
     /// Creates an empty store.
     public init() {}
@@ -100,7 +101,17 @@ public actor InMemoryHealthStore: HealthStore {
     public func clock() -> Date? { processorClock }
 
     /// Whether a change with this receipt was committed.
-    public func hasReceipt(_ receipt: String) -> Bool { receipts.contains(receipt) }
+    public func hasReceipt(_ receipt: String) -> Bool { receipts[receipt] != nil }
+
+    /// Deletes the receipts with `prefix` committed with a clock before `cutoff`.
+    public func pruneReceipts(withPrefix prefix: String, before cutoff: Date) -> Int {
+        let old = receipts.filter { receipt, clock in
+            guard receipt.hasPrefix(prefix), let clock else { return false }
+            return clock < cutoff
+        }
+        for receipt in old.keys { receipts[receipt] = nil }
+        return old.count
+    }
 
     /// Events matching `query`, oldest first.
     public func events(_ query: EventQuery) -> [HealthEvent] {
@@ -170,11 +181,11 @@ public actor InMemoryHealthStore: HealthStore {
             eventLog.append(event)
         }
         if let clock = change.clock { processorClock = max(processorClock ?? clock, clock) }
-        if let receipt = change.receipt { receipts.insert(receipt) }
+        if let receipt = change.receipt { receipts[receipt] = .some(change.clock) }
     }
 
     private func validate(_ change: StoreChange) throws {
-        if let receipt = change.receipt, receipts.contains(receipt) {
+        if let receipt = change.receipt, receipts[receipt] != nil {
             throw StorageError(code: .duplicateReceipt, message: "receipt \(receipt) was already committed")
         }
         var streamVersions = streamRecords.mapValues(\.version)
