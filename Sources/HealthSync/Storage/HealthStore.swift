@@ -185,12 +185,6 @@ extension HealthStore {
         return BatchContext(due: due, contexts: contexts)
     }
 
-    /// The stream of `key` with its open errors, and the sub-stream `key`, without its check states.
-    /// - Throws: ``StorageError``.
-    public func streamContext(of key: StreamKey) async throws -> StreamContext {
-        try await streamContext(of: key, includingCheckStates: false)
-    }
-
     /// All check states of one sub-stream.
     public func checkStates(of key: StreamKey) async throws -> [StoredCheckState] {
         try await checkStates(of: key, ids: nil)

@@ -1,5 +1,6 @@
-/// What processing a message needs of its stream, read together by ``HealthStore/streamContext(of:)``: the stream
-/// record, the stream's open errors and the record of one of its sub-streams.
+/// What processing a message needs of its stream, read together by
+/// ``HealthStore/streamContext(of:includingCheckStates:)``: the stream record, the stream's open errors, the record of
+/// one of its sub-streams and, when asked for, that sub-stream's check states.
 public struct StreamContext: Sendable, Hashable {
     /// The stream record, or `nil` when the stream is not stored.
     public var stream: StreamRecord?
