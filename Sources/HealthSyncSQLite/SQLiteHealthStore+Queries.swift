@@ -32,13 +32,36 @@ extension SQLiteHealthStore {
         limit: Int
     ) async throws(StorageError) -> BatchContext {
         try await readOnWriter("reading \(requests.count) streams") { db in
-            BatchContext(
-                due: try Self.dueSubStreams(before: time, limit: limit, in: db),
-                contexts: try requests.map {
-                    try Self.streamContext(of: $0.key, includingCheckStates: $0.includingCheckStates, in: db)
-                }
-            )
+            try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db)
         }
+    }
+
+    /// ``batchContext(of:dueBefore:limit:)`` on one of the pool's reader connections, which does not wait for the
+    /// writer: it sees what was committed when its transaction starts (an in-memory store's single connection
+    /// waits).
+    /// - Throws: ``HealthSync/StorageError``.
+    public func batchContextBesideWrites(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) async throws(StorageError) -> BatchContext {
+        try await read("reading \(requests.count) streams beside the writer") { db in
+            try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db)
+        }
+    }
+
+    static func batchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int,
+        in db: Database
+    ) throws -> BatchContext {
+        BatchContext(
+            due: try Self.dueSubStreams(before: time, limit: limit, in: db),
+            contexts: try requests.map {
+                try Self.streamContext(of: $0.key, includingCheckStates: $0.includingCheckStates, in: db)
+            }
+        )
     }
 
     static func streamContext(of key: StreamKey, includingCheckStates: Bool, in db: Database) throws -> StreamContext {

@@ -913,7 +913,8 @@ public struct HealthStoreConformance: Sendable {
     /// stream, its errors, the sub-stream and, when asked for and the sub-stream is stored, its check states (sorted
     /// by id) return: for a stored sub-stream, a sub-stream that is not stored, and a stream that is not stored;
     /// ``HealthSync/HealthStore/batchContext(of:dueBefore:limit:)`` returns the same, for several requests in order,
-    /// with the due sub-streams ``HealthSync/HealthStore/dueSubStreams(before:limit:)`` returns.
+    /// with the due sub-streams ``HealthSync/HealthStore/dueSubStreams(before:limit:)`` returns, and so does
+    /// ``HealthSync/HealthStore/batchContextBesideWrites(of:dueBefore:limit:)``.
     public func readsTheStreamContextAsTheSeparateReads() async throws {
         let store = try await makeStore()
         let main = StreamKey.main(Self.urnA)
@@ -963,6 +964,11 @@ public struct HealthStoreConformance: Sendable {
             let batch = try await store.batchContext(of: requests, dueBefore: Self.time(time), limit: limit)
             #expect(batch.contexts == alone)
             #expect(batch.due == (try await store.dueSubStreams(before: Self.time(time), limit: limit)))
+            // Beside the writes (none run here), the same.
+            let beside = try await store.batchContextBesideWrites(
+                of: requests, dueBefore: Self.time(time), limit: limit)
+            #expect(beside.contexts == alone)
+            #expect(beside.due == batch.due)
         }
         #expect(try await store.batchContext(of: [], dueBefore: Self.time(0), limit: 10).contexts.isEmpty)
 

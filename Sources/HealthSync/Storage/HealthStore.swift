@@ -81,6 +81,19 @@ public protocol HealthStore: Sendable {
         limit: Int
     ) async throws -> BatchContext
 
+    /// ``batchContext(of:dueBefore:limit:)`` read beside the store's writes: a read transaction that does not wait
+    /// for a commit in progress and sees what was committed when it starts.
+    ///
+    /// The processor reads a batch with it while the previous batch still commits, and uses what it read only when
+    /// that commit changes none of the streams read (``HealthProcessor`` documents the pipeline). A default
+    /// implementation calls ``batchContext(of:dueBefore:limit:)``, which is correct for every store: it may only
+    /// wait longer.
+    func batchContextBesideWrites(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) async throws -> BatchContext
+
     /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.
     /// - Parameters:
     ///   - urn: only this stream.
@@ -183,6 +196,16 @@ extension HealthStore {
                 try await streamContext(of: request.key, includingCheckStates: request.includingCheckStates))
         }
         return BatchContext(due: due, contexts: contexts)
+    }
+
+    /// The default: ``batchContext(of:dueBefore:limit:)``.
+    /// - Throws: ``StorageError``.
+    public func batchContextBesideWrites(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) async throws -> BatchContext {
+        try await batchContext(of: requests, dueBefore: time, limit: limit)
     }
 
     /// All check states of one sub-stream.
