@@ -51,9 +51,11 @@ public final class HealthProcessor: Sendable {
     /// The settings.
     public let configuration: Configuration
     let logger: Logger
-    private let gate = SerialGate()
+    let gate = SerialGate()
     private let cachedClock = Mutex<Date?>(nil)
-    private let metrics = ProcessorMetrics()
+    /// The last batch staged by ``stage(batch:)``, whose commit may still run.
+    let pipelineTail = Mutex<PipelinedCommit?>(nil)
+    let metrics = ProcessorMetrics()
 
     /// Creates a processor over `store`.
     /// - Parameters:
@@ -81,12 +83,12 @@ public final class HealthProcessor: Sendable {
         return cachedClock.withLock { $0 }
     }
 
-    private func effectiveTime(_ now: Date) async throws -> Date {
+    func effectiveTime(_ now: Date) async throws -> Date {
         guard let clock = try await clock() else { return now }
         return max(clock, now)
     }
 
-    private func noteClock(_ time: Date) {
+    func noteClock(_ time: Date) {
         cachedClock.withLock { $0 = max($0 ?? time, time) }
     }
 
@@ -118,7 +120,7 @@ public final class HealthProcessor: Sendable {
             guard let result = results.first else { preconditionFailure("a batch of one has one result") }
             return result
         }
-        return try await gate.run {
+        return try await exclusively {
             var result = IntakeResult(rejections: envelope.rejections, warnings: envelope.warnings)
             if try await store.hasReceipt(receipt) {
                 result.alreadyApplied = true
@@ -196,7 +198,7 @@ public final class HealthProcessor: Sendable {
     ///   beforehand in their own sweep commits, as described above, stay committed).
     public func apply(batch entries: [BatchEntry]) async throws -> [IntakeResult] {
         guard let first = entries.first else { return [] }
-        return try await gate.run {
+        return try await exclusively {
             let start = try await effectiveTime(first.now)
             let end = entries.reduce(start) { max($0, $1.now) }
             // One store call reads the committed deadlines due before the batch's last time and every sub-stream the
@@ -220,45 +222,69 @@ public final class HealthProcessor: Sendable {
                     reads = try await store.batchContext(
                         of: contextRequests, dueBefore: end, limit: Int(Int32.max))
                 }
-                work.stage(reads.contexts, of: contextRequests.map(\.key))
-                for key in reads.due { try await work.load(key) }
-                var clock = start
-                var results: [IntakeResult] = []
-                results.reserveCapacity(entries.count)
-                for entry in entries {
-                    let time = max(clock, entry.now)
-                    clock = time
-                    var result = IntakeResult(rejections: entry.envelope.rejections, warnings: entry.envelope.warnings)
-                    result.appliedAt = time
-                    result.timers = try await fireStagedTimers(in: work, before: time)
-                    for message in entry.envelope.messages {
-                        try await process(message, in: work, at: time, receivedAt: entry.receivedAt ?? time)
-                    }
-                    result.counts = work.takeCounts()
-                    result.messagesApplied = entry.envelope.messages.count
-                    results.append(result)
-                }
+                let (results, clock) = try await process(
+                    entries, from: start, reading: reads, of: contextRequests, in: work)
                 try await store.commit(work.makeChange(clock: clock, receipt: nil))
                 return results
             }
-            if let last = results.last?.appliedAt { noteClock(last) }
-            for result in results {
-                // The backlog's sweep was recorded when it was committed.
-                if let timers = result.timers { metrics.record(timers) }
-                metrics.record(result)
-            }
-            if let backlog, var timers = results[0].timers {
-                timers.timersFired += backlog.timersFired
-                timers.counts = backlog.counts + timers.counts
-                results[0].timers = timers
-            }
+            noteCommitted(results)
+            Self.merge(backlog, into: &results)
             return results
         }
     }
 
+    /// Stages a batch's reads in `work` and applies its envelopes there, as ``apply(batch:)`` describes: each at its
+    /// own time, never before the previous one's (the first at `start` or later), after the timers due before it.
+    /// - Returns: one result per entry, and the time of the last one.
+    func process(
+        _ entries: [BatchEntry],
+        from start: Date,
+        reading reads: BatchContext,
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        in work: WorkingSet
+    ) async throws -> (results: [IntakeResult], clock: Date) {
+        work.stage(reads.contexts, of: requests.map(\.key))
+        for key in reads.due { try await work.load(key) }
+        var clock = start
+        var results: [IntakeResult] = []
+        results.reserveCapacity(entries.count)
+        for entry in entries {
+            let time = max(clock, entry.now)
+            clock = time
+            var result = IntakeResult(rejections: entry.envelope.rejections, warnings: entry.envelope.warnings)
+            result.appliedAt = time
+            result.timers = try await fireStagedTimers(in: work, before: time)
+            for message in entry.envelope.messages {
+                try await process(message, in: work, at: time, receivedAt: entry.receivedAt ?? time)
+            }
+            result.counts = work.takeCounts()
+            result.messagesApplied = entry.envelope.messages.count
+            results.append(result)
+        }
+        return (results, clock)
+    }
+
+    /// Notes the clock and records the metrics of a committed batch's results.
+    func noteCommitted(_ results: [IntakeResult]) {
+        if let last = results.last?.appliedAt { noteClock(last) }
+        for result in results {
+            // A backlog's sweep was recorded when it was committed.
+            if let timers = result.timers { metrics.record(timers) }
+            metrics.record(result)
+        }
+    }
+
+    /// Adds the timers of a backlog fired (and committed) before a batch to the batch's first result.
+    static func merge(_ backlog: SweepResult?, into results: inout [IntakeResult]) {
+        guard let backlog, !results.isEmpty, var timers = results[0].timers else { return }
+        timers.timersFired += backlog.timersFired
+        timers.counts = backlog.counts + timers.counts
+        results[0].timers = timers
+    }
+
     /// The sub-streams a batch's messages name, each once, in order of first mention, and whether to read its check
     /// states with it (as ``process(_:in:at:receivedAt:)`` does for a message that stops a snapshot).
-    private static func contextRequests(
+    static func contextRequests(
         of entries: [BatchEntry]
     ) -> [(key: StreamKey, includingCheckStates: Bool)] {
         var requests: [(key: StreamKey, includingCheckStates: Bool)] = []
@@ -304,7 +330,7 @@ public final class HealthProcessor: Sendable {
     /// - Throws: ``StorageError``.
     @discardableResult
     public func advance(to now: Date) async throws -> SweepResult {
-        try await gate.run {
+        try await exclusively {
             let time = try await effectiveTime(now)
             var result = try await fireTimersLocked(before: time)
             if try await store.clock() ?? .distantPast < time {
@@ -318,7 +344,7 @@ public final class HealthProcessor: Sendable {
         }
     }
 
-    private func fireTimersLocked(before time: Date) async throws -> SweepResult {
+    func fireTimersLocked(before time: Date) async throws -> SweepResult {
         var result = SweepResult(clock: time)
         while true {
             let due = try await store.dueSubStreams(before: time, limit: configuration.sweepBatchSize)
@@ -350,7 +376,7 @@ public final class HealthProcessor: Sendable {
     /// - Throws: ``StorageError``.
     @discardableResult
     public func deleteStream(_ urn: String, at now: Date) async throws -> Bool {
-        try await gate.run {
+        try await exclusively {
             let time = try await effectiveTime(now)
             return try await withConflictRetries {
                 let work = WorkingSet(store: store)
@@ -380,7 +406,7 @@ public final class HealthProcessor: Sendable {
     /// - Throws: ``StorageError``.
     @discardableResult
     public func clearErrors(of urn: String, at now: Date) async throws -> Int? {
-        try await gate.run {
+        try await exclusively {
             let time = try await effectiveTime(now)
             return try await withConflictRetries { () async throws -> Int? in
                 let work = WorkingSet(store: store)
@@ -398,7 +424,16 @@ public final class HealthProcessor: Sendable {
 
     // MARK: Internals
 
-    private func withConflictRetries<T>(_ body: () async throws -> T) async throws -> T {
+    /// Runs `body` through the gate, once the commits of staged batches (``stage(batch:)``) finished: a mutation
+    /// that is not a staged batch reads and commits on top of everything staged before it.
+    func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await gate.run {
+            if let tail = pipelineTail.withLock({ $0 }) { _ = await tail.task.result }
+            return try await body()
+        }
+    }
+
+    func withConflictRetries<T>(_ body: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {

@@ -1,0 +1,284 @@
+import Foundation
+import Logging
+import Synchronization
+
+// MARK: Pipelined batches
+
+extension HealthProcessor {
+    /// Processes a batch and starts its commit without waiting for it, so that the next batch can be processed while
+    /// this one commits; ``complete(_:)`` waits for the commit and returns the results.
+    ///
+    /// The outcome is that of ``apply(batch:)`` called once per batch, in the order the batches were staged: the
+    /// commits run one after the other in that order, and a batch is read on top of every batch staged before it.
+    /// While the previous batch still commits, the next one is read beside that commit
+    /// (``HealthStore/batchContextBesideWrites(of:dueBefore:limit:)``) and what it read is used only when that
+    /// commit changes none of the streams read and none of its deadlines fall before the batch; otherwise the batch
+    /// waits for the commit and reads after it, as ``apply(batch:)`` does.
+    ///
+    /// When a staged commit fails, nothing of it is stored, and the batches staged after it are not written either:
+    /// their commits, and stages made before the failed batch is completed, fail with a
+    /// ``StorageError/Code/conflict``. ``complete(_:)`` applies a batch that failed that way again with
+    /// ``apply(batch:)``, so a caller that completes every staged batch, in the order they were staged, gets every
+    /// envelope applied once and in order.
+    ///
+    /// Every other mutation (``apply(_:at:receivedAt:receipt:)``, ``apply(batch:)``, ``advance(to:)``, …) waits for
+    /// the staged commits to finish before it reads.
+    ///
+    /// ```swift
+    /// var previous: HealthProcessor.StagedBatch?
+    /// for batch in batches {
+    ///     let staged = await processor.stage(batch: batch)
+    ///     if let previous { answer(try await processor.complete(previous)) }  // committed while `batch` was processed
+    ///     previous = staged
+    /// }
+    /// if let previous { answer(try await processor.complete(previous)) }
+    /// ```
+    /// - Parameter entries: the envelopes, in the order to apply them.
+    /// - Returns: the staged batch, to pass to ``complete(_:)``; a failure to read or process it is kept there.
+    public func stage(batch entries: [BatchEntry]) async -> StagedBatch {
+        guard let first = entries.first else { return StagedBatch(entries: [], outcome: .success([]), commit: nil) }
+        do {
+            return try await gate.run { () async throws -> StagedBatch in
+                let previous = pipelineTail.withLock { $0 }
+                if let previous, previous.blocksStaging { return poisoned(entries) }
+                // A batch starts at the time of the one staged before it at the earliest, committed or not yet; a
+                // failed one is applied again at the committed clock.
+                var start = try await effectiveTime(first.now)
+                if let previous, let clock = previous.clock, !previous.failed { start = max(start, clock) }
+                let end = entries.reduce(start) { max($0, $1.now) }
+                let requests = Self.contextRequests(of: entries)
+                var reads: BatchContext?
+                let pending = previous?.unfinishedChain() ?? []
+                if let previous, !pending.isEmpty {
+                    let beside = try await store.batchContextBesideWrites(
+                        of: requests, dueBefore: end, limit: configuration.sweepBatchSize)
+                    if beside.due.count < configuration.sweepBatchSize,
+                        PipelinedCommit.independent(of: pending, requests: requests, due: beside.due, before: end)
+                    {
+                        reads = beside
+                    } else {
+                        _ = await previous.task.result
+                        if previous.blocksStaging { return poisoned(entries) }
+                    }
+                }
+                var backlog: SweepResult?
+                if reads == nil {
+                    let read = try await store.batchContext(
+                        of: requests, dueBefore: end, limit: configuration.sweepBatchSize)
+                    if read.due.count >= configuration.sweepBatchSize {
+                        backlog = try await fireTimersLocked(before: start)
+                        reads = try await store.batchContext(of: requests, dueBefore: end, limit: Int(Int32.max))
+                    } else {
+                        reads = read
+                    }
+                }
+                guard let reads else { preconditionFailure("a staged batch is read before it is processed") }
+                let work = WorkingSet(store: store)
+                let (results, clock) = try await process(entries, from: start, reading: reads, of: requests, in: work)
+                let commit = PipelinedCommit(
+                    committing: work.makeChange(clock: clock, receipt: nil), at: clock, to: store, after: previous
+                ) { [self] in noteClock(clock) }
+                pipelineTail.withLock { $0 = commit }
+                return StagedBatch(entries: entries, outcome: .success(results), backlog: backlog, commit: commit)
+            }
+        } catch {
+            return StagedBatch(entries: entries, outcome: .failure(error), commit: nil)
+        }
+    }
+
+    /// Waits for a staged batch's commit and returns its results, one per entry, in order.
+    ///
+    /// When the commit (or the stage) failed with a ``StorageError/Code/conflict`` (another writer, or an earlier
+    /// staged batch that failed), the batch is applied again with ``apply(batch:)``. Complete staged batches in the
+    /// order they were staged.
+    /// - Throws: what reading, processing or committing the batch threw, when applying it again was not the remedy;
+    ///   nothing of the batch is then stored.
+    public func complete(_ staged: StagedBatch) async throws -> [IntakeResult] {
+        do {
+            var results = try staged.outcome.get()
+            if let commit = staged.commit { try await commit.task.value }
+            noteCommitted(results)
+            Self.merge(staged.backlog, into: &results)
+            return results
+        } catch let error as StorageError where error.code == .conflict {
+            defer { staged.commit?.markCompleted() }
+            logger.debug("staged batch failed, applying it again", metadata: ["error": "\(error)"])
+            return try await apply(batch: staged.entries)
+        } catch {
+            staged.commit?.markCompleted()
+            throw error
+        }
+    }
+
+    /// A batch that cannot be staged because an earlier staged batch failed and is not completed yet: it becomes the
+    /// tail, so that the batches after it wait for its completion too.
+    private func poisoned(_ entries: [BatchEntry]) -> StagedBatch {
+        let error = StorageError(
+            code: .conflict, message: "an earlier staged batch failed; this batch is applied again when completed")
+        let commit = PipelinedCommit(failingWith: error)
+        pipelineTail.withLock { $0 = commit }
+        return StagedBatch(entries: entries, outcome: .failure(error), commit: commit)
+    }
+
+    /// A batch processed by ``HealthProcessor/stage(batch:)`` whose commit may still run; pass it to
+    /// ``HealthProcessor/complete(_:)``.
+    public final class StagedBatch: Sendable {
+        /// The envelopes of the batch.
+        public let entries: [BatchEntry]
+        let outcome: Result<[IntakeResult], any Error>
+        let backlog: SweepResult?
+        let commit: PipelinedCommit?
+
+        init(
+            entries: [BatchEntry],
+            outcome: Result<[IntakeResult], any Error>,
+            backlog: SweepResult? = nil,
+            commit: PipelinedCommit?
+        ) {
+            self.entries = entries
+            self.outcome = outcome
+            self.backlog = backlog
+            self.commit = commit
+        }
+    }
+}
+
+/// The commit of a staged batch: it runs once the commit of the batch staged before it succeeded, and fails with a
+/// conflict, writing nothing, when that one failed.
+final class PipelinedCommit: Sendable {
+    private struct Status {
+        /// The commit staged before this one, while this one has not finished.
+        var previous: PipelinedCommit?
+        /// `nil` while running; then whether it succeeded.
+        var succeeded: Bool?
+        /// Whether ``HealthProcessor/complete(_:)`` has dealt with a failure.
+        var completed = false
+
+        mutating func finish(succeeded: Bool) {
+            self.succeeded = succeeded
+            previous = nil
+        }
+    }
+
+    /// Every stream URN the commit changes.
+    let urns: Set<String>
+    /// The earliest deadline of the sub-streams the commit saves.
+    let earliestDeadline: Date?
+    /// The processor time of the batch's last envelope.
+    let clock: Date?
+    /// The commit; it throws what the store threw, or a conflict when the previous commit failed.
+    let task: Task<Void, any Error>
+    private let status: StatusBox
+
+    /// The status, shared with the commit's task (which starts before `self` is initialized).
+    private final class StatusBox: Sendable {
+        let mutex: Mutex<Status>
+        init(_ status: Status) { mutex = Mutex(status) }
+        func withLock<T>(_ body: (inout Status) -> T) -> T { mutex.withLock { body(&$0) } }
+    }
+
+    /// Starts the commit of `change`, a batch whose last envelope is at `clock`, once `previous` succeeded;
+    /// `committed` runs when it did.
+    init(
+        committing change: StoreChange,
+        at clock: Date,
+        to store: any HealthStore,
+        after previous: PipelinedCommit?,
+        committed: @escaping @Sendable () -> Void
+    ) {
+        self.clock = clock
+        urns = change.changedURNs
+        earliestDeadline = change.savedSubStreams.compactMap(\.nextDeadline).min()
+        let status = StatusBox(Status(previous: previous))
+        self.status = status
+        task = Task {
+            do {
+                if let previous, !(await previous.succeeded()) {
+                    throw StorageError(
+                        code: .conflict,
+                        message: "an earlier staged batch failed; this batch is applied again when completed")
+                }
+                try await store.commit(change)
+                committed()
+                status.withLock { $0.finish(succeeded: true) }
+            } catch {
+                status.withLock { $0.finish(succeeded: false) }
+                throw error
+            }
+        }
+    }
+
+    init(failingWith error: any Error) {
+        urns = []
+        earliestDeadline = nil
+        clock = nil
+        status = StatusBox(Status(previous: nil, succeeded: false))
+        task = Task { throw error }
+    }
+
+    /// Waits for the commit; whether it succeeded.
+    func succeeded() async -> Bool {
+        (try? await task.value) != nil
+    }
+
+    /// Whether the commit failed and ``HealthProcessor/complete(_:)`` has not yet applied its batch again: until
+    /// then, nothing may be staged after it.
+    var blocksStaging: Bool {
+        status.withLock { $0.succeeded == false && !$0.completed }
+    }
+
+    /// Whether the commit finished and failed.
+    var failed: Bool {
+        status.withLock { $0.succeeded == false }
+    }
+
+    /// Notes that the batch of a failed commit was dealt with.
+    func markCompleted() {
+        status.withLock { $0.completed = true }
+    }
+
+    /// This commit and the ones staged before it that have not finished yet, newest first.
+    func unfinishedChain() -> [PipelinedCommit] {
+        var chain: [PipelinedCommit] = []
+        var next: PipelinedCommit? = self
+        while let commit = next {
+            let (running, previous) = commit.status.withLock { ($0.succeeded == nil, $0.previous) }
+            guard running else { break }
+            chain.append(commit)
+            next = previous
+        }
+        return chain
+    }
+
+    /// Whether a batch read beside the `pending` commits can use what it read: none of them changes a stream it
+    /// read (requested or due), and none saves a deadline before `end`, which the batch would have to fire.
+    static func independent(
+        of pending: [PipelinedCommit],
+        requests: [(key: StreamKey, includingCheckStates: Bool)],
+        due: [StreamKey],
+        before end: Date
+    ) -> Bool {
+        for commit in pending {
+            if let deadline = commit.earliestDeadline, deadline < end { return false }
+            if requests.contains(where: { commit.urns.contains($0.key.urn) }) { return false }
+            if due.contains(where: { commit.urns.contains($0.urn) }) { return false }
+        }
+        return true
+    }
+}
+
+extension StoreChange {
+    /// Every stream URN the change writes to.
+    var changedURNs: Set<String> {
+        var urns = Set<String>()
+        for deletion in deletedStreams { urns.insert(deletion.urn) }
+        for deletion in deletedSubStreams { urns.insert(deletion.key.urn) }
+        for record in savedStreams { urns.insert(record.urn) }
+        for record in savedSubStreams { urns.insert(record.key.urn) }
+        for deletion in deletedCheckStates { urns.insert(deletion.key.urn) }
+        for state in savedCheckStates { urns.insert(state.key.urn) }
+        for key in deletedErrors { urns.insert(key.urn) }
+        for error in savedErrors { urns.insert(error.key.urn) }
+        return urns
+    }
+}

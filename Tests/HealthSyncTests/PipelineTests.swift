@@ -1,0 +1,306 @@
+import Foundation
+import HealthSync
+import HealthSyncSQLite
+import HealthSyncTesting
+import Testing
+
+/// `HealthProcessor.stage(batch:)` and `complete(_:)` (the next batch processed while the previous one commits)
+/// against `apply(batch:)` one batch at a time: the same results and the same stored state, with commits that
+/// overlap, fail or are held.
+@Suite struct PipelineTests {
+    /// The stores to pipeline into; `sqliteFile` is the on-disk pool, whose reads beside a commit use a reader.
+    enum Kind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case memory
+        case sqlite
+        case sqliteFile
+
+        var testDescription: String { rawValue }
+
+        func makeStore(in directory: URL) throws -> any HealthStore {
+            switch self {
+            case .memory: InMemoryHealthStore()
+            case .sqlite: try SQLiteHealthStore.inMemory()
+            case .sqliteFile:
+                try SQLiteHealthStore(path: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path)
+            }
+        }
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    static func entry(at time: Double, _ messages: String...) throws -> HealthProcessor.BatchEntry {
+        let envelope = try EnvelopeDecoder().decode(Array(Payload.envelope(at: time, messages).utf8))
+        return HealthProcessor.BatchEntry(envelope, at: Date(timeIntervalSince1970: time))
+    }
+
+    static func snapshot(_ urn: String, _ ids: [String], health: String = "CLEAR") -> String {
+        Payload.snapshot(urn, repeatInterval: 30, states: ids.map { Payload.checkState($0, health: health) })
+    }
+
+    @Test(arguments: Kind.allCases)
+    func randomPipelinedBatchesLeaveTheSameStateAsBatchesOneAtATime(_ kind: Kind) async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The fuzz sequences: three streams of every model, so nearly every batch names a stream of the one before.
+        var few = (batches: 0, independent: 0, dependent: 0)
+        for sequence in 0..<12 {
+            var generator = SequenceGenerator(seed: UInt64(9_000 + sequence))
+            let outcome = try await Self.compare(kind, in: directory, seed: UInt64(9_000 + sequence), steps: 60) {
+                generator.nextAction()
+            }
+            few.batches += outcome.batches
+            few.independent += outcome.independent
+            few.dependent += outcome.dependent
+        }
+        #expect(few.batches > 100 && few.dependent > 20, "\(few)")
+        // Snapshots of twelve streams, seconds apart: most batches name other streams than the one before.
+        var many = (batches: 0, independent: 0, dependent: 0)
+        for sequence in 0..<6 {
+            var generator = ManyStreams(seed: UInt64(9_500 + sequence))
+            let outcome = try await Self.compare(kind, in: directory, seed: UInt64(9_500 + sequence), steps: 80) {
+                generator.nextAction()
+            }
+            many.batches += outcome.batches
+            many.independent += outcome.independent
+            many.dependent += outcome.dependent
+        }
+        #expect(many.batches > 100 && many.independent > 50 && many.dependent > 5, "\(many)")
+    }
+
+    /// Snapshots (REPEAT_SNAPSHOTS, whole or split over envelopes) of twelve streams, a few seconds apart, with now and
+    /// then a jump past their repeat intervals and an advance of the clock.
+    struct ManyStreams {
+        private var random: FuzzRandom
+        private var time = 1_700_000_000.0
+
+        init(seed: UInt64) {
+            random = FuzzRandom(seed: seed)
+        }
+
+        mutating func nextAction() -> SequenceGenerator.Action {
+            time += random.chance(0.05) ? 200 : Double(random.below(3))
+            if random.chance(0.05) { return .advance(time) }
+            let urn = "urn:health:many:s\(random.below(12))"
+            let ids = (0..<random.below(5)).map { _ in "c\(random.below(6))" }
+            let states = ids.map {
+                Payload.checkState($0, health: random.element(of: ["CLEAR", "DEVIATING", "CRITICAL"]))
+            }
+            let snapshot = Payload.snapshot(
+                urn, repeatInterval: random.element(of: [30, 60]), start: random.chance(0.8),
+                stop: random.chance(0.8), states: states)
+            return .envelope(Payload.envelope(at: time, [snapshot]), time: time)
+        }
+    }
+
+    /// Replays one random sequence into two processors: one applies each batch with `apply(batch:)`, the other stages
+    /// it and completes the previous staged batch only then, as the intake does; the operations in between run while
+    /// a staged batch may still commit.
+    ///
+    /// Each staged batch's commit is held until the next batch has read (or until the next operation), so that every
+    /// batch of a run but the first is staged while the previous one commits.
+    static func compare(
+        _ kind: Kind,
+        in directory: URL,
+        seed: UInt64,
+        steps: Int,
+        nextAction: () -> SequenceGenerator.Action
+    ) async throws -> (batches: Int, independent: Int, dependent: Int) {
+        let configuration = HealthProcessor.Configuration(sweepBatchSize: 2)
+        let serial = HealthProcessor(store: try kind.makeStore(in: directory), configuration: configuration)
+        let store = ControlledStore(try kind.makeStore(in: directory))
+        let pipelined = HealthProcessor(store: store, configuration: configuration)
+        var sizes = FuzzRandom(seed: seed &* 17)
+        var pending: [HealthProcessor.BatchEntry] = []
+        var inFlight: (staged: HealthProcessor.StagedBatch, expected: [IntakeResult], context: Comment)?
+        var batches = 0
+
+        func completeInFlight() async throws {
+            store.release()
+            guard let previous = inFlight.take() else { return }
+            #expect(try await pipelined.complete(previous.staged) == previous.expected, previous.context)
+        }
+        func flush(_ context: Comment) async throws {
+            guard !pending.isEmpty else { return }
+            let expected = try await serial.apply(batch: pending)
+            // The previous batch's commit is held until this one read, this one's until the next one reads.
+            store.holdBatchCommitsUntilTheNextRead()
+            let staged = await pipelined.stage(batch: pending)
+            if let previous = inFlight.take() {
+                #expect(try await pipelined.complete(previous.staged) == previous.expected, previous.context)
+            }
+            // Until this batch's commit is held (it starts in a task of its own), nothing else reads.
+            for _ in 0..<10_000 where store.heldCount == 0 { await Task.yield() }
+            inFlight = (staged, expected, context)
+            batches += 1
+            pending = []
+        }
+
+        for step in 0..<steps {
+            let action = nextAction()
+            let context = Comment(rawValue: "seed \(seed), step \(step): \(action)")
+            if case .envelope(let text, let time) = action {
+                guard let envelope = try? EnvelopeDecoder().decode(Array(text.utf8)) else { continue }
+                pending.append(HealthProcessor.BatchEntry(envelope, at: Date(timeIntervalSince1970: time)))
+                if pending.count >= 1 + sizes.below(3) { try await flush(context) }
+                continue
+            }
+            try await flush(context)
+            try await completeInFlight()
+            switch action {
+            case .envelope: break
+            case .advance(let time):
+                let at = Date(timeIntervalSince1970: time)
+                #expect(try await pipelined.advance(to: at) == serial.advance(to: at), context)
+            case .deleteStream(let urn, let time):
+                let at = Date(timeIntervalSince1970: time)
+                #expect(try await pipelined.deleteStream(urn, at: at) == serial.deleteStream(urn, at: at), context)
+            case .clearErrors(let urn, let time):
+                let at = Date(timeIntervalSince1970: time)
+                #expect(
+                    try await pipelined.clearErrors(of: urn, at: at) == serial.clearErrors(of: urn, at: at), context)
+            }
+        }
+        try await flush(Comment(rawValue: "seed \(seed), last batch"))
+        try await completeInFlight()
+
+        // After a read beside a held commit, the batch either used it ("beside", then "commit" when the held one
+        // went through) or found the commit's streams in it and read again after it ("beside", "commit", "context").
+        let log = store.log
+        var (independent, dependent) = (0, 0)
+        for index in log.indices where log[index] == "beside" {
+            if log[index...].dropFirst().first(where: { $0 != "commit" }) == "context" {
+                dependent += 1
+            } else {
+                independent += 1
+            }
+        }
+        let context = Comment(rawValue: "seed \(seed)")
+        let (expected, actual) = (serial.store, pipelined.store)
+        #expect(try await actual.events(EventQuery()) == expected.events(EventQuery()), context)
+        try await expectSameStateAndDeadlines(actual, expected, context)
+        for stream in try await expected.streams() {
+            #expect(try await actual.errors(of: stream.urn) == expected.errors(of: stream.urn), context)
+            #expect(try await actual.subStreams(of: stream.urn) == expected.subStreams(of: stream.urn), context)
+        }
+        #expect(try await actual.streams().map(\.urn) == expected.streams().map(\.urn), context)
+        return (batches, independent, dependent)
+    }
+
+    @Test func aBatchOfOtherStreamsIsProcessedWhileThePreviousCommitsAndOneOfTheSameStreamWaitsForIt() async throws {
+        let store = ControlledStore(InMemoryHealthStore())
+        let processor = HealthProcessor(store: store)
+        let first = try await processor.apply(batch: [Self.entry(at: 100, Self.snapshot("urn:health:p:x", ["a"]))])
+        #expect(first[0].counts.created == 1)
+
+        store.hold()
+        let second = await processor.stage(batch: [
+            try Self.entry(at: 101, Self.snapshot("urn:health:p:x", ["a", "b"], health: "CRITICAL"))
+        ])
+        // Another stream: read beside the held commit, and staged while it is held.
+        let third = await processor.stage(batch: [try Self.entry(at: 102, Self.snapshot("urn:health:p:y", ["c"]))])
+        while store.heldCount == 0 { await Task.yield() }
+        #expect(store.log.suffix(2) == ["context", "beside"])
+        // The same stream as the held commit: it must read after that commit, so staging it waits for the release.
+        let fourth = Task {
+            await processor.stage(batch: [try Self.entry(at: 103, Self.snapshot("urn:health:p:x", ["b"]))])
+        }
+        while store.log.filter({ $0 == "beside" }).count < 2 { await Task.yield() }
+        store.release()
+        let fourthStaged = try await fourth.value
+
+        let results = [
+            try await processor.complete(second), try await processor.complete(third),
+            try await processor.complete(fourthStaged),
+        ]
+        #expect(results.map { $0[0].counts.created } == [1, 1, 0])
+        #expect(results.map { $0[0].counts.updated } == [1, 0, 1])
+        #expect(results[2][0].counts.deleted == 1)
+        // The fourth batch read beside the held commit, found its stream there, and read again once the commits
+        // staged before it (the second's and the third's) finished.
+        #expect(
+            store.log == ["context", "commit", "context", "beside", "beside", "commit", "commit", "context", "commit"])
+        let stored = try await store.checkStates(urn: "urn:health:p:x", subStreamId: nil)
+        #expect(stored.map(\.checkState.checkStateId) == ["b"])
+        #expect(stored.first?.checkState.health == .clear)
+        #expect(try await store.checkStates(urn: "urn:health:p:y", subStreamId: nil).count == 1)
+    }
+
+    @Test(arguments: [true, false])
+    func aFailedCommitFailsTheBatchesStagedAfterItAndCompletingAppliesThemAgainInOrder(
+        _ sameStream: Bool
+    ) async throws {
+        let store = ControlledStore(InMemoryHealthStore())
+        let reference = HealthProcessor(store: InMemoryHealthStore())
+        let processor = HealthProcessor(store: store)
+        let other = sameStream ? "urn:health:p:x" : "urn:health:p:y"
+        let batches = [
+            [try Self.entry(at: 100, Self.snapshot("urn:health:p:x", ["a", "b"]))],
+            [try Self.entry(at: 101, Self.snapshot(other, ["b"], health: "DEVIATING"))],
+            [try Self.entry(at: 102, Self.snapshot("urn:health:p:x", ["c"]))],
+        ]
+        var expected: [[IntakeResult]] = []
+        for batch in batches { expected.append(try await reference.apply(batch: batch)) }
+
+        store.hold()
+        store.failNextCommits(StorageError(code: .conflict, message: "another writer"))
+        let first = await processor.stage(batch: batches[0])
+        let secondTask = Task { await processor.stage(batch: batches[1]) }
+        if !sameStream {
+            // Another stream is staged while the first commit is held; its commit waits for the first one.
+            _ = await secondTask.value
+        }
+        store.release()
+        let second = await secondTask.value
+        // The first commit failed: the third batch cannot be staged on top of it until it is completed.
+        let third = await processor.stage(batch: batches[2])
+        #expect(try await processor.complete(first) == expected[0])
+        #expect(try await processor.complete(second) == expected[1])
+        #expect(try await processor.complete(third) == expected[2])
+        #expect(store.log.filter { $0 == "failed" }.count == 1)
+
+        #expect(try await store.events(EventQuery()) == reference.store.events(EventQuery()))
+        try await expectSameStateAndDeadlines(store, reference.store, "after the failed commit")
+    }
+
+    @Test func aCommitThatFailsForGoodLeavesNothingOfItsBatchAndTheLaterBatchesAreApplied() async throws {
+        let store = ControlledStore(InMemoryHealthStore())
+        let reference = HealthProcessor(store: InMemoryHealthStore())
+        let processor = HealthProcessor(store: store)
+        let lost = [try Self.entry(at: 100, Self.snapshot("urn:health:p:x", ["a"]))]
+        let kept = [try Self.entry(at: 101, Self.snapshot("urn:health:p:y", ["b"]))]
+        let expected = try await reference.apply(batch: kept)
+
+        store.hold()
+        store.failNextCommits(StorageError(code: .unavailable, message: "disk full"))
+        let first = await processor.stage(batch: lost)
+        let second = await processor.stage(batch: kept)
+        store.release()
+        await #expect(throws: StorageError.self) { try await processor.complete(first) }
+        #expect(try await processor.complete(second) == expected)
+        #expect(try await store.stream("urn:health:p:x") == nil)
+        try await expectSameStateAndDeadlines(store, reference.store, "after the lost batch")
+    }
+
+    @Test func otherMutationsWaitForTheStagedCommits() async throws {
+        let store = ControlledStore(InMemoryHealthStore())
+        let processor = HealthProcessor(store: store)
+        store.hold()
+        let staged = await processor.stage(batch: [
+            try Self.entry(at: 100, Payload.snapshot("urn:health:p:x", repeatInterval: 10, stop: false, states: []))
+        ])
+        let sweep = Task { try await processor.advance(to: Date(timeIntervalSince1970: 200)) }
+        while store.heldCount == 0 { await Task.yield() }
+        #expect(!store.log.contains("due"))
+        store.release()
+        let result = try await sweep.value
+        _ = try await processor.complete(staged)
+        // The sweep read after the staged commit, so it found the snapshot's deadlines and fired them.
+        let log = store.log
+        #expect((log.firstIndex(of: "commit") ?? .max) < (log.firstIndex(of: "due") ?? -1))
+        #expect(result.timersFired > 0)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import HealthSync
+import Synchronization
+
+/// A store that forwards to another, can hold its commits until the test releases them, can fail chosen commits,
+/// and logs the calls that matter to the pipeline (reads of batch contexts and commits), in the order they ran.
+final class ControlledStore: HealthStore {
+    private struct State {
+        var holding = false
+        var held: [CheckedContinuation<Void, Never>] = []
+        var failures: [StorageError] = []
+        var log: [String] = []
+        var holdingBatches = false
+    }
+
+    private let base: any HealthStore
+    private let state = Mutex(State())
+
+    init(_ base: any HealthStore) {
+        self.base = base
+    }
+
+    /// What ran, in order: `beside`, `context`, `commit` (when it finished), `failed` and `due`.
+    var log: [String] { state.withLock { $0.log } }
+
+    /// Commits wait from now on until ``release()``.
+    func hold() {
+        state.withLock { $0.holding = true }
+    }
+
+    /// From now on, every commit of a batch (a change that sets the clock; sweep commits do not) waits until the
+    /// end of the next read of batch contexts or due sub-streams (beside the writes or not) or ``release()``; in any
+    /// case at most two seconds, so that a test that never reads again fails instead of hanging.
+    func holdBatchCommitsUntilTheNextRead() {
+        state.withLock { $0.holdingBatches = true }
+    }
+
+    private func releaseAfterRead() {
+        let held = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.holding else { return [] }
+            defer { state.held = [] }
+            return state.held
+        }
+        for commit in held { commit.resume() }
+    }
+
+    /// Lets the held commits through, and every later one.
+    func release() {
+        let held = state.withLock { state in
+            state.holding = false
+            state.holdingBatches = false
+            defer { state.held = [] }
+            return state.held
+        }
+        for commit in held { commit.resume() }
+    }
+
+    /// How many commits wait at the hold.
+    var heldCount: Int { state.withLock { $0.held.count } }
+
+    /// The next commits fail with these errors, one each, writing nothing.
+    func failNextCommits(_ errors: StorageError...) {
+        state.withLock { $0.failures += errors }
+    }
+
+    private func note(_ entry: String) {
+        state.withLock { $0.log.append(entry) }
+    }
+
+    func commit(_ change: StoreChange) async throws {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let (passes, armed) = state.withLock { state -> (Bool, Bool) in
+                let armed = state.holdingBatches && change.clock != nil
+                guard state.holding || armed else { return (true, false) }
+                state.held.append(continuation)
+                return (false, armed)
+            }
+            if passes { continuation.resume() }
+            if armed {
+                Task {
+                    try? await Task.sleep(for: .seconds(2))
+                    self.releaseAfterRead()
+                }
+            }
+        }
+        let failure = state.withLock { state -> StorageError? in
+            state.failures.isEmpty ? nil : state.failures.removeFirst()
+        }
+        if let failure {
+            note("failed")
+            throw failure
+        }
+        try await base.commit(change)
+        note("commit")
+    }
+
+    func batchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) async throws -> BatchContext {
+        note("context")
+        let context = try await base.batchContext(of: requests, dueBefore: time, limit: limit)
+        releaseAfterRead()
+        return context
+    }
+
+    func batchContextBesideWrites(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) async throws -> BatchContext {
+        let context = try await base.batchContextBesideWrites(of: requests, dueBefore: time, limit: limit)
+        note("beside")
+        releaseAfterRead()
+        return context
+    }
+
+    func streamContext(of key: StreamKey, includingCheckStates: Bool) async throws -> StreamContext {
+        try await base.streamContext(of: key, includingCheckStates: includingCheckStates)
+    }
+    func stream(_ urn: String) async throws -> StreamRecord? { try await base.stream(urn) }
+    func subStreams(of urn: String) async throws -> [SubStreamRecord] { try await base.subStreams(of: urn) }
+    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? { try await base.subStream(key) }
+    func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
+        try await base.checkStates(of: key, ids: ids)
+    }
+    func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
+        try await base.checkStates(urn: urn, subStreamId: subStreamId)
+    }
+    func errors(of urn: String) async throws -> [ErrorRecord] { try await base.errors(of: urn) }
+    func streams() async throws -> [StreamSummary] { try await base.streams() }
+    func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey] {
+        note("due")
+        let due = try await base.dueSubStreams(before: time, limit: limit)
+        releaseAfterRead()
+        return due
+    }
+    func nextDeadline() async throws -> Date? { try await base.nextDeadline() }
+    func clock() async throws -> Date? { try await base.clock() }
+    func hasReceipt(_ receipt: String) async throws -> Bool { try await base.hasReceipt(receipt) }
+    func events(_ query: EventQuery) async throws -> [HealthEvent] { try await base.events(query) }
+}
