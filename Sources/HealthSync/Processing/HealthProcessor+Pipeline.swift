@@ -50,13 +50,17 @@ extension HealthProcessor {
                 var reads: BatchContext?
                 let pending = previous?.unfinishedChain() ?? []
                 if let previous, !pending.isEmpty {
-                    let beside = try await store.batchContextBesideWrites(
-                        of: requests, dueBefore: end, limit: configuration.sweepBatchSize)
-                    if beside.due.count < configuration.sweepBatchSize,
-                        PipelinedCommit.independent(of: pending, requests: requests, due: beside.due, before: end)
-                    {
-                        reads = beside
-                    } else {
+                    // What the batch names is known before reading: only the due sub-streams need the read.
+                    if PipelinedCommit.independent(of: pending, requests: requests, due: [], before: end) {
+                        let beside = try await store.batchContextBesideWrites(
+                            of: requests, dueBefore: end, limit: configuration.sweepBatchSize)
+                        if beside.due.count < configuration.sweepBatchSize,
+                            PipelinedCommit.independent(of: pending, requests: [], due: beside.due, before: end)
+                        {
+                            reads = beside
+                        }
+                    }
+                    if reads == nil {
                         _ = await previous.task.result
                         if previous.blocksStaging { return poisoned(entries) }
                     }

@@ -11,6 +11,7 @@ final class ControlledStore: HealthStore {
         var failures: [StorageError] = []
         var log: [String] = []
         var holdingBatches = false
+        var longestHold = Duration.seconds(2)
     }
 
     private let base: any HealthStore
@@ -29,10 +30,13 @@ final class ControlledStore: HealthStore {
     }
 
     /// From now on, every commit of a batch (a change that sets the clock; sweep commits do not) waits until the
-    /// end of the next read of batch contexts or due sub-streams (beside the writes or not) or ``release()``; in any
-    /// case at most two seconds, so that a test that never reads again fails instead of hanging.
-    func holdBatchCommitsUntilTheNextRead() {
-        state.withLock { $0.holdingBatches = true }
+    /// end of the next read of batch contexts or due sub-streams (beside the writes or not), ``release()``, or
+    /// `longest` (a batch that waits for the commit before it reads makes no read).
+    func holdBatchCommitsUntilTheNextRead(atMost longest: Duration) {
+        state.withLock {
+            $0.holdingBatches = true
+            $0.longestHold = longest
+        }
     }
 
     private func releaseAfterRead() {
@@ -69,16 +73,16 @@ final class ControlledStore: HealthStore {
 
     func commit(_ change: StoreChange) async throws {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let (passes, armed) = state.withLock { state -> (Bool, Bool) in
+            let (passes, armed, longest) = state.withLock { state -> (Bool, Bool, Duration) in
                 let armed = state.holdingBatches && change.clock != nil
-                guard state.holding || armed else { return (true, false) }
+                guard state.holding || armed else { return (true, false, .zero) }
                 state.held.append(continuation)
-                return (false, armed)
+                return (false, armed, state.longestHold)
             }
             if passes { continuation.resume() }
             if armed {
                 Task {
-                    try? await Task.sleep(for: .seconds(2))
+                    try? await Task.sleep(for: longest)
                     self.releaseAfterRead()
                 }
             }
