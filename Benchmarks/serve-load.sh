@@ -4,12 +4,16 @@
 # (every 200 is an envelope committed with `synchronous = FULL`) and the server's peak resident memory.
 #
 #   Benchmarks/serve-load.sh [--seconds 15] [--connections 16] [--sizes "1 10 100 1000"] [--port 7177] [--dir DIR]
+#                            [--spread]
+#
+# The two wrk threads post the 64 bodies (64 streams) round-robin; by default both start at the first, with --spread
+# the second starts half-way through (see Load/post.lua).
 #
 # Only 127.0.0.1 is targeted. See Docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-seconds=15 connections=16 sizes="1 10 100 1000" port=7177 dir="${HEALTHSYNC_BENCH_DIR:-}"
+seconds=15 connections=16 sizes="1 10 100 1000" port=7177 dir="${HEALTHSYNC_BENCH_DIR:-}" spread=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds=$2; shift 2 ;;
@@ -17,7 +21,8 @@ while [ $# -gt 0 ]; do
         --sizes) sizes=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
         --dir) dir=$2; shift 2 ;;
-        *) echo "usage: $0 [--seconds N] [--connections N] [--sizes \"1 10 100 1000\"] [--port N] [--dir DIR]" >&2
+        --spread) spread=1; shift ;;
+        *) echo "usage: $0 [--seconds N] [--connections N] [--sizes \"1 10 100 1000\"] [--port N] [--dir DIR] [--spread]" >&2
            exit 2 ;;
     esac
 done
@@ -42,11 +47,11 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
-echo "== $connections connections, $seconds s per size, 64 streams round-robin, database in $dir"
+echo "== $connections connections, $seconds s per size, 64 streams round-robin (spread: $spread), database in $dir"
 printf "%-26s %12s %16s %10s %10s %8s %12s\n" "check states per envelope" "envelopes/s" "check states/s" "p50 ms" \
     "p99 ms" "non-200" "peak RSS MB"
 for size in $sizes; do
-    out=$(BODIES="$dir/bodies" CHECKS="$size" COUNT=64 wrk -t2 -c"$connections" -d"${seconds}s" \
+    out=$(BODIES="$dir/bodies" CHECKS="$size" COUNT=64 SPREAD=$spread wrk -t2 -c"$connections" -d"${seconds}s" \
         -s Load/post.lua "http://127.0.0.1:$port" | grep '^RESULT')
     requests=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<< "$out")
     duration=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<< "$out")
