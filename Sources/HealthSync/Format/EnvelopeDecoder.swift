@@ -59,6 +59,9 @@ public struct EnvelopeDecoder: Sendable {
                 reason: "the body is \(bytes.count) bytes; at most \(configuration.maximumBodyBytes) are accepted"
             )
         }
+        // The common envelope straight from the bytes; anything unusual (or any error) through the value tree.
+        let common = bytes.withContiguousStorageIfAvailable { decodeCommonEnvelope(UnsafeRawBufferPointer($0)) }
+        if let common = common ?? nil { return common }
         let value: JSONValue
         do {
             value = try JSONParser(maximumDepth: configuration.maximumDepth).parse(bytes)
@@ -232,9 +235,7 @@ public struct EnvelopeDecoder: Sendable {
         guard case .string(let urn)? = value else {
             throw messageError(path, "expected a URN string such as urn:health:sourceId:streamId", value)
         }
-        guard urn.utf8.count > 4, urn.lowercased().hasPrefix("urn:"), urn.utf8.count <= 1024,
-            !urn.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F })
-        else {
+        guard Self.isValidURN(urn) else {
             throw messageError(
                 path,
                 "expected a URN such as urn:health:sourceId:streamId (\"urn:\" prefix, no spaces, at most "
@@ -244,12 +245,23 @@ public struct EnvelopeDecoder: Sendable {
         return urn
     }
 
+    /// A stream URN: "urn:" (any case) and more, at most 1024 bytes, no whitespace or control characters.
+    static func isValidURN(_ urn: String) -> Bool {
+        urn.utf8.count > 4 && urn.utf8.count <= 1024 && urn.lowercased().hasPrefix("urn:")
+            && !urn.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
+            )
+    }
+
+    /// A sub-stream id: at most 1024 bytes, no control characters.
+    static func isValidSubStreamId(_ id: String) -> Bool {
+        id.utf8.count <= 1024 && !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+    }
+
     private func decodeSubStreamId(_ value: JSONValue?, at path: String) throws(PayloadError) -> String? {
         switch value {
         case nil, .null?: return nil
         case .string(let id)?:
-            guard id.utf8.count <= 1024, !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-            else {
+            guard Self.isValidSubStreamId(id) else {
                 throw messageError(
                     path, "expected a sub-stream id of at most 1024 bytes without control characters", value)
             }
