@@ -46,28 +46,31 @@ import Testing
     func randomPipelinedBatchesLeaveTheSameStateAsBatchesOneAtATime(_ kind: Kind) async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        // The fuzz sequences: three streams of every model, so nearly every batch names a stream of the one before.
-        var few = (batches: 0, independent: 0, dependent: 0)
-        for sequence in 0..<12 {
-            var generator = SequenceGenerator(seed: UInt64(9_000 + sequence))
-            let outcome = try await Self.compare(kind, in: directory, seed: UInt64(9_000 + sequence), steps: 60) {
-                generator.nextAction()
+        // Sums the outcomes of `count` sequences made by `generator` from seeds `first`, `first + 1`, ….
+        func compareSequences(
+            from first: Int, count: Int, steps: Int,
+            _ generator: @escaping (UInt64) -> () -> SequenceGenerator.Action
+        ) async throws -> (batches: Int, independent: Int, dependent: Int) {
+            var totals = (batches: 0, independent: 0, dependent: 0)
+            for seed in UInt64(first)..<UInt64(first + count) {
+                let outcome = try await Self.compare(
+                    kind, in: directory, seed: seed, steps: steps, nextAction: generator(seed))
+                totals.batches += outcome.batches
+                totals.independent += outcome.independent
+                totals.dependent += outcome.dependent
             }
-            few.batches += outcome.batches
-            few.independent += outcome.independent
-            few.dependent += outcome.dependent
+            return totals
+        }
+        // The fuzz sequences: three streams of every model, so nearly every batch names a stream of the one before.
+        let few = try await compareSequences(from: 9_000, count: 12, steps: 60) { seed in
+            var generator = SequenceGenerator(seed: seed)
+            return { generator.nextAction() }
         }
         #expect(few.batches > 100 && few.dependent > 20, "\(few)")
         // Snapshots of twelve streams, seconds apart: most batches name other streams than the one before.
-        var many = (batches: 0, independent: 0, dependent: 0)
-        for sequence in 0..<6 {
-            var generator = ManyStreams(seed: UInt64(9_500 + sequence))
-            let outcome = try await Self.compare(kind, in: directory, seed: UInt64(9_500 + sequence), steps: 80) {
-                generator.nextAction()
-            }
-            many.batches += outcome.batches
-            many.independent += outcome.independent
-            many.dependent += outcome.dependent
+        let many = try await compareSequences(from: 9_500, count: 6, steps: 80) { seed in
+            var generator = ManyStreams(seed: seed)
+            return { generator.nextAction() }
         }
         #expect(many.batches > 100 && many.independent > 50 && many.dependent > 5, "\(many)")
     }
