@@ -282,24 +282,32 @@ private struct FastReader {
         var text: String { String(decoding: bytes, as: UTF8.self) }
     }
 
-    /// Reads a key: a string without escapes or control characters, of valid UTF-8.
-    mutating func key() -> Key? {
+    /// Reads a string without escapes or control characters, as its bytes and whether they are all ASCII (the
+    /// UTF-8 of other bytes is not checked yet).
+    mutating func rawString() -> (bytes: UnsafeRawBufferPointer, ascii: Bool)? {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = index
         var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let key = Key(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+                let text = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                guard ascii || String(validating: key.bytes, as: UTF8.self) != nil else { return nil }
-                return key
+                return (text, ascii)
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
             if byte >= 0x80 { ascii = false }
             index += 1
         }
         return nil
+    }
+
+    /// Reads a key: a string without escapes or control characters, of valid UTF-8.
+    mutating func key() -> Key? {
+        guard let (text, ascii) = rawString(), ascii || String(validating: text, as: UTF8.self) != nil else {
+            return nil
+        }
+        return Key(bytes: text)
     }
 
     /// Reads an object, calling `member` with each key once the reader stands before its value; `member` reads the
@@ -317,14 +325,12 @@ private struct FastReader {
 
     /// A health value: the exact upper-case spellings by their bytes, any other through ``Health/init(wireValue:)``.
     mutating func health() -> Health? {
-        skipWhitespace()
-        let start = index
-        guard let text = key() else { return nil }
-        if text.is("CLEAR") { return .clear }
-        if text.is("DEVIATING") { return .deviating }
-        if text.is("CRITICAL") { return .critical }
-        index = start
-        return string().flatMap { Health(wireValue: $0) }
+        guard let (text, ascii) = rawString() else { return nil }
+        let key = Key(bytes: text)
+        if key.is("CLEAR") { return .clear }
+        if key.is("DEVIATING") { return .deviating }
+        if key.is("CRITICAL") { return .critical }
+        return Self.string(text, ascii: ascii).flatMap { Health(wireValue: $0) }
     }
 
     /// Reads an array, calling `element` for each element; `element` reads it and returns whether it could.
@@ -354,21 +360,13 @@ private struct FastReader {
 
     /// A string without escapes or control characters, of valid UTF-8.
     mutating func string() -> String? {
-        guard consume(UInt8(ascii: "\"")) else { return nil }
-        let start = index
-        var ascii = true
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let text = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
-                index += 1
-                return ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
-            if byte >= 0x80 { ascii = false }
-            index += 1
-        }
-        return nil
+        guard let (text, ascii) = rawString() else { return nil }
+        return Self.string(text, ascii: ascii)
+    }
+
+    /// The string of scanned bytes; `nil` when they are not valid UTF-8.
+    static func string(_ text: UnsafeRawBufferPointer, ascii: Bool) -> String? {
+        ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
     }
 
     /// A non-negative integer of at most 15 digits, without sign, fraction or exponent.

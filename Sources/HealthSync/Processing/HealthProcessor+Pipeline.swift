@@ -117,11 +117,9 @@ extension HealthProcessor {
     /// A batch that cannot be staged because an earlier staged batch failed and is not completed yet: it becomes the
     /// tail, so that the batches after it wait for its completion too.
     private func poisoned(_ entries: [BatchEntry]) -> StagedBatch {
-        let error = StorageError(
-            code: .conflict, message: "an earlier staged batch failed; this batch is applied again when completed")
-        let commit = PipelinedCommit(failingWith: error)
+        let commit = PipelinedCommit(failingWith: PipelinedCommit.earlierFailure)
         pipelineTail.withLock { $0 = commit }
-        return StagedBatch(entries: entries, outcome: .failure(error), commit: commit)
+        return StagedBatch(entries: entries, outcome: .failure(PipelinedCommit.earlierFailure), commit: commit)
     }
 
     /// A batch processed by ``HealthProcessor/stage(batch:)`` whose commit may still run; pass it to
@@ -164,6 +162,11 @@ final class PipelinedCommit: Sendable {
         }
     }
 
+    /// What a batch staged after a failed one fails with: a conflict, so that ``HealthProcessor/complete(_:)``
+    /// applies it again.
+    static let earlierFailure = StorageError(
+        code: .conflict, message: "an earlier staged batch failed; this batch is applied again when completed")
+
     /// Every stream URN the commit changes.
     let urns: Set<String>
     /// The earliest deadline of the sub-streams the commit saves.
@@ -197,11 +200,7 @@ final class PipelinedCommit: Sendable {
         self.status = status
         task = Task {
             do {
-                if let previous, !(await previous.succeeded()) {
-                    throw StorageError(
-                        code: .conflict,
-                        message: "an earlier staged batch failed; this batch is applied again when completed")
-                }
+                if let previous, !(await previous.succeeded()) { throw Self.earlierFailure }
                 try await store.commit(change)
                 committed()
                 status.withLock { $0.finish(succeeded: true) }
