@@ -13,8 +13,9 @@ struct DatabaseOptions: ParsableArguments {
     ///   - creating: create the file when it does not exist (replay); otherwise a missing file is an error, so a
     ///     mistyped `--db` is reported instead of showing an empty database.
     ///   - console: where a failure is reported.
+    ///   - cache: the context cache's capacity (``CacheOptions``); the store's default when `nil`.
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
-    func openStore(creating: Bool, console: Console) throws -> any HealthStore {
+    func openStore(creating: Bool, console: Console, cache: CacheOptions? = nil) throws -> any HealthStore {
         let fileManager = FileManager.default
         let url = URL(fileURLWithPath: db)
         let directory = url.deletingLastPathComponent().path
@@ -28,10 +29,28 @@ struct DatabaseOptions: ParsableArguments {
             throw ExitCode(2)
         }
         do {
-            return try SQLiteHealthStore(path: db)
+            return try SQLiteHealthStore(
+                path: db,
+                contextCacheCapacity: cache?.contextCache ?? SQLiteHealthStore.defaultContextCacheCapacity
+            )
         } catch {
             console.printError("error: cannot open database \(db): \(error)")
             throw ExitCode(2)
         }
+    }
+}
+
+/// `--context-cache N`: for the commands that process messages (`replay`, `serve`).
+struct CacheOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "How many check states of the streams lately written to keep in memory, so that their next messages "
+                + "read nothing from the database (about 400 bytes each); 0 turns the cache off.",
+            valueName: "count")
+    )
+    var contextCache = SQLiteHealthStore.defaultContextCacheCapacity
+
+    func validate() throws {
+        guard contextCache >= 0 else { throw ValidationError("--context-cache must be 0 or more.") }
     }
 }

@@ -20,6 +20,8 @@ struct ReplayCommand: ConsoleCommand {
 
     @OptionGroup var database: DatabaseOptions
 
+    @OptionGroup var cache: CacheOptions
+
     @Option(
         help: ArgumentHelp(
             "Advance the clock to TIME (epoch seconds or ISO-8601) before the first envelope.", valueName: "time")
@@ -70,7 +72,7 @@ struct ReplayCommand: ConsoleCommand {
                 throw ExitCode(2)
             }
         }
-        let store = try database.openStore(creating: true, console: console)
+        let store = try database.openStore(creating: true, console: console, cache: cache)
         let processor = HealthProcessor(
             store: store,
             configuration: HealthProcessor.Configuration(lateGrace: lateGrace),

@@ -33,6 +33,8 @@ struct ServeCommand: ConsoleCommand {
 
     @OptionGroup var database: DatabaseOptions
 
+    @OptionGroup var cache: CacheOptions
+
     @Option(help: ArgumentHelp("The address to listen on (0.0.0.0 for every interface).", valueName: "address"))
     var host = "127.0.0.1"
 
@@ -122,7 +124,7 @@ struct ServeCommand: ConsoleCommand {
         var logger = Logger(label: "healthsync")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
-        let store = try database.openStore(creating: true, console: console)
+        let store = try database.openStore(creating: true, console: console, cache: cache)
         let processor = HealthProcessor(
             store: store, configuration: HealthProcessor.Configuration(lateGrace: lateGrace), logger: logger
         )

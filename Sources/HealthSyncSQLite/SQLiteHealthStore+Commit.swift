@@ -16,7 +16,22 @@ extension SQLiteHealthStore {
     ///   is written.
     public func commit(_ change: StoreChange) async throws(StorageError) {
         guard !change.isEmpty else { return }
-        try await write("committing a change") { db in try Self.apply(change, in: db) }
+        guard let cache else {
+            return try await write("committing a change") { db in try Self.apply(change, in: db) }
+        }
+        try await write("committing a change") { db in
+            // Inside the write transaction no other connection can commit: what data_version says holds until this
+            // change is written.
+            let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+            if cache.noteDataVersion(version) {
+                throw StorageError(
+                    code: .conflict,
+                    message: "another connection committed while this change was being staged from cached reads"
+                )
+            }
+            db.afterNextTransaction(onCommit: { _ in cache.apply(change) }, onRollback: { _ in cache.invalidate() })
+            try Self.apply(change, in: db)
+        }
     }
 
     /// Applies `change` inside the current transaction; throws to roll it back.

@@ -53,6 +53,7 @@ extension SQLiteHealthStore {
     /// Runs raw SQL, in one write transaction unless `transaction` is `false` (for pragmas that only work outside
     /// one): for tests that need a database in a state the store never writes.
     func execute(_ sql: String, transaction: Bool = true) async throws(StorageError) {
+        defer { cache?.invalidate() }
         guard !transaction else {
             return try await write("executing SQL") { db in try db.execute(sql: sql) }
         }

@@ -17,37 +17,68 @@ extension SQLiteHealthStore {
         of key: StreamKey,
         includingCheckStates: Bool
     ) async throws(StorageError) -> StreamContext {
-        try await readOnWriter("reading stream \(key.urn)") { db in
-            try Self.streamContext(of: key, includingCheckStates: includingCheckStates, in: db)
+        let requests = [(key: key, includingCheckStates: includingCheckStates)]
+        let read = try await batchContext(of: requests, dueBefore: .distantPast, limit: 0)
+        guard let context = read.contexts.first else {
+            throw StorageError(code: .failed, message: "reading stream \(key.urn) returned nothing")
         }
+        return context
     }
 
     /// The sub-streams due before `time` and the contexts of several sub-streams
     /// (``streamContext(of:includingCheckStates:)`` of each) in one read transaction: one call for a batch of
-    /// envelopes instead of one per envelope and one for the timers.
+    /// envelopes instead of one per envelope and one for the timers. Answered from the context cache, without SQL,
+    /// when it holds every sub-stream asked for and rules out due deadlines.
     /// - Throws: ``HealthSync/StorageError``.
     public func batchContext(
         of requests: [(key: StreamKey, includingCheckStates: Bool)],
         dueBefore time: Date,
         limit: Int
     ) async throws(StorageError) -> BatchContext {
-        try await readOnWriter("reading \(requests.count) streams") { db in
-            try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db)
+        if let cached = cache?.batchContext(of: requests, dueBefore: time, limit: limit) { return cached }
+        let cache = self.cache
+        let token = cache?.token()
+        return try await readOnWriter("reading \(requests.count) streams") { db in
+            try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db, filling: cache, token)
         }
     }
 
     /// ``batchContext(of:dueBefore:limit:)`` on one of the pool's reader connections, which does not wait for the
     /// writer: it sees what was committed when its transaction starts (an in-memory store's single connection
-    /// waits).
+    /// waits). Answered from the context cache when it can, as ``batchContext(of:dueBefore:limit:)`` is.
     /// - Throws: ``HealthSync/StorageError``.
     public func batchContextBesideWrites(
         of requests: [(key: StreamKey, includingCheckStates: Bool)],
         dueBefore time: Date,
         limit: Int
     ) async throws(StorageError) -> BatchContext {
-        try await read("reading \(requests.count) streams beside the writer") { db in
-            try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db)
+        if let cached = cache?.batchContext(of: requests, dueBefore: time, limit: limit) { return cached }
+        let cache = self.cache
+        let token = cache?.token()
+        return try await read("reading \(requests.count) streams beside the writer") { db in
+            try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db, filling: cache, token)
         }
+    }
+
+    /// Reads a batch context in `db` and, with a cache, caches it (with the next deadline, when the due
+    /// sub-streams were asked for) unless a commit was applied to the cache since `token`.
+    static func batchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int,
+        in db: Database,
+        filling cache: ContextCache?,
+        _ token: UInt64?
+    ) throws -> BatchContext {
+        let read = try batchContext(of: requests, dueBefore: time, limit: limit, in: db)
+        if let cache, let token {
+            let nextDeadline: Date?? =
+                limit > 0
+                ? .some(try Row.fetchOne(db.cachedStatement(sql: nextDeadlineSQL)).map { try $0.date(atIndex: 0) })
+                : .none
+            cache.fill(token, with: read.contexts, of: requests, nextDeadline: nextDeadline)
+        }
+        return read
     }
 
     static func batchContext(

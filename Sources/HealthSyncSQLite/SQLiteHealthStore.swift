@@ -47,6 +47,12 @@ public struct SQLiteHealthStore: HealthStore {
     /// Where the data lives.
     let writer: any DatabaseWriter
 
+    /// The contexts lately committed or read, answering the processor's reads without SQL; `nil` when disabled.
+    let cache: ContextCache?
+
+    /// The default of `contextCacheCapacity`: about 40 MB at most with typical check states.
+    public static let defaultContextCacheCapacity = 100_000
+
     /// Opens (creating it if needed) the database file at `path`, and migrates its schema to ``schemaVersion``.
     ///
     /// - Parameters:
@@ -55,11 +61,20 @@ public struct SQLiteHealthStore: HealthStore {
     ///   - readOnly: Opens the file without write access, for reporting on a live database: every
     ///     ``commit(_:)`` fails with ``HealthSync/StorageError/Code/readOnly``. The file must exist and already
     ///     be at ``schemaVersion``.
+    ///   - contextCacheCapacity: How many check states (and stream, sub-stream and error records) the store keeps in
+    ///     memory of the streams it lately committed or read, so that processing the next message of such a
+    ///     stream reads nothing from the file; `0` turns the cache off (a read-only store has none). The cache is
+    ///     exact: it follows every commit, and another process's commits empty it (Docs/storage.md).
     /// - Throws: ``HealthSync/StorageError``: ``HealthSync/StorageError/Code/unavailable`` when the file cannot be
     ///   opened or created, ``HealthSync/StorageError/Code/corrupt`` when it is not an SQLite database,
     ///   ``HealthSync/StorageError/Code/readOnly`` when it cannot be written, and
     ///   ``HealthSync/StorageError/Code/failed`` when its schema is newer than this version or a migration fails.
-    public init(path: String, durability: Durability = .full, readOnly: Bool = false) throws(StorageError) {
+    public init(
+        path: String,
+        durability: Durability = .full,
+        readOnly: Bool = false,
+        contextCacheCapacity: Int = defaultContextCacheCapacity
+    ) throws(StorageError) {
         let pool: DatabasePool
         do {
             var configuration = Self.configuration()
@@ -86,24 +101,30 @@ public struct SQLiteHealthStore: HealthStore {
                     code: .readOnly, message: "\(path) cannot be written (read-only file or file system)")
             }
         }
-        try self.init(writer: pool, readOnly: readOnly, name: path)
+        try self.init(
+            writer: pool, readOnly: readOnly, name: path, contextCacheCapacity: readOnly ? 0 : contextCacheCapacity)
     }
 
     /// Creates an empty store in memory, for tests: nothing is written to disk and the data goes with the store.
+    /// - Parameter contextCacheCapacity: as for ``init(path:durability:readOnly:contextCacheCapacity:)``.
     /// - Throws: ``HealthSync/StorageError`` if SQLite cannot create the database.
-    public static func inMemory() throws(StorageError) -> SQLiteHealthStore {
+    public static func inMemory(
+        contextCacheCapacity: Int = defaultContextCacheCapacity
+    ) throws(StorageError) -> SQLiteHealthStore {
         let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(configuration: configuration())
         } catch {
             throw storageError(error, while: "creating an in-memory database")
         }
-        return try SQLiteHealthStore(writer: queue, readOnly: false, name: "in-memory database")
+        return try SQLiteHealthStore(
+            writer: queue, readOnly: false, name: "in-memory database", contextCacheCapacity: contextCacheCapacity)
     }
 
     /// Wraps a writer and brings its schema up to date (or, read-only, checks that it is).
-    init(writer: any DatabaseWriter, readOnly: Bool, name: String) throws(StorageError) {
+    init(writer: any DatabaseWriter, readOnly: Bool, name: String, contextCacheCapacity: Int) throws(StorageError) {
         self.writer = writer
+        self.cache = contextCacheCapacity > 0 ? ContextCache(capacity: contextCacheCapacity) : nil
         do {
             let (superseded, completed, applied) = try writer.read { db in
                 (

@@ -251,6 +251,7 @@ import Testing
         ["replay"],
         ["replay", "f.json", "--late-grace", "-1"],
         ["replay", "f.json", "--start", "200", "--until", "100"],
+        ["replay", "f.json", "--context-cache=-1"],
     ])
     func badArgumentsAreUsageErrors(arguments: [String]) throws {
         let error = #expect(throws: (any Error).self) { try HealthSyncCommand.parseAsRoot(arguments) }
@@ -276,5 +277,27 @@ import Testing
             #expect(lines.contains { $0.contains("checkStateId1") && $0.contains("DEVIATING") })
             #expect(lines.contains { $0.contains("checkStateId2") && $0.contains("CRITICAL") })
         }
+    }
+
+    @Test func replaysTheSameWithoutTheContextCacheOrWithATinyOne() async throws {
+        let lines = (0..<6).map { round in
+            Payloads.snapshotLine(
+                at: 1000 + 30 * round, urn: "urn:health:a:one",
+                states: (0...(round % 3)).map { Payloads.checkState("c\($0)") })
+        }
+        var outputs: [String] = []
+        for cache in ["100000", "0", "1"] {
+            let output = try await Workspace.with { workspace in
+                let file = try workspace.write("rounds.jsonl", lines.joined(separator: "\n") + "\n")
+                let replay = try await workspace.run("replay", "--context-cache", cache, file)
+                #expect(replay.status == 0, "\(replay.errors)")
+                let state = try await workspace.run("state", "--format", "json")
+                return replay.output + state.output
+            }
+            outputs.append(output)
+        }
+        #expect(outputs[0].hasPrefix("6 envelopes applied"))
+        #expect(outputs[1] == outputs[0])
+        #expect(outputs[2] == outputs[0])
     }
 }

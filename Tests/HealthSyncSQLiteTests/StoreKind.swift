@@ -11,6 +11,10 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqliteInMemory
     /// ``SQLiteHealthStore`` on a file in a temporary directory (WAL, `synchronous = FULL`).
     case sqliteFile
+    /// ``SQLiteHealthStore`` on a file without its context cache: every read is SQL.
+    case sqliteFileUncached
+    /// ``SQLiteHealthStore`` on a file with a context cache of 40 entries, which drops entries all the time.
+    case sqliteFileTinyCache
 
     var testDescription: String { rawValue }
 
@@ -23,6 +27,10 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             return { try SQLiteHealthStore.inMemory() }
         case .sqliteFile:
             return { try SQLiteHealthStore(path: temporaryFile(in: directory)) }
+        case .sqliteFileUncached:
+            return { try SQLiteHealthStore(path: temporaryFile(in: directory), contextCacheCapacity: 0) }
+        case .sqliteFileTinyCache:
+            return { try SQLiteHealthStore(path: temporaryFile(in: directory), contextCacheCapacity: 40) }
         }
     }
 }

@@ -125,7 +125,7 @@ import Testing
         var totals = (envelopes: 0, events: 0, errors: 0)
         for sequence in 0..<(24 * Self.scale) {
             let seed = UInt64(1_000 + sequence) &+ Self.seedOffset
-            let outcome = try await Self.replayInBothStores(seed: seed, steps: 40)
+            let outcome = try await Self.replayInEveryStore(seed: seed, steps: 40)
             totals.envelopes += outcome.envelopes
             totals.events += outcome.events
             totals.errors += outcome.errors
@@ -136,13 +136,18 @@ import Testing
     }
 
     /// Applies one random sequence to a processor over each store, comparing every result, and compares every read
-    /// of the two stores at the end.
-    static func replayInBothStores(
+    /// of the stores at the end. The SQLite stores run with the default context cache, without one, and with one
+    /// so small that it drops entries all the time.
+    static func replayInEveryStore(
         seed: UInt64,
         steps: Int
     ) async throws -> (envelopes: Int, events: Int, errors: Int) {
         let memory = HealthProcessor(store: InMemoryHealthStore())
-        let sqlite = HealthProcessor(store: try SQLiteHealthStore.inMemory())
+        let sqlites = [
+            HealthProcessor(store: try SQLiteHealthStore.inMemory()),
+            HealthProcessor(store: try SQLiteHealthStore.inMemory(contextCacheCapacity: 0)),
+            HealthProcessor(store: try SQLiteHealthStore.inMemory(contextCacheCapacity: 12)),
+        ]
         var generator = SequenceGenerator(seed: seed)
         var envelopes = 0
         for step in 0..<steps {
@@ -159,34 +164,44 @@ import Testing
                 envelopes += 1
                 let at = Date(timeIntervalSince1970: time)
                 let expected = try await memory.apply(envelope, at: at)
-                let actual = try await sqlite.apply(envelope, at: at)
-                #expect(actual == expected, context)
+                for sqlite in sqlites {
+                    #expect(try await sqlite.apply(envelope, at: at) == expected, context)
+                }
             case .advance(let time):
                 let at = Date(timeIntervalSince1970: time)
                 let expected = try await memory.advance(to: at)
-                #expect(try await sqlite.advance(to: at) == expected, context)
+                for sqlite in sqlites {
+                    #expect(try await sqlite.advance(to: at) == expected, context)
+                }
             case .deleteStream(let urn, let time):
                 let at = Date(timeIntervalSince1970: time)
                 let expected = try await memory.deleteStream(urn, at: at)
-                #expect(try await sqlite.deleteStream(urn, at: at) == expected, context)
+                for sqlite in sqlites {
+                    #expect(try await sqlite.deleteStream(urn, at: at) == expected, context)
+                }
             case .clearErrors(let urn, let time):
                 let at = Date(timeIntervalSince1970: time)
                 let expected = try await memory.clearErrors(of: urn, at: at)
-                #expect(try await sqlite.clearErrors(of: urn, at: at) == expected, context)
+                for sqlite in sqlites {
+                    #expect(try await sqlite.clearErrors(of: urn, at: at) == expected, context)
+                }
             }
         }
         let context = Comment(rawValue: "seed \(seed)")
-        let (expected, actual) = (memory.store, sqlite.store)
+        let expected = memory.store
         let events = try await expected.events(EventQuery())
-        #expect(try await actual.events(EventQuery()) == events, context)
-        try await expectSameStateAndDeadlines(actual, expected, context)
         var errors = 0
-        for urn in SequenceGenerator.urns {
-            let open = try await expected.errors(of: urn)
-            errors += open.count
-            #expect(try await actual.errors(of: urn) == open, context)
-            #expect(try await actual.status(of: urn) == expected.status(of: urn), context)
-            #expect(try await actual.subStreams(of: urn) == expected.subStreams(of: urn), context)
+        for actual in sqlites.map(\.store) {
+            #expect(try await actual.events(EventQuery()) == events, context)
+            try await expectSameStateAndDeadlines(actual, expected, context)
+            errors = 0
+            for urn in SequenceGenerator.urns {
+                let open = try await expected.errors(of: urn)
+                errors += open.count
+                #expect(try await actual.errors(of: urn) == open, context)
+                #expect(try await actual.status(of: urn) == expected.status(of: urn), context)
+                #expect(try await actual.subStreams(of: urn) == expected.subStreams(of: urn), context)
+            }
         }
         return (envelopes, events.count, events.filter { $0.kind == .errorOpened }.count + errors)
     }

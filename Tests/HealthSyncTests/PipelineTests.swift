@@ -9,11 +9,13 @@ import Testing
 /// against `apply(batch:)` one batch at a time: the same results and the same stored state, with commits that
 /// overlap, fail or are held.
 @Suite struct PipelineTests {
-    /// The stores to pipeline into; `sqliteFile` is the on-disk pool, whose reads beside a commit use a reader.
+    /// The stores to pipeline into; `sqliteFile` is the on-disk pool, whose reads beside a commit use a reader
+    /// (or its context cache); `sqliteFileUncached` has no cache, so every read beside a commit is SQL.
     enum Kind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case memory
         case sqlite
         case sqliteFile
+        case sqliteFileUncached
 
         var testDescription: String { rawValue }
 
@@ -23,6 +25,9 @@ import Testing
             case .sqlite: try SQLiteHealthStore.inMemory()
             case .sqliteFile:
                 try SQLiteHealthStore(path: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path)
+            case .sqliteFileUncached:
+                try SQLiteHealthStore(
+                    path: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path, contextCacheCapacity: 0)
             }
         }
     }

@@ -7,9 +7,11 @@ import HealthSyncTesting
 // healthsync-load: workloads that the benchmark plugin does not fit.
 //
 //   healthsync-load sqlite --db PATH [--streams 1000] [--rounds 10] [--batch 1] [--model snapshots|states|increments]
+//                          [--cache 100000]
 //       Workload 3 through HealthProcessor into SQLiteHealthStore(path:) — the same rounds as
 //       Baseline/sqlite_baseline.c — and prints one RESULT line per phase (round 0 creates every check state; the
-//       later rounds are the steady state) and the database size.
+//       later rounds are the steady state), the database size and the context cache's figures (`--cache` is its
+//       capacity; 0 turns it off).
 //   healthsync-load capture --out FILE [--megabytes 1024] [--streams 1000] [--per-envelope 10]
 //       A JSON Lines capture of churn rounds for `healthsync replay` (workload 5).
 //   healthsync-load bodies --out DIR --check-states N [--count 64]
@@ -67,7 +69,8 @@ func runSQLite(_ options: Options) async throws {
     default: throw Failure("--model is snapshots, states or increments")
     }
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    let store = try SQLiteHealthStore(path: path)
+    let cache = try options.int("cache", SQLiteHealthStore.defaultContextCacheCapacity, minimum: 0)
+    let store = try SQLiteHealthStore(path: path, contextCacheCapacity: cache)
     let fleet = Fleet(streams: streams, model: model, batch: batch, store: store)
 
     var phaseStates = 0
@@ -99,6 +102,11 @@ func runSQLite(_ options: Options) async throws {
         total + (((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0)
     }
     print("RESULT impl=swift phase=size database_bytes=\(size)")
+    if let statistics = store.contextCacheStatistics {
+        print(
+            "RESULT impl=swift phase=cache capacity=\(statistics.capacity) held=\(statistics.size) "
+                + "hits=\(statistics.hits) misses=\(statistics.misses)")
+    }
 }
 
 func runCapture(_ options: Options) throws {

@@ -1,0 +1,452 @@
+import Foundation
+import HealthSync
+import Synchronization
+
+/// The stream contexts an ``SQLiteHealthStore`` committed or read lately, kept in memory so that the processor's
+/// next read of a stream it just wrote needs no SQL and no hop to a connection's queue (Docs/storage.md,
+/// *The context cache*).
+///
+/// It holds what the database holds, never more: an entry is filled from a read only when no commit was applied
+/// to the cache while that read ran, and every commit of the store is applied to the cached entries after its
+/// transaction committed (applying a change is idempotent, so a read that already saw it is not harmed). Commits of
+/// other connections or processes are noticed by `PRAGMA data_version` on the writer connection: they empty the
+/// cache, and a commit staged from cached contexts meanwhile fails with a conflict, so the processor reads again.
+///
+/// Dates are kept as the database returns them (through their stored seconds since 1970), so a cached context
+/// equals the one read from the file. The size is bounded by ``capacity`` (check states plus records); past it,
+/// arbitrary entries are dropped, which keeps a share of a cyclic working set larger than the cache (an LRU would
+/// keep none).
+final class ContextCache: Sendable {
+    /// A stream's record and open errors, as ``StreamContext`` has them.
+    struct StreamEntry {
+        var record: StreamRecord?
+        var errors: [ErrorKey: ErrorRecord]
+    }
+
+    /// A sub-stream's record and, when they were read or the sub-stream is new, its check states.
+    struct SubStreamEntry {
+        var record: SubStreamRecord?
+        var checkStates: CheckStateTable?
+    }
+
+    struct State {
+        var streams: [String: StreamEntry] = [:]
+        var subStreams: [StreamKey: SubStreamEntry] = [:]
+        /// Check states and records held, for the capacity.
+        var size = 0
+        /// Moves with every commit applied and every invalidation, so that a read that ran across one is not
+        /// cached.
+        var generation: UInt64 = 0
+        /// No stored sub-stream has a deadline before this (`distantFuture` when none has one); `nil` when unknown.
+        var deadlineFloor: Date?
+        /// The writer connection's `PRAGMA data_version` at the last check.
+        var dataVersion: Int64?
+        /// Whether a read was answered from the cache since it was last emptied.
+        var served = false
+        /// Changes committed but not yet applied to the entries, oldest first.
+        var pending: [StoreChange] = []
+        /// Reads answered from the cache, and reads that went to the database, since the store was opened.
+        var hits = 0
+        var misses = 0
+    }
+
+    /// The most check states and records held.
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// A batch context answered from the cache alone, or `nil` when a request is not cached or the deadlines due
+    /// cannot be ruled out.
+    func batchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int
+    ) -> BatchContext? {
+        state.withLock { state in
+            Self.applyPending(&state, capacity: capacity)
+            guard let read = Self.batchContext(of: requests, dueBefore: time, limit: limit, in: state) else {
+                state.misses += 1
+                return nil
+            }
+            state.served = true
+            state.hits += 1
+            return read
+        }
+    }
+
+    private static func batchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int,
+        in state: State
+    ) -> BatchContext? {
+        if limit > 0 {
+            guard let floor = state.deadlineFloor, floor >= time else { return nil }
+        }
+        var contexts: [StreamContext] = []
+        contexts.reserveCapacity(requests.count)
+        for request in requests {
+            guard let context = Self.context(of: request.key, request.includingCheckStates, in: state) else {
+                return nil
+            }
+            contexts.append(context)
+        }
+        return BatchContext(due: [], contexts: contexts)
+    }
+
+    private static func context(of key: StreamKey, _ includingCheckStates: Bool, in state: State) -> StreamContext? {
+        guard let stream = state.streams[key.urn], let subStream = state.subStreams[key] else { return nil }
+        var checkStates: [StoredCheckState]?
+        if includingCheckStates, subStream.record != nil {
+            guard let cached = subStream.checkStates else { return nil }
+            checkStates = cached.states
+        }
+        return StreamContext(
+            stream: stream.record,
+            errors: stream.errors.values.map(\.self).sorted { Self.storedOrder($0.key, $1.key) },
+            subStream: subStream.record,
+            checkStates: checkStates
+        )
+    }
+
+    /// The order of the store's error query: sub-stream, stream level first, then code, texts by their bytes.
+    private static func storedOrder(_ lhs: ErrorKey, _ rhs: ErrorKey) -> Bool {
+        if lhs.subStreamId != rhs.subStreamId { return precedesInBytes(lhs.subStreamId, rhs.subStreamId) }
+        if lhs.streamLevel != rhs.streamLevel { return lhs.streamLevel }
+        return precedesInBytes(lhs.code.rawValue, rhs.code.rawValue)
+    }
+
+    /// SQLite's `BINARY` order of texts: their UTF-8 bytes compared as `memcmp` does, then the shorter first.
+    static func precedesInBytes(_ lhs: String, _ rhs: String) -> Bool {
+        let compared = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in
+                var order: Int32 = 0
+                if let leftBytes = left.baseAddress, let rightBytes = right.baseAddress {
+                    order = memcmp(leftBytes, rightBytes, min(left.count, right.count))
+                }
+                return order != 0 ? order < 0 : left.count < right.count
+            }
+        }
+        if let compared = compared ?? nil { return compared }
+        return lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
+
+    /// The token to pass to ``fill(_:with:of:nextDeadline:)`` after a read that starts now.
+    func token() -> UInt64 {
+        state.withLock { $0.generation }
+    }
+
+    /// Caches what a read returned, unless a commit was applied (or the cache emptied) since `token` was taken.
+    /// - Parameter nextDeadline: the earliest deadline the read found, when it looked (`.some(nil)`: none is set).
+    func fill(
+        _ token: UInt64,
+        with contexts: [StreamContext],
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        nextDeadline: Date??
+    ) {
+        state.withLock { state in
+            guard state.generation == token else { return }
+            Self.applyPending(&state, capacity: capacity)
+            for (request, context) in zip(requests, contexts) {
+                if state.streams[request.key.urn] == nil {
+                    let errors = Dictionary(context.errors.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+                    state.streams[request.key.urn] = StreamEntry(record: context.stream, errors: errors)
+                    state.size += 1 + errors.count
+                }
+                let cached = state.subStreams[request.key]
+                if cached == nil || (cached?.checkStates == nil && context.checkStates != nil) {
+                    let checkStates = context.checkStates.map(CheckStateTable.init)
+                    state.size += 1 + (checkStates?.count ?? 0) - (cached == nil ? 0 : 1)
+                    state.subStreams[request.key] = SubStreamEntry(
+                        record: context.subStream,
+                        // A sub-stream that is not stored has no check states.
+                        checkStates: context.subStream == nil ? CheckStateTable() : checkStates
+                    )
+                }
+            }
+            if let nextDeadline { state.deadlineFloor = nextDeadline ?? .distantFuture }
+            Self.trim(&state, to: capacity)
+        }
+    }
+
+    /// Notes a committed change (after its transaction committed, on the writer's queue). It is applied to the
+    /// cached entries by the next read or fill, off the writer's queue, which is every commit's critical path.
+    func apply(_ change: StoreChange) {
+        state.withLock { state in
+            state.generation &+= 1
+            state.pending.append(change)
+            // A store that is written and not read keeps no more than a few changes.
+            if state.pending.count >= 32 { Self.applyPending(&state, capacity: capacity) }
+        }
+    }
+
+    /// Applies the changes committed since the last read to the cached entries, in commit order.
+    private static func applyPending(_ state: inout State, capacity: Int) {
+        guard !state.pending.isEmpty else { return }
+        let changes = state.pending
+        state.pending.removeAll(keepingCapacity: true)
+        for change in changes { apply(change, to: &state) }
+        trim(&state, to: capacity)
+    }
+
+    /// Applies one committed change to the cached entries. Applying a change that an entry already shows (it was
+    /// read after the commit) changes nothing.
+    private static func apply(_ change: StoreChange, to state: inout State) {
+        for deletion in change.deletedStreams {
+            drop(urn: deletion.urn, in: &state)
+        }
+        for deletion in change.deletedSubStreams {
+            if let entry = state.subStreams.removeValue(forKey: deletion.key) {
+                state.size -= 1 + (entry.checkStates?.count ?? 0)
+            }
+            if let index = state.streams.index(forKey: deletion.key.urn) {
+                let before = state.streams.values[index].errors.count
+                state.streams.values[index].errors = state.streams.values[index].errors.filter {
+                    $0.key.streamLevel || $0.key.subStreamId != deletion.key.subStreamId
+                }
+                state.size -= before - state.streams.values[index].errors.count
+            }
+        }
+        for var stream in change.savedStreams {
+            // An insert is known whole (no errors yet); an update only where the stream is cached.
+            let index = state.streams.index(forKey: stream.urn)
+            guard index != nil || stream.version == 0 else { continue }
+            stream.version += 1
+            if let index {
+                state.streams.values[index].record = stream.asStored
+            } else {
+                state.streams[stream.urn] = StreamEntry(record: stream.asStored, errors: [:])
+                state.size += 1
+            }
+        }
+        for var subStream in change.savedSubStreams {
+            if let deadline = subStream.nextDeadline, let floor = state.deadlineFloor {
+                state.deadlineFloor = min(floor, deadline.asStored)
+            }
+            let index = state.subStreams.index(forKey: subStream.key)
+            guard index != nil || subStream.version == 0 else { continue }
+            subStream.version += 1
+            if let index {
+                state.subStreams.values[index].record = subStream.asStored
+            } else {
+                // A new sub-stream has no check states but those this change saves.
+                state.subStreams[subStream.key] = SubStreamEntry(
+                    record: subStream.asStored, checkStates: CheckStateTable())
+                state.size += 1
+            }
+        }
+        // Check states come in runs of one sub-stream: look the entry up once per run, and change it in place.
+        var run: (key: StreamKey, index: Dictionary<StreamKey, SubStreamEntry>.Index?)?
+        func entry(of key: StreamKey, in state: State) -> Dictionary<StreamKey, SubStreamEntry>.Index? {
+            if let run, run.key == key { return run.index }
+            let index = state.subStreams.index(forKey: key)
+            run = (key, index)
+            return index
+        }
+        for (key, checkStateId) in change.deletedCheckStates {
+            guard let index = entry(of: key, in: state) else { continue }
+            if state.subStreams.values[index].checkStates?.remove(checkStateId) == true {
+                state.size -= 1
+            }
+        }
+        for checkState in change.savedCheckStates {
+            guard let index = entry(of: checkState.key, in: state),
+                state.subStreams.values[index].checkStates != nil
+            else { continue }
+            if state.subStreams.values[index].checkStates?.save(checkState.asStored) == true { state.size += 1 }
+        }
+        for key in change.deletedErrors {
+            if state.streams[key.urn]?.errors.removeValue(forKey: key) != nil { state.size -= 1 }
+        }
+        for error in change.savedErrors {
+            guard let index = state.streams.index(forKey: error.key.urn) else { continue }
+            if state.streams.values[index].errors.updateValue(error.asStored, forKey: error.key) == nil {
+                state.size += 1
+            }
+        }
+    }
+
+    /// Empties the cache: after a failed commit, raw SQL, or another connection's commit.
+    func invalidate() {
+        state.withLock { state in
+            state = State(
+                generation: state.generation &+ 1, dataVersion: state.dataVersion, hits: state.hits,
+                misses: state.misses)
+        }
+    }
+
+    /// Compares the writer connection's `PRAGMA data_version` with the last one seen; when another connection
+    /// committed since, empties the cache.
+    /// - Returns: `true` when another connection committed after a read was answered from the cache: a change
+    ///   staged from that read may rest on what that commit replaced.
+    func noteDataVersion(_ version: Int64) -> Bool {
+        state.withLock { state in
+            defer { state.dataVersion = version }
+            guard let last = state.dataVersion, last != version else {
+                // The first look: whatever is cached came from this connection's commits and reads since the
+                // cache was made, which all ran after the database was opened.
+                return false
+            }
+            let served = state.served
+            state = State(
+                generation: state.generation &+ 1, dataVersion: version, hits: state.hits, misses: state.misses)
+            return served
+        }
+    }
+
+    /// What the cache holds and how often it answered.
+    var statistics: SQLiteHealthStore.ContextCacheStatistics {
+        state.withLock { state in
+            Self.applyPending(&state, capacity: capacity)
+            return SQLiteHealthStore.ContextCacheStatistics(
+                capacity: capacity, size: state.size, hits: state.hits, misses: state.misses)
+        }
+    }
+
+    private static func drop(urn: String, in state: inout State) {
+        if let entry = state.streams.removeValue(forKey: urn) { state.size -= 1 + entry.errors.count }
+        let keys = state.subStreams.keys.filter { $0.urn == urn }
+        for key in keys {
+            if let entry = state.subStreams.removeValue(forKey: key) {
+                state.size -= 1 + (entry.checkStates?.count ?? 0)
+            }
+        }
+    }
+
+    /// Drops arbitrary sub-streams, then the streams left without one, until the cache holds at most nine tenths
+    /// of `capacity`.
+    private static func trim(_ state: inout State, to capacity: Int) {
+        guard state.size > capacity else { return }
+        let target = capacity - capacity / 10
+        while state.size > target, let (key, entry) = state.subStreams.first {
+            state.subStreams.removeValue(forKey: key)
+            state.size -= 1 + (entry.checkStates?.count ?? 0)
+        }
+        let kept = Set(state.subStreams.keys.map(\.urn))
+        for (urn, entry) in state.streams where !kept.contains(urn) {
+            state.streams.removeValue(forKey: urn)
+            state.size -= 1 + entry.errors.count
+        }
+    }
+}
+
+extension SQLiteHealthStore {
+    /// What the context cache holds and how often it answered the processor's reads
+    /// (``SQLiteHealthStore/contextCacheStatistics``).
+    public struct ContextCacheStatistics: Sendable, Hashable {
+        /// The most check states and records it holds.
+        public var capacity: Int
+        /// The check states and records it holds.
+        public var size: Int
+        /// Reads answered from the cache, without SQL.
+        public var hits: Int
+        /// Reads that went to the database (and filled the cache).
+        public var misses: Int
+    }
+
+    /// What the context cache holds and how often it answered since the store was opened; `nil` when the store
+    /// has no cache.
+    public var contextCacheStatistics: ContextCacheStatistics? { cache?.statistics }
+}
+
+/// A sub-stream's check states as the store reads them, sorted by id (as bytes), with each one's position: a refresh
+/// replaces its row in place, and a read takes the array as it is, without sorting or copying.
+struct CheckStateTable {
+    /// The check states, sorted by id.
+    private(set) var states: [StoredCheckState] = []
+    private var positions: [String: Int] = [:]
+
+    init() {}
+
+    /// A table of check states as a read returned them.
+    init(_ read: [StoredCheckState]) {
+        states = read
+        if !zip(read, read.dropFirst()).allSatisfy({ ContextCache.precedesInBytes($0.checkStateId, $1.checkStateId) }) {
+            states.sort { ContextCache.precedesInBytes($0.checkStateId, $1.checkStateId) }
+        }
+        positions.reserveCapacity(states.count)
+        for (position, state) in states.enumerated() { positions[state.checkStateId] = position }
+    }
+
+    var count: Int { states.count }
+
+    /// Inserts or replaces a check state; returns whether it was inserted.
+    mutating func save(_ state: StoredCheckState) -> Bool {
+        if let position = positions[state.checkStateId] {
+            states[position] = state
+            return false
+        }
+        // The first position whose id sorts after the new one.
+        var low = 0
+        var high = states.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ContextCache.precedesInBytes(states[middle].checkStateId, state.checkStateId) {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        states.insert(state, at: low)
+        for position in low..<states.count { positions[states[position].checkStateId] = position }
+        return true
+    }
+
+    /// Removes a check state; returns whether it was there.
+    mutating func remove(_ checkStateId: String) -> Bool {
+        guard let position = positions.removeValue(forKey: checkStateId) else { return false }
+        states.remove(at: position)
+        for later in position..<states.count { positions[states[later].checkStateId] = later }
+        return true
+    }
+}
+
+// MARK: Values as the database returns them
+
+extension Date {
+    /// The date as it reads back from its stored seconds since 1970.
+    var asStored: Date { Date(timeIntervalSince1970: timeIntervalSince1970) }
+}
+
+extension StreamRecord {
+    var asStored: StreamRecord {
+        var record = self
+        record.createdAt = createdAt.asStored
+        return record
+    }
+}
+
+extension SubStreamRecord {
+    var asStored: SubStreamRecord {
+        var record = self
+        record.createdAt = createdAt.asStored
+        if let startedAt = openSnapshot?.startedAt { record.openSnapshot?.startedAt = startedAt.asStored }
+        record.lastCompletedAt = lastCompletedAt?.asStored
+        record.lastMessageAt = lastMessageAt.asStored
+        record.deadlines.lateData = deadlines.lateData?.asStored
+        record.deadlines.missingStop = deadlines.missingStop?.asStored
+        record.deadlines.expiry = deadlines.expiry?.asStored
+        record.deadlines.checkStateExpiry = deadlines.checkStateExpiry?.asStored
+        return record
+    }
+}
+
+extension StoredCheckState {
+    var asStored: StoredCheckState {
+        var state = self
+        state.lastSeenAt = lastSeenAt.asStored
+        return state
+    }
+}
+
+extension ErrorRecord {
+    var asStored: ErrorRecord {
+        var record = self
+        record.firstSeenAt = firstSeenAt.asStored
+        record.lastSeenAt = lastSeenAt.asStored
+        return record
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import HealthSync
+import HealthSyncTesting
+import Testing
+
+@testable import HealthSyncSQLite
+
+/// The SQLite store's context cache: it answers the processor's reads of streams it lately wrote without SQL, it
+/// equals what the file holds, and another connection's commits can never make the processor act on stale state.
+@Suite struct ContextCacheTests {
+    private static let urn = "urn:health:test:cache"
+
+    private static func envelope(at time: Double, _ messages: String...) throws -> Envelope {
+        try EnvelopeDecoder().decode(Array(Payload.envelope(at: time, messages).utf8))
+    }
+
+    private static func snapshot(_ ids: [String], of urn: String = urn, health: String = "CLEAR") -> String {
+        Payload.snapshot(urn, states: ids.map { Payload.checkState($0, health: health) })
+    }
+
+    private static func at(_ time: Double) -> Date { Date(timeIntervalSince1970: time) }
+
+    /// What a store with no cache reads of `requests` in the same file.
+    private static func uncachedRead(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        path: String
+    ) async throws -> BatchContext {
+        let plain = try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
+        return try await plain.batchContext(of: requests, dueBefore: at(0), limit: 10)
+    }
+
+    @Test func theNextMessageOfAStreamJustWrittenIsProcessedWithoutReadingTheFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = temporaryFile(in: directory)
+            let store = try SQLiteHealthStore(path: path)
+            let cache = try #require(store.cache)
+            let processor = HealthProcessor(store: store)
+            let memory = HealthProcessor(store: InMemoryHealthStore())
+            let envelopes = [
+                try Self.envelope(at: 100, Self.snapshot(["a", "b", "c"])),
+                try Self.envelope(at: 130, Self.snapshot(["a", "b", "d"], health: "CRITICAL")),
+                try Self.envelope(at: 160, Self.snapshot(["d"])),
+            ]
+            for (index, envelope) in envelopes.enumerated() {
+                let time = Self.at(100 + 30 * Double(index))
+                #expect(try await processor.apply(envelope, at: time) == memory.apply(envelope, at: time))
+            }
+            let statistics = cache.statistics
+            // The first envelope read the file (the stream was new); the two after it were answered from the cache.
+            #expect(statistics.misses == 1)
+            #expect(statistics.hits == 2)
+            try await expectSameState(store, memory.store)
+
+            // What the cache answers equals what the file holds, field for field.
+            let requests = [(key: StreamKey.main(Self.urn), includingCheckStates: true)]
+            let cached = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 10)
+            #expect(cache.statistics.hits == 3)
+            #expect(try await cached == Self.uncachedRead(of: requests, path: path))
+        }
+    }
+
+    @Test func datesReadBackFromTheCacheAsFromTheFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = temporaryFile(in: directory)
+            let store = try SQLiteHealthStore(path: path)
+            let processor = HealthProcessor(store: store)
+            // Times with more digits than seconds since 1970 keep: they read back rounded from the stored REAL.
+            var rounded = 0
+            for step in 0..<5 {
+                let time = Date(timeIntervalSinceReferenceDate: 800_000_000.123_456_789 + Double(step) * 11.987_654_321)
+                if time.asStored != time { rounded += 1 }
+                let envelope = try Self.envelope(
+                    at: 0, Self.snapshot(["a", "b"]),
+                    Payload.snapshot(
+                        "urn:health:test:other", start: step == 0, stop: false, states: [Payload.checkState("x")]))
+                _ = try await processor.apply(envelope, at: time)
+            }
+            let requests = [
+                (key: StreamKey.main(Self.urn), includingCheckStates: true),
+                (key: StreamKey.main("urn:health:test:other"), includingCheckStates: true),
+            ]
+            let cache = try #require(store.cache)
+            let hits = cache.statistics.hits
+            let cached = try await store.batchContext(of: requests, dueBefore: .distantPast, limit: 10)
+            #expect(cache.statistics.hits == hits + 1)
+            let fromFile = try await Self.uncachedRead(of: requests, path: path)
+            #expect(cached == fromFile)
+            #expect(rounded > 0, "no time of the test is rounded by the file")
+        }
+    }
+
+    @Test func anotherConnectionsCommitMakesTheProcessorReadTheFileAgain() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = temporaryFile(in: directory)
+            let store = try SQLiteHealthStore(path: path)
+            let cache = try #require(store.cache)
+            let processor = HealthProcessor(store: store)
+            // Another process on the same file, here another connection.
+            let other = HealthProcessor(store: try SQLiteHealthStore(path: path, contextCacheCapacity: 0))
+            let memory = HealthProcessor(store: InMemoryHealthStore())
+            let steps: [(HealthProcessor, Envelope, Double)] = [
+                (processor, try Self.envelope(at: 100, Self.snapshot(["a", "b", "c"])), 100),
+                // The other writer removes b and c and turns a critical; `processor`'s cache still holds a, b, c.
+                (other, try Self.envelope(at: 130, Self.snapshot(["a"], health: "CRITICAL")), 130),
+                (processor, try Self.envelope(at: 160, Self.snapshot(["a", "d"])), 160),
+            ]
+            for (index, (writer, envelope, time)) in steps.enumerated() {
+                let expected = try await memory.apply(envelope, at: Self.at(time))
+                #expect(try await writer.apply(envelope, at: Self.at(time)) == expected, "step \(index)")
+            }
+            try await expectSameState(store, memory.store)
+            #expect(try await store.events(EventQuery()) == memory.store.events(EventQuery()))
+            // The stale read was answered from the cache; its commit failed on the data version, and the retry read
+            // the file.
+            #expect(cache.statistics.hits == 1)
+            #expect(cache.statistics.misses == 2)
+
+            // Raw SQL on the store's own connection empties the cache as well.
+            try await store.execute("UPDATE checkState SET health = 'DEVIATING'")
+            #expect(cache.statistics.size == 0)
+        }
+    }
+
+    @Test func aChangeByAnotherConnectionThatBumpsNoVersionIsSeenToo() async throws {
+        try await withTemporaryDirectory { directory in
+            // The same steps on a file with a cache and on one without: a raw write by another connection changes a
+            // check state's health without touching the versions, which the processor's commit checks.
+            var outcomes: [IntakeResult] = []
+            for capacity in [SQLiteHealthStore.defaultContextCacheCapacity, 0] {
+                let path = temporaryFile(in: directory)
+                let store = try SQLiteHealthStore(path: path, contextCacheCapacity: capacity)
+                let processor = HealthProcessor(store: store)
+                _ = try await processor.apply(try Self.envelope(at: 100, Self.snapshot(["a", "b"])), at: Self.at(100))
+                let other = try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
+                try await other.execute("UPDATE checkState SET health = 'CRITICAL' WHERE checkStateId = 'a'")
+                outcomes.append(
+                    try await processor.apply(try Self.envelope(at: 130, Self.snapshot(["a", "b"])), at: Self.at(130)))
+            }
+            // Both saw a turn from CRITICAL back to CLEAR.
+            #expect(outcomes[0].counts.updated == 1)
+            #expect(outcomes[0] == outcomes[1])
+        }
+    }
+
+    @Test func aCommitThatFailsEmptiesTheCache() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        let cache = try #require(store.cache)
+        let processor = HealthProcessor(store: store)
+        _ = try await processor.apply(try Self.envelope(at: 100, Self.snapshot(["a", "b"])), at: Self.at(100))
+        #expect(cache.statistics.size > 0)
+        let stale = try #require(try await store.stream(Self.urn))
+        var change = StoreChange()
+        change.savedStreams = [StreamRecord(urn: Self.urn, consistencyModel: .repeatSnapshots, createdAt: Self.at(0))]
+        change.savedStreams[0].version = stale.version + 5
+        await #expect(throws: StorageError.self) { try await store.commit(change) }
+        #expect(cache.statistics.size == 0)
+        // The next message reads the file again and is processed as if nothing had happened.
+        let memory = HealthProcessor(store: InMemoryHealthStore())
+        _ = try await memory.apply(try Self.envelope(at: 100, Self.snapshot(["a", "b"])), at: Self.at(100))
+        let next = try Self.envelope(at: 160, Self.snapshot(["b", "c"]))
+        #expect(try await processor.apply(next, at: Self.at(160)) == memory.apply(next, at: Self.at(160)))
+        try await expectSameState(store, memory.store)
+    }
+
+    @Test func holdsNoMoreThanItsCapacityAndStaysExact() async throws {
+        let capacity = 250
+        let store = try SQLiteHealthStore.inMemory(contextCacheCapacity: capacity)
+        let cache = try #require(store.cache)
+        let processor = HealthProcessor(store: store)
+        let memory = HealthProcessor(store: InMemoryHealthStore())
+        let ids = (0..<40).map { "check-\($0)" }
+        var largest = 0
+        for round in 0..<3 {
+            for stream in 0..<20 {
+                let time = Self.at(Double(1_000 + round * 60 + stream))
+                let kept = Array(ids.dropFirst(round * 5 + stream % 3))
+                let envelope = try Self.envelope(at: 0, Self.snapshot(kept, of: "urn:health:test:s\(stream)"))
+                #expect(try await processor.apply(envelope, at: time) == memory.apply(envelope, at: time))
+                largest = max(largest, cache.statistics.size)
+            }
+        }
+        #expect(largest <= capacity)
+        #expect(largest > capacity / 2)
+        try await expectSameState(store, memory.store)
+    }
+
+    @Test func dueDeadlinesAreNeverAnsweredFromTheCache() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        let cache = try #require(store.cache)
+        let processor = HealthProcessor(store: store)
+        _ = try await processor.apply(try Self.envelope(at: 100, Self.snapshot(["a"])), at: Self.at(100))
+        let key = StreamKey.main(Self.urn)
+        let deadline = try #require(try await store.nextDeadline())
+        let requests = [(key: key, includingCheckStates: true)]
+        // Before the deadline the cache knows nothing is due; at or past it, the store asks the file.
+        let before = try await store.batchContext(of: requests, dueBefore: deadline, limit: 10)
+        #expect(before.due.isEmpty)
+        let hits = cache.statistics.hits
+        let after = try await store.batchContext(of: requests, dueBefore: deadline.addingTimeInterval(1), limit: 10)
+        #expect(after.due == [key])
+        #expect(cache.statistics.hits == hits)
+    }
+
+    @Test func aSubStreamsCheckStatesStayInTheOrderTheFileReadsThem() {
+        // Ids whose byte order differs from Swift's `String` order, and prefixes of each other. (Ids that differ only
+        // in Unicode normalization, "é" and "e\u{301}", are one key to Swift's `String` and so to the whole
+        // processor; they are left out.)
+        let ids = ["a", "aa", "B", "", "é", "z", "check-10", "check-9", "ä", "Z", "ß"]
+        let key = StreamKey.main(Self.urn)
+        func state(_ id: String, _ version: Int64) -> StoredCheckState {
+            StoredCheckState(
+                key: key,
+                checkState: CheckState(checkStateId: id, name: id, health: .clear, topologyElementIdentifier: "e"),
+                lastSeenAt: Self.at(0),
+                snapshotSequence: version
+            )
+        }
+        var table = CheckStateTable([state("z", 0), state("a", 0), state("B", 0)])
+        var reference: [String: StoredCheckState] = ["z": state("z", 0), "a": state("a", 0), "B": state("B", 0)]
+        var random = SystemRandomNumberGenerator()
+        for step in 0..<400 {
+            let id = ids.randomElement(using: &random) ?? "a"
+            if Bool.random(using: &random) {
+                let inserted = table.save(state(id, Int64(step)))
+                #expect(inserted == (reference.updateValue(state(id, Int64(step)), forKey: id) == nil))
+            } else {
+                #expect(table.remove(id) == (reference.removeValue(forKey: id) != nil))
+            }
+            let expected = reference.values.sorted {
+                $0.checkStateId.utf8.lexicographicallyPrecedes($1.checkStateId.utf8)
+            }
+            #expect(table.states == expected, "step \(step)")
+            #expect(table.count == reference.count)
+        }
+    }
+
+    private func expectSameState(_ actual: any HealthStore, _ expected: any HealthStore) async throws {
+        #expect(
+            try await actual.checkStates(urn: nil, subStreamId: nil) == expected.checkStates(urn: nil, subStreamId: nil)
+        )
+        #expect(try await actual.streams() == expected.streams())
+        #expect(try await actual.nextDeadline() == expected.nextDeadline())
+    }
+}
