@@ -154,6 +154,18 @@ public struct SQLiteHealthStore: HealthStore {
         } catch {
             throw Self.storageError(error, while: "migrating \(name)")
         }
+        if let cache {
+            // The writer connection's data version as the cache starts empty: a commit of another connection after
+            // this moves it, even one made before the first commit of this store.
+            do {
+                let version = try writer.writeWithoutTransaction { db in
+                    try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+                }
+                _ = cache.noteDataVersion(version)
+            } catch {
+                throw Self.storageError(error, while: "opening \(name)")
+            }
+        }
     }
 
     /// The connection settings: foreign keys on, a 5 s busy timeout for other processes' locks.

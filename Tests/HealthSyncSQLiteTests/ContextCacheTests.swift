@@ -142,6 +142,27 @@ import Testing
         }
     }
 
+    @Test func anotherConnectionsCommitBeforeTheStoresFirstCommitIsNoticedToo() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = temporaryFile(in: directory)
+            let seeded = HealthProcessor(store: try SQLiteHealthStore(path: path, contextCacheCapacity: 0))
+            _ = try await seeded.apply(try Self.envelope(at: 100, Self.snapshot(["a", "b"])), at: Self.at(100))
+
+            // A new store reads the stream (and caches it); another connection then changes a check state without
+            // a version; the new store's first commit, about another stream, sees that and empties the cache.
+            let store = try SQLiteHealthStore(path: path)
+            let requests = [(key: StreamKey.main(Self.urn), includingCheckStates: true)]
+            _ = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 10)
+            let other = try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
+            try await other.execute("UPDATE checkState SET health = 'CRITICAL' WHERE checkStateId = 'a'")
+            _ = try await HealthProcessor(store: store).apply(
+                try Self.envelope(at: 130, Self.snapshot(["x"], of: "urn:health:test:unrelated")), at: Self.at(130))
+            let read = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 10)
+            #expect(try await read == Self.uncachedRead(of: requests, path: path))
+            #expect(read.contexts.first?.checkStates?.first?.checkState.health == .critical)
+        }
+    }
+
     @Test func aCommitThatFailsEmptiesTheCache() async throws {
         let store = try SQLiteHealthStore.inMemory()
         let cache = try #require(store.cache)
