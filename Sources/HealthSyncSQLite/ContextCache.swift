@@ -13,9 +13,10 @@ import Synchronization
 /// cache, and a commit staged from cached contexts meanwhile fails with a conflict, so the processor reads again.
 ///
 /// Dates are kept as the database returns them (through their stored seconds since 1970), so a cached context
-/// equals the one read from the file. The size is bounded by ``capacity`` (check states plus records); past it,
-/// arbitrary entries are dropped, which keeps a share of a cyclic working set larger than the cache (an LRU would
-/// keep none).
+/// equals the one read from the file. The size is bounded by ``capacity`` (check states plus records): a full cache
+/// admits nothing new, so of a working set larger than itself it keeps answering the part it holds (an LRU, or any
+/// policy that drops entries to admit others, keeps little of a cyclic one); when most lookups miss while it is full,
+/// it starts over (see `noteWindow`).
 final class ContextCache: Sendable {
     /// A stream's record and open errors, as ``StreamContext`` has them.
     struct StreamEntry {
@@ -43,58 +44,85 @@ final class ContextCache: Sendable {
         var dataVersion: Int64?
         /// Whether a read was answered from the cache since it was last emptied.
         var served = false
+        /// Stream contexts looked up, and found, since the window began; its length in lookups, doubled after a
+        /// start-over that did not help.
+        var windowLookups = 0
+        var windowHits = 0
+        var window = 0
+        var startedOver = false
         /// Changes committed but not yet applied to the entries, oldest first.
         var pending: [StoreChange] = []
-        /// Reads answered from the cache, and reads that went to the database, since the store was opened.
+        /// Stream contexts answered from the cache, and those read from the database, since the store was opened.
         var hits = 0
         var misses = 0
     }
 
     /// The most check states and records held.
     let capacity: Int
+    /// Lookups after which a full cache that answered fewer than half of them starts over.
+    let baseWindow: Int
     private let state = Mutex(State())
 
-    init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: the most check states and records held.
+    ///   - window: the lookups after which a full cache that answered fewer than half of them starts over.
+    init(capacity: Int, window: Int = 4_096) {
         self.capacity = capacity
+        baseWindow = window
+        state.withLock { $0.window = window }
     }
 
-    /// A batch context answered from the cache alone, or `nil` when a request is not cached or the deadlines due
-    /// cannot be ruled out.
-    func batchContext(
+    /// What the cache holds of a batch read.
+    struct Lookup {
+        /// The context of each request the cache holds, `nil` for the others, in the order of the requests.
+        var contexts: [StreamContext?]
+        /// Whether the cache rules out sub-streams due before the time asked for (always, for a limit of 0).
+        var noneDue: Bool
+
+        /// The whole batch context, when the cache answered all of it.
+        var complete: BatchContext? {
+            guard noneDue else { return nil }
+            var found: [StreamContext] = []
+            found.reserveCapacity(contexts.count)
+            for context in contexts {
+                guard let context else { return nil }
+                found.append(context)
+            }
+            return BatchContext(due: [], contexts: found)
+        }
+
+        /// The requests the cache does not hold, in order.
+        func missing(
+            of requests: [(key: StreamKey, includingCheckStates: Bool)]
+        ) -> [(key: StreamKey, includingCheckStates: Bool)] {
+            zip(requests, contexts).compactMap { $1 == nil ? $0 : nil }
+        }
+
+        /// The batch context of every request: the cached contexts, and those `read` for the missing requests (in
+        /// order) with its due sub-streams.
+        func merged(with read: BatchContext) -> BatchContext {
+            var reads = read.contexts.makeIterator()
+            return BatchContext(due: read.due, contexts: contexts.compactMap { $0 ?? reads.next() })
+        }
+    }
+
+    /// The contexts of a batch's requests that the cache holds, and whether it rules out due sub-streams.
+    func lookup(
         of requests: [(key: StreamKey, includingCheckStates: Bool)],
         dueBefore time: Date,
         limit: Int
-    ) -> BatchContext? {
+    ) -> Lookup {
         state.withLock { state in
             Self.applyPending(&state, capacity: capacity)
-            guard let read = Self.batchContext(of: requests, dueBefore: time, limit: limit, in: state) else {
-                state.misses += 1
-                return nil
-            }
-            state.served = true
-            state.hits += 1
-            return read
+            let contexts = requests.map { Self.context(of: $0.key, $0.includingCheckStates, in: state) }
+            let found = contexts.count { $0 != nil }
+            state.hits += found
+            state.misses += contexts.count - found
+            if found > 0 { state.served = true }
+            Self.noteWindow(&state, lookups: contexts.count, hits: found, capacity: capacity, base: baseWindow)
+            let noneDue = limit <= 0 || state.deadlineFloor.map { $0 >= time } ?? false
+            return Lookup(contexts: contexts, noneDue: noneDue)
         }
-    }
-
-    private static func batchContext(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
-        dueBefore time: Date,
-        limit: Int,
-        in state: State
-    ) -> BatchContext? {
-        if limit > 0 {
-            guard let floor = state.deadlineFloor, floor >= time else { return nil }
-        }
-        var contexts: [StreamContext] = []
-        contexts.reserveCapacity(requests.count)
-        for request in requests {
-            guard let context = Self.context(of: request.key, request.includingCheckStates, in: state) else {
-                return nil
-            }
-            contexts.append(context)
-        }
-        return BatchContext(due: [], contexts: contexts)
     }
 
     private static func context(of key: StreamKey, _ includingCheckStates: Bool, in state: State) -> StreamContext? {
@@ -151,6 +179,9 @@ final class ContextCache: Sendable {
             guard state.generation == token else { return }
             Self.applyPending(&state, capacity: capacity)
             for (request, context) in zip(requests, contexts) {
+                // A full cache admits nothing new: of a working set larger than the cache, it keeps answering the
+                // part it holds, instead of dropping entries to make room for others that will be dropped in turn.
+                guard state.size < capacity else { break }
                 if state.streams[request.key.urn] == nil {
                     let errors = Dictionary(context.errors.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
                     state.streams[request.key.urn] = StreamEntry(record: context.stream, errors: errors)
@@ -188,13 +219,13 @@ final class ContextCache: Sendable {
         guard !state.pending.isEmpty else { return }
         let changes = state.pending
         state.pending.removeAll(keepingCapacity: true)
-        for change in changes { apply(change, to: &state) }
+        for change in changes { apply(change, to: &state, capacity: capacity) }
         trim(&state, to: capacity)
     }
 
     /// Applies one committed change to the cached entries. Applying a change that an entry already shows (it was
     /// read after the commit) changes nothing.
-    private static func apply(_ change: StoreChange, to state: inout State) {
+    private static func apply(_ change: StoreChange, to state: inout State, capacity: Int) {
         for deletion in change.deletedStreams {
             drop(urn: deletion.urn, in: &state)
         }
@@ -213,7 +244,7 @@ final class ContextCache: Sendable {
         for var stream in change.savedStreams {
             // An insert is known whole (no errors yet); an update only where the stream is cached.
             let index = state.streams.index(forKey: stream.urn)
-            guard index != nil || stream.version == 0 else { continue }
+            guard index != nil || (stream.version == 0 && state.size < capacity) else { continue }
             stream.version += 1
             if let index {
                 state.streams.values[index].record = stream.asStored
@@ -227,7 +258,7 @@ final class ContextCache: Sendable {
                 state.deadlineFloor = min(floor, deadline.asStored)
             }
             let index = state.subStreams.index(forKey: subStream.key)
-            guard index != nil || subStream.version == 0 else { continue }
+            guard index != nil || (subStream.version == 0 && state.size < capacity) else { continue }
             subStream.version += 1
             if let index {
                 state.subStreams.values[index].record = subStream.asStored
@@ -273,8 +304,8 @@ final class ContextCache: Sendable {
     func invalidate() {
         state.withLock { state in
             state = State(
-                generation: state.generation &+ 1, dataVersion: state.dataVersion, hits: state.hits,
-                misses: state.misses)
+                generation: state.generation &+ 1, dataVersion: state.dataVersion, window: state.window,
+                hits: state.hits, misses: state.misses)
         }
     }
 
@@ -292,7 +323,8 @@ final class ContextCache: Sendable {
             }
             let served = state.served
             state = State(
-                generation: state.generation &+ 1, dataVersion: version, hits: state.hits, misses: state.misses)
+                generation: state.generation &+ 1, dataVersion: version, window: state.window, hits: state.hits,
+                misses: state.misses)
             return served
         }
     }
@@ -316,12 +348,11 @@ final class ContextCache: Sendable {
         }
     }
 
-    /// Drops arbitrary sub-streams, then the streams left without one, until the cache holds at most nine tenths
-    /// of `capacity`.
+    /// Drops arbitrary sub-streams, then the streams left without one, when the entries held grew a tenth past
+    /// `capacity` (by check states saved into them), until it holds `capacity`.
     private static func trim(_ state: inout State, to capacity: Int) {
-        guard state.size > capacity else { return }
-        let target = capacity - capacity / 10
-        while state.size > target, let (key, entry) = state.subStreams.first {
+        guard state.size > capacity + capacity / 10 else { return }
+        while state.size > capacity, let (key, entry) = state.subStreams.first {
             state.subStreams.removeValue(forKey: key)
             state.size -= 1 + (entry.checkStates?.count ?? 0)
         }
@@ -330,6 +361,28 @@ final class ContextCache: Sendable {
             state.streams.removeValue(forKey: urn)
             state.size -= 1 + entry.errors.count
         }
+    }
+
+    /// Counts lookups in the current window; at its end, a nearly full cache that answered fewer than half of them
+    /// starts over (the streams being sent moved on). When the window before also ended so, the next one is twice
+    /// as long: the working set is far larger than the cache, starting over does not help, and is done less and less
+    /// often.
+    private static func noteWindow(_ state: inout State, lookups: Int, hits: Int, capacity: Int, base: Int) {
+        state.windowLookups += lookups
+        state.windowHits += hits
+        guard state.windowLookups >= state.window else { return }
+        let startOver = state.windowHits * 2 < state.windowLookups && state.size >= capacity - capacity / 10
+        if startOver {
+            let window = state.startedOver ? min(state.window * 2, 1 << 30) : base
+            state = State(
+                generation: state.generation &+ 1, dataVersion: state.dataVersion, window: window,
+                startedOver: true, hits: state.hits, misses: state.misses)
+        } else {
+            state.window = base
+            state.startedOver = false
+        }
+        state.windowLookups = 0
+        state.windowHits = 0
     }
 }
 
@@ -341,9 +394,9 @@ extension SQLiteHealthStore {
         public var capacity: Int
         /// The check states and records it holds.
         public var size: Int
-        /// Reads answered from the cache, without SQL.
+        /// Stream contexts answered from the cache, without SQL.
         public var hits: Int
-        /// Reads that went to the database (and filled the cache).
+        /// Stream contexts read from the database (and put in the cache).
         public var misses: Int
     }
 

@@ -27,37 +27,57 @@ extension SQLiteHealthStore {
 
     /// The sub-streams due before `time` and the contexts of several sub-streams
     /// (``streamContext(of:includingCheckStates:)`` of each) in one read transaction: one call for a batch of
-    /// envelopes instead of one per envelope and one for the timers. Answered from the context cache, without SQL,
-    /// when it holds every sub-stream asked for and rules out due deadlines.
+    /// envelopes instead of one per envelope and one for the timers. The contexts the context cache holds are
+    /// answered from it; the rest (and the due sub-streams, unless the cache rules them out) are read in one
+    /// transaction, and without SQL when nothing is left.
     /// - Throws: ``HealthSync/StorageError``.
     public func batchContext(
         of requests: [(key: StreamKey, includingCheckStates: Bool)],
         dueBefore time: Date,
         limit: Int
     ) async throws(StorageError) -> BatchContext {
-        if let cached = cache?.batchContext(of: requests, dueBefore: time, limit: limit) { return cached }
-        let cache = self.cache
-        let token = cache?.token()
-        return try await readOnWriter("reading \(requests.count) streams") { db in
-            try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db, filling: cache, token)
+        try await cachedBatchContext(of: requests, dueBefore: time, limit: limit) {
+            (requests, limit, cache, token) async throws(StorageError) -> BatchContext in
+            try await readOnWriter("reading \(requests.count) streams") { db in
+                try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db, filling: cache, token)
+            }
         }
     }
 
     /// ``batchContext(of:dueBefore:limit:)`` on one of the pool's reader connections, which does not wait for the
     /// writer: it sees what was committed when its transaction starts (an in-memory store's single connection
-    /// waits). Answered from the context cache when it can, as ``batchContext(of:dueBefore:limit:)`` is.
+    /// waits). The context cache answers what it holds, as for ``batchContext(of:dueBefore:limit:)``.
     /// - Throws: ``HealthSync/StorageError``.
     public func batchContextBesideWrites(
         of requests: [(key: StreamKey, includingCheckStates: Bool)],
         dueBefore time: Date,
         limit: Int
     ) async throws(StorageError) -> BatchContext {
-        if let cached = cache?.batchContext(of: requests, dueBefore: time, limit: limit) { return cached }
-        let cache = self.cache
-        let token = cache?.token()
-        return try await read("reading \(requests.count) streams beside the writer") { db in
-            try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db, filling: cache, token)
+        try await cachedBatchContext(of: requests, dueBefore: time, limit: limit) {
+            (requests, limit, cache, token) async throws(StorageError) -> BatchContext in
+            try await read("reading \(requests.count) streams beside the writer") { db in
+                try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db, filling: cache, token)
+            }
         }
+    }
+
+    /// A batch context from the cache, and from `reading` what the cache does not hold: the missing requests, with
+    /// the limit of due sub-streams (0 when the cache rules them out), the cache to fill and its token.
+    private func cachedBatchContext(
+        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        dueBefore time: Date,
+        limit: Int,
+        reading: (
+            _ requests: [(key: StreamKey, includingCheckStates: Bool)], _ limit: Int, _ cache: ContextCache?,
+            _ token: UInt64?
+        ) async throws(StorageError) -> BatchContext
+    ) async throws(StorageError) -> BatchContext {
+        guard let cache else { return try await reading(requests, limit, nil, nil) }
+        let lookup = cache.lookup(of: requests, dueBefore: time, limit: limit)
+        if let complete = lookup.complete { return complete }
+        let token = cache.token()
+        let read = try await reading(lookup.missing(of: requests), lookup.noneDue ? 0 : limit, cache, token)
+        return lookup.merged(with: read)
     }
 
     /// Reads a batch context in `db` and, with a cache, caches it (with the next deadline, when the due
