@@ -16,22 +16,49 @@ extension SQLiteHealthStore {
     ///   is written.
     public func commit(_ change: StoreChange) async throws(StorageError) {
         guard !change.isEmpty else { return }
-        guard let cache else {
-            return try await write("committing a change") { db in try Self.apply(change, in: db) }
+        let cache = self.cache
+        try await write("committing a change") { db in try Self.write(change, in: db, keeping: cache) }
+    }
+
+    /// Queues `change` on the writer's queue at once, behind every write queued before it (`previous` among them),
+    /// and returns: it is written the moment the one before it ends. When `previous` failed, it fails with
+    /// ``HealthSync/CommitTicket/earlierFailure`` and writes nothing.
+    public func queueCommit(_ change: StoreChange, after previous: CommitTicket?) -> CommitTicket {
+        let ticket = CommitTicket()
+        let cache = self.cache
+        writer.asyncWrite(
+            { db in
+                // The writer's queue is serial and `previous` was queued on it before: it has finished. (A ticket
+                // still running is from elsewhere; failing as a conflict only makes the processor apply again.)
+                if let previous, previous.succeeded != true { throw CommitTicket.earlierFailure }
+                guard !change.isEmpty else { return }
+                try Self.write(change, in: db, keeping: cache)
+            },
+            completion: { _, result in
+                switch result {
+                case .success: ticket.finish(.success(()))
+                case .failure(let error):
+                    ticket.finish(.failure(Self.storageError(error, while: "committing a change")))
+                }
+            })
+        return ticket
+    }
+
+    /// Writes `change` in the current write transaction and, with a cache, checks for other connections' commits
+    /// first and has the cache follow the change once the transaction committed (or empties it on a rollback).
+    private static func write(_ change: StoreChange, in db: Database, keeping cache: ContextCache?) throws {
+        guard let cache else { return try apply(change, in: db) }
+        // Inside the write transaction no other connection can commit: what data_version says holds until this
+        // change is written.
+        let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+        if cache.noteDataVersion(version) {
+            throw StorageError(
+                code: .conflict,
+                message: "another connection committed while this change was being staged from cached reads"
+            )
         }
-        try await write("committing a change") { db in
-            // Inside the write transaction no other connection can commit: what data_version says holds until this
-            // change is written.
-            let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
-            if cache.noteDataVersion(version) {
-                throw StorageError(
-                    code: .conflict,
-                    message: "another connection committed while this change was being staged from cached reads"
-                )
-            }
-            db.afterNextTransaction(onCommit: { _ in cache.apply(change) }, onRollback: { _ in cache.invalidate() })
-            try Self.apply(change, in: db)
-        }
+        db.afterNextTransaction(onCommit: { _ in cache.apply(change) }, onRollback: { _ in cache.invalidate() })
+        try apply(change, in: db)
     }
 
     /// Applies `change` inside the current transaction; throws to roll it back.

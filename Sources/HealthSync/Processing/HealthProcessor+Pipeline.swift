@@ -145,8 +145,9 @@ extension HealthProcessor {
     }
 }
 
-/// The commit of a staged batch: it runs once the commit of the batch staged before it succeeded, and fails with a
-/// conflict, writing nothing, when that one failed.
+/// The commit of a staged batch, queued on the store behind the commit of the batch staged before it
+/// (``HealthStore/queueCommit(_:after:)``): it is written once that one succeeded, and fails with a conflict,
+/// writing nothing, when that one failed.
 final class PipelinedCommit: Sendable {
     private struct Status {
         /// The commit staged before this one, while this one has not finished.
@@ -164,8 +165,7 @@ final class PipelinedCommit: Sendable {
 
     /// What a batch staged after a failed one fails with: a conflict, so that ``HealthProcessor/complete(_:)``
     /// applies it again.
-    static let earlierFailure = StorageError(
-        code: .conflict, message: "an earlier staged batch failed; this batch is applied again when completed")
+    static let earlierFailure = CommitTicket.earlierFailure
 
     /// Every stream URN the commit changes.
     let urns: Set<String>
@@ -175,6 +175,8 @@ final class PipelinedCommit: Sendable {
     let clock: Date?
     /// The commit; it throws what the store threw, or a conflict when the previous commit failed.
     let task: Task<Void, any Error>
+    /// The commit as queued on the store.
+    let ticket: CommitTicket
     private let status: StatusBox
 
     /// The status, shared with the commit's task (which starts before `self` is initialized).
@@ -198,10 +200,13 @@ final class PipelinedCommit: Sendable {
         earliestDeadline = change.savedSubStreams.compactMap(\.nextDeadline).min()
         let status = StatusBox(Status(previous: previous))
         self.status = status
+        // Queued on the store at once, behind the previous batch's commit: a store with a queue of its own writes it
+        // the moment that one ends, instead of after a task has seen it end.
+        let ticket = store.queueCommit(change, after: previous?.ticket)
+        self.ticket = ticket
         task = Task {
             do {
-                if let previous, !(await previous.succeeded()) { throw Self.earlierFailure }
-                try await store.commit(change)
+                try await ticket.wait()
                 committed()
                 status.withLock { $0.finish(succeeded: true) }
             } catch {
@@ -211,11 +216,12 @@ final class PipelinedCommit: Sendable {
         }
     }
 
-    init(failingWith error: any Error) {
+    init(failingWith error: StorageError) {
         urns = []
         earliestDeadline = nil
         clock = nil
         status = StatusBox(Status(previous: nil, succeeded: false))
+        ticket = CommitTicket(finished: .failure(error))
         task = Task { throw error }
     }
 

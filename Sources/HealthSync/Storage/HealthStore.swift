@@ -126,6 +126,15 @@ public protocol HealthStore: Sendable {
     ///   ``StorageError/Code/duplicateReceipt`` when the receipt exists; in both cases nothing is written.
     func commit(_ change: StoreChange) async throws
 
+    /// Queues `change` to be committed after the commit of `previous` (a ticket of this method on this store), and
+    /// returns at once: the processor queues a staged batch's commit while the one before it still runs
+    /// (``HealthProcessor/stage(batch:)``). Commits are written in the order they were queued; one queued after a
+    /// commit that failed fails with ``CommitTicket/earlierFailure`` and writes nothing.
+    ///
+    /// A default implementation waits for `previous` in a task, then calls ``commit(_:)``; a store with a queue of
+    /// its own puts the change on it at once, so that it is written as soon as the one before it is.
+    func queueCommit(_ change: StoreChange, after previous: CommitTicket?) -> CommitTicket
+
     /// Deletes the events strictly before `cutoff` (event retention), in one transaction, except, for every check
     /// state alive at the cutoff, its latest state-defining event: of each `(urn, subStreamId, checkStateId)`, the
     /// event before the cutoff that is latest by time, then sequence, is kept when it is a `checkStateCreated` or
@@ -196,6 +205,30 @@ extension HealthStore {
                 try await streamContext(of: request.key, includingCheckStates: request.includingCheckStates))
         }
         return BatchContext(due: due, contexts: contexts)
+    }
+
+    /// The default: a task that waits for `previous` and then calls ``commit(_:)``.
+    public func queueCommit(_ change: StoreChange, after previous: CommitTicket?) -> CommitTicket {
+        let ticket = CommitTicket()
+        Task {
+            if let previous {
+                do {
+                    try await previous.wait()
+                } catch {
+                    ticket.finish(.failure(CommitTicket.earlierFailure))
+                    return
+                }
+            }
+            do {
+                try await commit(change)
+                ticket.finish(.success(()))
+            } catch let error as StorageError {
+                ticket.finish(.failure(error))
+            } catch {
+                ticket.finish(.failure(StorageError(code: .failed, message: "\(error)")))
+            }
+        }
+        return ticket
     }
 
     /// The default: ``batchContext(of:dueBefore:limit:)``.
