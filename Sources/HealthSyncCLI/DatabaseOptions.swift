@@ -45,7 +45,7 @@ struct CacheOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "How many check states of the streams lately written to keep in memory, so that their next messages "
-                + "read nothing from the database (about 400 bytes each); 0 turns the cache off.",
+                + "read nothing from the database (about 500 to 700 bytes each); 0 turns the cache off.",
             valueName: "count")
     )
     var contextCache = SQLiteHealthStore.defaultContextCacheCapacity

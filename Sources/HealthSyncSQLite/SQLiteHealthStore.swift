@@ -50,8 +50,8 @@ public struct SQLiteHealthStore: HealthStore {
     /// The contexts lately committed or read, answering the processor's reads without SQL; `nil` when disabled.
     let cache: ContextCache?
 
-    /// The default of `contextCacheCapacity`: about 40 MB at most with typical check states.
-    public static let defaultContextCacheCapacity = 100_000
+    /// The default of `contextCacheCapacity`: a few hundred streams of a hundred check states, about 10 to 15 MB.
+    public static let defaultContextCacheCapacity = 20_000
 
     /// Opens (creating it if needed) the database file at `path`, and migrates its schema to ``schemaVersion``.
     ///

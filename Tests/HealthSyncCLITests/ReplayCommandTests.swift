@@ -286,7 +286,7 @@ import Testing
                 states: (0...(round % 3)).map { Payloads.checkState("c\($0)") })
         }
         var outputs: [String] = []
-        for cache in ["100000", "0", "1"] {
+        for cache in ["20000", "0", "1"] {
             let output = try await Workspace.with { workspace in
                 let file = try workspace.write("rounds.jsonl", lines.joined(separator: "\n") + "\n")
                 let replay = try await workspace.run("replay", "--context-cache", cache, file)

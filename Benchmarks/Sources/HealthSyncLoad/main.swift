@@ -7,7 +7,7 @@ import HealthSyncTesting
 // healthsync-load: workloads that the benchmark plugin does not fit.
 //
 //   healthsync-load sqlite --db PATH [--streams 1000] [--rounds 10] [--batch 1] [--model snapshots|states|increments]
-//                          [--cache 100000]
+//                          [--cache 20000]
 //       Workload 3 through HealthProcessor into SQLiteHealthStore(path:) — the same rounds as
 //       Baseline/sqlite_baseline.c — and prints one RESULT line per phase (round 0 creates every check state; the
 //       later rounds are the steady state), the database size and the context cache's figures (`--cache` is its
