@@ -460,8 +460,8 @@ struct CheckStateTable {
 // MARK: Values as the database returns them
 
 extension Date {
-    /// The date as it reads back from its stored seconds since 1970.
-    var asStored: Date { Date(timeIntervalSince1970: timeIntervalSince1970) }
+    /// The date as it reads back from its stored form (``storedValue``).
+    var asStored: Date { Date(timeIntervalSince1970: storedValue) }
 }
 
 extension StreamRecord {

@@ -36,12 +36,7 @@ extension SQLiteHealthStore {
         dueBefore time: Date,
         limit: Int
     ) async throws(StorageError) -> BatchContext {
-        try await cachedBatchContext(of: requests, dueBefore: time, limit: limit) {
-            (requests, limit, cache, token) async throws(StorageError) -> BatchContext in
-            try await readOnWriter("reading \(requests.count) streams") { db in
-                try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db, filling: cache, token)
-            }
-        }
+        try await cachedBatchContext(of: requests, dueBefore: time, limit: limit, besideWrites: false)
     }
 
     /// ``batchContext(of:dueBefore:limit:)`` on one of the pool's reader connections, which does not wait for the
@@ -53,31 +48,32 @@ extension SQLiteHealthStore {
         dueBefore time: Date,
         limit: Int
     ) async throws(StorageError) -> BatchContext {
-        try await cachedBatchContext(of: requests, dueBefore: time, limit: limit) {
-            (requests, limit, cache, token) async throws(StorageError) -> BatchContext in
-            try await read("reading \(requests.count) streams beside the writer") { db in
-                try Self.batchContext(of: requests, dueBefore: time, limit: limit, in: db, filling: cache, token)
-            }
-        }
+        try await cachedBatchContext(of: requests, dueBefore: time, limit: limit, besideWrites: true)
     }
 
-    /// A batch context from the cache, and from `reading` what the cache does not hold: the missing requests, with
-    /// the limit of due sub-streams (0 when the cache rules them out), the cache to fill and its token.
+    /// A batch context from the cache, and, in one read transaction on the writer connection (or on a reader,
+    /// `besideWrites`), what the cache does not hold: the missing requests, and the due sub-streams unless the cache
+    /// rules them out. What is read fills the cache.
     private func cachedBatchContext(
         of requests: [(key: StreamKey, includingCheckStates: Bool)],
         dueBefore time: Date,
         limit: Int,
-        reading: (
-            _ requests: [(key: StreamKey, includingCheckStates: Bool)], _ limit: Int, _ cache: ContextCache?,
-            _ token: UInt64?
-        ) async throws(StorageError) -> BatchContext
+        besideWrites: Bool
     ) async throws(StorageError) -> BatchContext {
-        guard let cache else { return try await reading(requests, limit, nil, nil) }
-        let lookup = cache.lookup(of: requests, dueBefore: time, limit: limit)
-        if let complete = lookup.complete { return complete }
-        let token = cache.token()
-        let read = try await reading(lookup.missing(of: requests), lookup.noneDue ? 0 : limit, cache, token)
-        return lookup.merged(with: read)
+        let cache = self.cache
+        let lookup = cache?.lookup(of: requests, dueBefore: time, limit: limit)
+        if let complete = lookup?.complete { return complete }
+        let token = cache?.token()
+        let missing = lookup?.missing(of: requests) ?? requests
+        let dueLimit = lookup?.noneDue == true ? 0 : limit
+        let body: @Sendable (Database) throws -> BatchContext = { db in
+            try Self.batchContext(of: missing, dueBefore: time, limit: dueLimit, in: db, filling: cache, token)
+        }
+        let read =
+            besideWrites
+            ? try await read("reading \(missing.count) streams beside the writer", body)
+            : try await readOnWriter("reading \(missing.count) streams", body)
+        return lookup?.merged(with: read) ?? read
     }
 
     /// Reads a batch context in `db` and, with a cache, caches it (with the next deadline, when the due
