@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Workload 3 against its bare limit: the same rounds written by HealthProcessor into SQLiteHealthStore
 # (`healthsync-load sqlite`) and by a plain C program with prepared sqlite3 statements (Baseline/sqlite_baseline.c),
-# one transaction per envelope and batched, alternating runs; prints the median check states per second of each and
-# the ratio, and checks that both wrote the same rows. See Docs/performance.md.
+# one transaction per envelope, envelopes of one message and of many, alternating runs. HealthSync runs twice: one
+# `apply` after the other, and pipelined (`stage`/`complete`, as the intake does). Prints the median check states per
+# second of each and the ratios, and checks that all wrote the same rows. See Docs/performance.md.
 #
 #   Benchmarks/compare.sh [--streams N] [--rounds N] [--runs N] [--batches "1 100"] [--dir DIR]
 #
@@ -48,36 +49,43 @@ dump() {
 }
 
 echo "== $streams streams × ~100 check states, $rounds rounds after the first, $runs runs, databases in $dir"
-printf "%-22s %14s %14s %8s\n" "messages per envelope" "C states/s" "Swift states/s" "ratio"
+echo "   HealthSync one envelope after the other (apply), and pipelined (stage/complete: the next envelope is"
+echo "   processed while the previous one commits); one transaction per envelope in every column"
+printf "%-10s %10s %12s %7s %12s %7s\n" "messages" "C" "apply" "ratio" "pipelined" "ratio"
+printf "%-10s %10s %12s %7s %12s %7s\n" "/envelope" "states/s" "states/s" "" "states/s" ""
 for batch in $batches; do
     : > "$dir/c.txt"
-    : > "$dir/swift.txt"
+    : > "$dir/swift-off.txt"
+    : > "$dir/swift-on.txt"
     for run in $(seq "$runs"); do
         "$dir/sqlite_baseline" "$dir/c.sqlite" "$streams" "$rounds" "$batch" > "$dir/c.out"
-        # A context cache that holds the workload's streams, about 110 entries a stream (the C program keeps what
-        # it needs in its head); the default holds a fifth of them (Docs/storage.md).
-        "$load" sqlite --db "$dir/swift.sqlite" --streams "$streams" --rounds "$rounds" --batch "$batch" \
-            --cache $((streams * 110)) > "$dir/swift.out"
         field states_per_s < "$dir/c.out" >> "$dir/c.txt"
-        field states_per_s < "$dir/swift.out" >> "$dir/swift.txt"
-        for counter in states created updated deleted events; do
-            if [ "$(field $counter < "$dir/c.out")" != "$(field $counter < "$dir/swift.out")" ]; then
-                echo "error: the programs disagree on $counter:" >&2
-                cat "$dir/c.out" "$dir/swift.out" >&2
-                exit 1
+        for pipeline in off on; do
+            # A context cache that holds the workload's streams, about 110 entries a stream (the C program keeps
+            # what it needs in its head); the default holds a fifth of them (Docs/storage.md).
+            "$load" sqlite --db "$dir/swift.sqlite" --streams "$streams" --rounds "$rounds" --batch "$batch" \
+                --cache $((streams * 110)) --pipeline "$pipeline" > "$dir/swift.out"
+            field states_per_s < "$dir/swift.out" >> "$dir/swift-$pipeline.txt"
+            for counter in states created updated deleted events; do
+                if [ "$(field $counter < "$dir/c.out")" != "$(field $counter < "$dir/swift.out")" ]; then
+                    echo "error: the programs disagree on $counter (pipeline $pipeline):" >&2
+                    cat "$dir/c.out" "$dir/swift.out" >&2
+                    exit 1
+                fi
+            done
+            if [ "$run" = 1 ] && command -v sqlite3 > /dev/null; then
+                if [ "$(dump "$dir/c.sqlite")" != "$(dump "$dir/swift.sqlite")" ]; then
+                    echo "error: the databases differ (batch $batch, pipeline $pipeline)" >&2
+                    exit 1
+                fi
             fi
         done
-        if [ "$run" = 1 ] && command -v sqlite3 > /dev/null; then
-            if [ "$(dump "$dir/c.sqlite")" != "$(dump "$dir/swift.sqlite")" ]; then
-                echo "error: the databases differ (batch $batch)" >&2
-                exit 1
-            fi
-        fi
     done
     c=$(median < "$dir/c.txt")
-    swift=$(median < "$dir/swift.txt")
-    ratio=$(awk -v s="$swift" -v c="$c" 'BEGIN { printf "%.2f", s / c }')
-    printf "%-22s %14s %14s %8s\n" "$batch" "$c" "$swift" "$ratio"
-    echo "   runs: C $(tr '\n' ' ' < "$dir/c.txt")| Swift $(tr '\n' ' ' < "$dir/swift.txt")"
+    off=$(median < "$dir/swift-off.txt")
+    on=$(median < "$dir/swift-on.txt")
+    ratio() { awk -v s="$1" -v c="$c" 'BEGIN { printf "%.2f", s / c }'; }
+    printf "%-10s %10s %12s %7s %12s %7s\n" "$batch" "$c" "$off" "$(ratio "$off")" "$on" "$(ratio "$on")"
+    echo "   runs: C $(tr '\n' ' ' < "$dir/c.txt")| apply $(tr '\n' ' ' < "$dir/swift-off.txt")| pipelined $(tr '\n' ' ' < "$dir/swift-on.txt")"
 done
 grep 'phase=size' "$dir/c.out" "$dir/swift.out" | sed 's/.*impl=/   database size after the last run: /'

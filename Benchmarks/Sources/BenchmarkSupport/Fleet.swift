@@ -9,13 +9,21 @@ public actor Fleet {
     public let model: ConsistencyModel
     /// Messages per envelope: 1 is one transaction per envelope of one stream's message; more batches them.
     public let batch: Int
+    /// Whether envelopes are applied through ``HealthProcessor/stage(batch:)`` and ``HealthProcessor/complete(_:)``
+    /// (each envelope still its own transaction, processed while the one before it commits) instead of one
+    /// ``HealthProcessor/apply(_:at:receivedAt:receipt:)`` after the other.
+    public let pipelined: Bool
     private var workload: ChurnWorkload
 
     /// Creates a fleet of `streams` streams over `store`.
-    public init(streams: Int, model: ConsistencyModel = .repeatSnapshots, batch: Int = 1, store: any HealthStore) {
+    public init(
+        streams: Int, model: ConsistencyModel = .repeatSnapshots, batch: Int = 1, pipelined: Bool = false,
+        store: any HealthStore
+    ) {
         processor = HealthProcessor(store: store)
         self.model = model
         self.batch = batch
+        self.pipelined = pipelined
         workload = ChurnWorkload(streams: streams)
     }
 
@@ -25,15 +33,26 @@ public actor Fleet {
     /// Applies a round: envelopes of ``batch`` messages each, at the round's time.
     public func apply(_ round: ChurnWorkload.Round) async throws -> ChangeCounts {
         var counts = ChangeCounts()
+        var previous: HealthProcessor.StagedBatch?
         var start = 0
         while start < round.messages.count {
             let end = min(start + batch, round.messages.count)
-            let result = try await processor.apply(
-                Envelope(messages: Array(round.messages[start..<end])), at: round.time)
-            counts += result.counts
+            let envelope = Envelope(messages: Array(round.messages[start..<end]))
+            if pipelined {
+                let staged = await processor.stage(batch: [HealthProcessor.BatchEntry(envelope, at: round.time)])
+                if let previous { counts += try await Self.counts(of: processor.complete(previous)) }
+                previous = staged
+            } else {
+                counts += try await processor.apply(envelope, at: round.time).counts
+            }
             start = end
         }
+        if let previous { counts += try await Self.counts(of: processor.complete(previous)) }
         return counts
+    }
+
+    private static func counts(of results: [IntakeResult]) -> ChangeCounts {
+        results.reduce(into: ChangeCounts()) { $0 += $1.counts }
     }
 
     /// Generates and applies the next round; returns it with its messages dropped.

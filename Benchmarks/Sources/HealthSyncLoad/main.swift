@@ -7,11 +7,12 @@ import HealthSyncTesting
 // healthsync-load: workloads that the benchmark plugin does not fit.
 //
 //   healthsync-load sqlite --db PATH [--streams 1000] [--rounds 10] [--batch 1] [--model snapshots|states|increments]
-//                          [--cache 20000]
+//                          [--cache 20000] [--pipeline off|on]
 //       Workload 3 through HealthProcessor into SQLiteHealthStore(path:) — the same rounds as
 //       Baseline/sqlite_baseline.c — and prints one RESULT line per phase (round 0 creates every check state; the
 //       later rounds are the steady state), the database size and the context cache's figures (`--cache` is its
-//       capacity; 0 turns it off).
+//       capacity; 0 turns it off). `--pipeline on` applies each envelope with stage(batch:) and complete(_:), still
+//       one transaction per envelope, processing the next envelope while the previous one commits.
 //   healthsync-load capture --out FILE [--megabytes 1024] [--streams 1000] [--per-envelope 10]
 //       A JSON Lines capture of churn rounds for `healthsync replay` (workload 5).
 //   healthsync-load bodies --out DIR --check-states N [--count 64]
@@ -71,7 +72,13 @@ func runSQLite(_ options: Options) async throws {
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     let cache = try options.int("cache", SQLiteHealthStore.defaultContextCacheCapacity, minimum: 0)
     let store = try SQLiteHealthStore(path: path, contextCacheCapacity: cache)
-    let fleet = Fleet(streams: streams, model: model, batch: batch, store: store)
+    let pipelined: Bool
+    switch options.values["pipeline"] ?? "off" {
+    case "off": pipelined = false
+    case "on": pipelined = true
+    default: throw Failure("--pipeline is on or off")
+    }
+    let fleet = Fleet(streams: streams, model: model, batch: batch, pipelined: pipelined, store: store)
 
     var phaseStates = 0
     var phaseCounts = ChangeCounts()
