@@ -283,6 +283,11 @@ final class ContextCache: Sendable {
                 state.size -= 1
             }
         }
+        for refresh in change.refreshedCheckStates {
+            guard let index = entry(of: refresh.key, in: state) else { continue }
+            state.subStreams.values[index].checkStates?.refreshAll(
+                lastSeenAt: refresh.lastSeenAt.asStored, snapshotSequence: refresh.snapshotSequence)
+        }
         for checkState in change.savedCheckStates {
             guard let index = entry(of: checkState.key, in: state),
                 state.subStreams.values[index].checkStates != nil
@@ -446,6 +451,14 @@ struct CheckStateTable {
         states.insert(state, at: low)
         for position in low..<states.count { positions[states[position].checkStateId] = position }
         return true
+    }
+
+    /// Marks every check state seen at `lastSeenAt` in snapshot `snapshotSequence`.
+    mutating func refreshAll(lastSeenAt: Date, snapshotSequence: Int64) {
+        for position in states.indices {
+            states[position].lastSeenAt = lastSeenAt
+            states[position].snapshotSequence = snapshotSequence
+        }
     }
 
     /// Removes a check state; returns whether it was there.

@@ -59,6 +59,9 @@ public struct HealthStoreConformance: Sendable {
         },
         Check("insertOfExistingRecordConflicts") { try await $0.insertOfExistingRecordConflicts() },
         Check("appliesChangesInTheDocumentedOrder") { try await $0.appliesChangesInTheDocumentedOrder() },
+        Check("refreshesEveryCheckStateOfASubStreamBetweenDeletionsAndSaves") {
+            try await $0.refreshesEveryCheckStateOfASubStreamBetweenDeletionsAndSaves()
+        },
         Check("cascadesStreamDeletion") { try await $0.cascadesStreamDeletion() },
         Check("cascadesSubStreamDeletionIncludingItsErrorsButNotStreamLevelOnes") {
             try await $0.cascadesSubStreamDeletionIncludingItsErrorsButNotStreamLevelOnes()
@@ -521,6 +524,61 @@ public struct HealthStoreConformance: Sendable {
             })
         #expect(try await store.checkStates(of: mainC) == [stateC])
         #expect(try await store.errors(of: Self.urnC) == [errorC])
+    }
+
+    /// A check-state refresh (``HealthSync/StoreChange/refreshedCheckStates``) sets the time and sequence of every
+    /// check state stored for its sub-stream once the change's check-state deletions are applied, and before its
+    /// check-state saves, which keep what they say; other sub-streams keep theirs. Every store applies refreshes,
+    /// whether it prefers them or not.
+    public func refreshesEveryCheckStateOfASubStreamBetweenDeletionsAndSaves() async throws {
+        let store = try await makeStore()
+        let main = StreamKey.main(Self.urnA)
+        let pods = StreamKey(urn: Self.urnA, subStreamId: "pods")
+        let states = ["a", "b", "c", "d"].map { Self.state(main, $0) }
+        let podState = Self.state(pods, "a")
+        try await Self.seed(store, subStreams: [main, pods], checkStates: states + [podState])
+
+        var changed = Self.state(main, "b", health: .critical, message: "changed")
+        changed.lastSeenAt = Self.time(7)
+        changed.snapshotSequence = 4
+        var created = Self.state(main, "e")
+        created.lastSeenAt = Self.time(7)
+        created.snapshotSequence = 4
+        try await store.commit(
+            Self.change {
+                var subStream = Self.subStream(main)
+                subStream.version = 1
+                $0.savedSubStreams = [subStream]
+                $0.deletedCheckStates = [(main, "c")]
+                $0.refreshedCheckStates = [
+                    StoreChange.CheckStateRefresh(key: main, lastSeenAt: Self.time(7), snapshotSequence: 4)
+                ]
+                $0.savedCheckStates = [changed, created]
+            })
+
+        var expected: [StoredCheckState] = []
+        for state in states where state.checkStateId != "c" {
+            var refreshed = state.checkStateId == "b" ? changed : state
+            refreshed.lastSeenAt = Self.time(7)
+            refreshed.snapshotSequence = 4
+            expected.append(refreshed)
+        }
+        expected.append(created)
+        #expect(Self.byId(try await store.checkStates(of: main)) == expected)
+        #expect(try await store.checkStates(of: pods) == [podState])
+
+        // A refresh of a sub-stream without check states, or of one not stored, writes nothing.
+        let empty = StreamKey(urn: Self.urnA, subStreamId: "empty")
+        try await store.commit(
+            Self.change {
+                $0.refreshedCheckStates = [
+                    StoreChange.CheckStateRefresh(key: empty, lastSeenAt: Self.time(8), snapshotSequence: 5),
+                    StoreChange.CheckStateRefresh(
+                        key: StreamKey.main(Self.urnB), lastSeenAt: Self.time(8), snapshotSequence: 5),
+                ]
+            })
+        #expect(try await store.checkStates(of: empty).isEmpty)
+        #expect(try await store.allCheckStates() == expected + [podState])
     }
 
     // MARK: - Deletions

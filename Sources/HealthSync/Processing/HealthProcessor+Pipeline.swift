@@ -285,6 +285,7 @@ extension StoreChange {
         for record in savedStreams { urns.insert(record.urn) }
         for record in savedSubStreams { urns.insert(record.key.urn) }
         for deletion in deletedCheckStates { urns.insert(deletion.key.urn) }
+        for refresh in refreshedCheckStates { urns.insert(refresh.key.urn) }
         for state in savedCheckStates { urns.insert(state.key.urn) }
         for key in deletedErrors { urns.insert(key.urn) }
         for error in savedErrors { urns.insert(error.key.urn) }

@@ -36,6 +36,15 @@ final class WorkingSet {
     private struct StagedCheckState {
         var state: StoredCheckState
         var saved: Bool
+        /// Whether the content (all but *last seen* and the snapshot sequence) is what the store holds: `true` for
+        /// a check state as read, until a save or an upsert changes it.
+        var contentStored: Bool
+
+        init(state: StoredCheckState, saved: Bool) {
+            self.state = state
+            self.saved = saved
+            contentStored = !saved
+        }
     }
 
     let store: any HealthStore
@@ -309,6 +318,7 @@ final class WorkingSet {
         if staged.state.checkState != checkState {
             upsert = .updated(previous: staged.state.checkState.health)
             staged.state.checkState = checkState
+            staged.contentStored = false
         } else if staged.state.lastSeenAt == now && staged.state.snapshotSequence == sequence {
             return (.unchanged, false)
         } else {
@@ -470,6 +480,24 @@ final class WorkingSet {
 
     // MARK: Commit
 
+    /// The refresh that writes the sub-stream's check states as one range update
+    /// (``StoreChange/refreshedCheckStates``), when that equals saving each: the sub-stream is stored and was not
+    /// deleted here, every check state it stores is staged (those deleted aside), every staged one is saved at one
+    /// time and snapshot sequence, and at least half of them (and two) only change those.
+    private static func refresh(of slot: SubStreamSlot, _ key: StreamKey) -> StoreChange.CheckStateRefresh? {
+        guard slot.original != nil, slot.allLoaded, let first = slot.checkStates.first?.value else { return nil }
+        let lastSeenAt = first.state.lastSeenAt
+        let sequence = first.state.snapshotSequence
+        var refreshed = 0
+        for staged in slot.checkStates.values {
+            guard staged.saved, staged.state.lastSeenAt == lastSeenAt, staged.state.snapshotSequence == sequence
+            else { return nil }
+            if staged.contentStored { refreshed += 1 }
+        }
+        guard refreshed >= 2, refreshed * 2 >= slot.checkStates.count else { return nil }
+        return StoreChange.CheckStateRefresh(key: key, lastSeenAt: lastSeenAt, snapshotSequence: sequence)
+    }
+
     /// The staged changes as one store change.
     func makeChange(clock: Date?, receipt: String?) -> StoreChange {
         var change = StoreChange()
@@ -492,8 +520,13 @@ final class WorkingSet {
                     change.savedSubStreams.append(saved)
                 }
                 for id in slot.deletedIds.sorted() { change.deletedCheckStates.append((key, id)) }
+                let refresh = store.prefersCheckStateRefreshes ? Self.refresh(of: slot, key) : nil
+                if let refresh { change.refreshedCheckStates.append(refresh) }
                 for id in slot.savedOrder {
-                    if let staged = slot.checkStates[id] { change.savedCheckStates.append(staged.state) }
+                    // With a refresh, the check states it covers whose content is stored need no row of their own.
+                    if let staged = slot.checkStates[id], refresh == nil || !staged.contentStored {
+                        change.savedCheckStates.append(staged.state)
+                    }
                 }
             }
         }

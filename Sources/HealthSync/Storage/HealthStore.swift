@@ -160,9 +160,18 @@ public protocol HealthStore: Sendable {
     /// - Returns: How many receipts were deleted.
     /// - Throws: ``StorageError``; nothing is deleted then.
     func pruneReceipts(withPrefix prefix: String, before cutoff: Date) async throws -> Int
+
+    /// Whether the processor should send ``StoreChange/refreshedCheckStates``: `true` for a store that writes a
+    /// sub-stream's refresh for less than a row per check state (SQLite: one range update). Every store applies
+    /// refreshes it is given (`HealthStoreConformance` checks it); the default, `false`, keeps stores written
+    /// before refreshes existed from being sent any.
+    var prefersCheckStateRefreshes: Bool { get }
 }
 
 extension HealthStore {
+    /// The default: `false`, every check state is saved as a row of ``StoreChange/savedCheckStates``.
+    public var prefersCheckStateRefreshes: Bool { false }
+
     /// The default for stores without event retention: fails with ``StorageError/Code/failed``.
     /// - Throws: ``StorageError`` always.
     public func pruneEvents(before cutoff: Date) async throws -> Int {

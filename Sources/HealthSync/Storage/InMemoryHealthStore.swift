@@ -172,6 +172,14 @@ public actor InMemoryHealthStore: HealthStore {
             subStreamsByURN[subStream.key.urn, default: []].insert(subStream.key.subStreamId)
         }
         for (key, id) in change.deletedCheckStates { checkStateRecords[key]?[id] = nil }
+        for refresh in change.refreshedCheckStates {
+            guard var states = checkStateRecords.removeValue(forKey: refresh.key) else { continue }
+            for index in states.indices {
+                states.values[index].lastSeenAt = refresh.lastSeenAt
+                states.values[index].snapshotSequence = refresh.snapshotSequence
+            }
+            checkStateRecords[refresh.key] = states
+        }
         for state in change.savedCheckStates { checkStateRecords[state.key, default: [:]][state.checkStateId] = state }
         for key in change.deletedErrors { errorRecords[key.urn]?[key] = nil }
         for error in change.savedErrors { errorRecords[error.key.urn, default: [:]][error.key] = error }

@@ -4,7 +4,8 @@ import Foundation
 /// single transaction.
 ///
 /// Stores apply it in this order: stream deletions, sub-stream deletions, stream saves, sub-stream saves,
-/// check-state deletions, check-state saves, error deletions, error saves, events, clock, receipt.
+/// check-state deletions, check-state refreshes, check-state saves, error deletions, error saves, events, clock,
+/// receipt.
 /// A save of a record whose ``StreamRecord/version`` is `0` inserts it; any other version updates the record only
 /// if the stored version still equals it (and increments it), else the commit fails with
 /// ``StorageError/Code/conflict`` and nothing is written.
@@ -35,6 +36,26 @@ public struct StoreChange: Sendable {
         }
     }
 
+    /// Every check state stored for a sub-stream, marked seen at one time in one snapshot, its content unchanged:
+    /// what a snapshot that repeats most of its check states writes as one range update instead of a row each.
+    ///
+    /// The processor sends refreshes only to a store whose ``HealthStore/prefersCheckStateRefreshes`` is `true`,
+    /// and only when the outcome equals saving each of those check states with the new time and sequence.
+    public struct CheckStateRefresh: Sendable, Hashable {
+        /// The sub-stream.
+        public var key: StreamKey
+        /// The new *last seen* time of each of its check states.
+        public var lastSeenAt: Date
+        /// The new snapshot sequence of each of its check states.
+        public var snapshotSequence: Int64
+        /// Creates a refresh.
+        public init(key: StreamKey, lastSeenAt: Date, snapshotSequence: Int64) {
+            self.key = key
+            self.lastSeenAt = lastSeenAt
+            self.snapshotSequence = snapshotSequence
+        }
+    }
+
     /// Streams to delete.
     public var deletedStreams: [StreamDeletion] = []
     /// Sub-streams to delete.
@@ -45,6 +66,9 @@ public struct StoreChange: Sendable {
     public var savedSubStreams: [SubStreamRecord] = []
     /// Check states to delete, by sub-stream and id.
     public var deletedCheckStates: [(key: StreamKey, checkStateId: String)] = []
+    /// Sub-streams whose stored check states (after ``deletedCheckStates``) all take a new *last seen* time and
+    /// snapshot sequence; ``savedCheckStates`` then writes the check states that are new or changed.
+    public var refreshedCheckStates: [CheckStateRefresh] = []
     /// Check states to insert or replace.
     public var savedCheckStates: [StoredCheckState] = []
     /// Error records to delete.
@@ -65,7 +89,8 @@ public struct StoreChange: Sendable {
     /// Whether the change writes nothing.
     public var isEmpty: Bool {
         deletedStreams.isEmpty && deletedSubStreams.isEmpty && savedStreams.isEmpty && savedSubStreams.isEmpty
-            && deletedCheckStates.isEmpty && savedCheckStates.isEmpty && deletedErrors.isEmpty
+            && deletedCheckStates.isEmpty && refreshedCheckStates.isEmpty && savedCheckStates.isEmpty
+            && deletedErrors.isEmpty
             && savedErrors.isEmpty && events.isEmpty && clock == nil && receipt == nil
     }
 }

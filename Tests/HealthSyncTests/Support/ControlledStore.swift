@@ -12,14 +12,30 @@ final class ControlledStore: HealthStore {
         var log: [String] = []
         var holdingBatches = false
         var longestHold = Duration.seconds(2)
+        var writes: [CheckStateWrites] = []
+    }
+
+    /// The check-state writes of a commit that reached the base store.
+    struct CheckStateWrites: Hashable {
+        var refreshes: Int
+        var saved: Int
     }
 
     private let base: any HealthStore
+    private let prefersRefreshes: Bool?
     private let state = Mutex(State())
 
-    init(_ base: any HealthStore) {
+    /// A store over `base` that prefers check-state refreshes as `prefersCheckStateRefreshes` says, or as `base`
+    /// does.
+    init(_ base: any HealthStore, prefersCheckStateRefreshes: Bool? = nil) {
         self.base = base
+        prefersRefreshes = prefersCheckStateRefreshes
     }
+
+    var prefersCheckStateRefreshes: Bool { prefersRefreshes ?? base.prefersCheckStateRefreshes }
+
+    /// The check-state writes of every commit that reached the base store, in order.
+    var writes: [CheckStateWrites] { state.withLock { $0.writes } }
 
     /// What ran, in order: `beside`, `context`, `commit` (when it finished), `failed` and `due`.
     var log: [String] { state.withLock { $0.log } }
@@ -95,6 +111,11 @@ final class ControlledStore: HealthStore {
             throw failure
         }
         try await base.commit(change)
+        state.withLock {
+            $0.writes.append(
+                CheckStateWrites(
+                    refreshes: change.refreshedCheckStates.count, saved: change.savedCheckStates.count))
+        }
         note("commit")
     }
 
