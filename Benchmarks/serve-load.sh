@@ -4,16 +4,18 @@
 # (every 200 is an envelope committed with `synchronous = FULL`) and the server's peak resident memory.
 #
 #   Benchmarks/serve-load.sh [--seconds 15] [--connections 16] [--sizes "1 10 100 1000"] [--port 7177] [--dir DIR]
-#                            [--spread]
+#                            [--spread] [--churn]
 #
 # The two wrk threads post the 64 bodies (64 streams) round-robin; by default both start at the first, with --spread
-# the second starts half-way through (see Load/post.lua).
+# the second starts half-way through (see Load/post.lua). By default a stream's snapshot repeats unchanged; with
+# --churn each stream cycles through four variants, so that consecutive snapshots differ in about a fifth of their
+# check states (updates and their events).
 #
 # Only 127.0.0.1 is targeted. See Docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-seconds=15 connections=16 sizes="1 10 100 1000" port=7177 dir="${HEALTHSYNC_BENCH_DIR:-}" spread=0
+seconds=15 connections=16 sizes="1 10 100 1000" port=7177 dir="${HEALTHSYNC_BENCH_DIR:-}" spread=0 variants=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds=$2; shift 2 ;;
@@ -22,7 +24,8 @@ while [ $# -gt 0 ]; do
         --port) port=$2; shift 2 ;;
         --dir) dir=$2; shift 2 ;;
         --spread) spread=1; shift ;;
-        *) echo "usage: $0 [--seconds N] [--connections N] [--sizes \"1 10 100 1000\"] [--port N] [--dir DIR] [--spread]" >&2
+        --churn) variants=4; shift ;;
+        *) echo "usage: $0 [--seconds N] [--connections N] [--sizes \"1 10 100 1000\"] [--port N] [--dir DIR] [--spread] [--churn]" >&2
            exit 2 ;;
     esac
 done
@@ -34,7 +37,7 @@ echo "== building"
 (cd .. && swift build -c release --product healthsync 2>&1 | tail -1)
 swift build -c release --product HealthSyncLoad 2>&1 | tail -1
 for size in $sizes; do
-    .build/release/HealthSyncLoad bodies --out "$dir/bodies" --check-states "$size" --count 64
+    .build/release/HealthSyncLoad bodies --out "$dir/bodies" --check-states "$size" --count 64 --variants "$variants"
 done
 
 rm -f "$dir/serve.sqlite" "$dir/serve.sqlite-wal" "$dir/serve.sqlite-shm"
@@ -47,11 +50,12 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
-echo "== $connections connections, $seconds s per size, 64 streams round-robin (spread: $spread), database in $dir"
+echo "== $connections connections, $seconds s per size, 64 streams round-robin (spread: $spread, snapshot variants per"\
+    "stream: $variants), database in $dir"
 printf "%-26s %12s %16s %10s %10s %8s %12s\n" "check states per envelope" "envelopes/s" "check states/s" "p50 ms" \
     "p99 ms" "non-200" "peak RSS MB"
 for size in $sizes; do
-    out=$(BODIES="$dir/bodies" CHECKS="$size" COUNT=64 SPREAD=$spread wrk -t2 -c"$connections" -d"${seconds}s" \
+    out=$(BODIES="$dir/bodies" CHECKS="$size" COUNT=$((64 * variants)) STREAMS=64 SPREAD=$spread wrk -t2 -c"$connections" -d"${seconds}s" \
         -s Load/post.lua "http://127.0.0.1:$port" | grep '^RESULT')
     requests=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<< "$out")
     duration=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<< "$out")

@@ -6,9 +6,10 @@
  * (migration v1 of Sources/HealthSyncSQLite/SQLiteHealthStore+Schema.swift), the same pragmas (WAL,
  * synchronous = FULL, foreign keys on), one BEGIN IMMEDIATE transaction per envelope of `batch` messages, and per
  * REPEAT_SNAPSHOTS message: the stream and sub-stream rows (insert in round 0, an update of every sub-stream column
- * afterwards), a delete per check state that left the snapshot, an upsert per check state carried, one event row
- * per change plus the snapshot's started/completed events, and the processor clock. It reads nothing: everything the
- * processor has to look up, this program knows.
+ * afterwards), a delete per check state that left the snapshot, an upsert per check state carried (or, from round 1,
+ * one range update of the sub-stream's check states and an upsert per new or changed one, as SQLiteHealthStore
+ * writes a refresh), one event row per change plus the snapshot's started/completed events, and the processor
+ * clock. It reads nothing: everything the processor has to look up, this program knows.
  *
  *   cc -O2 -o sqlite_baseline sqlite_baseline.c -lsqlite3
  *   ./sqlite_baseline DB [streams=1000] [rounds=10] [batch=1]
@@ -163,6 +164,8 @@ int main(int argc, char **argv) {
         "ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET name = excluded.name, health = excluded.health, "
         "topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message, "
         "lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence");
+    sqlite3_stmt *refreshCheckStates = prepare(
+        "UPDATE checkState SET lastSeenAt = ?2, snapshotSequence = ?3 WHERE urn = ?1 AND subStreamId = ''");
     sqlite3_stmt *insertEvent = prepare(
         "INSERT INTO event (at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, "
         "message, previousHealth, deletionReason, errorCode, detail) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, NULL, ?)");
@@ -257,8 +260,28 @@ int main(int argc, char **argv) {
                     sqlite3_bind_text(deleteCheckState, 2, id, -1, SQLITE_STATIC);
                     step(deleteCheckState, "delete check state");
                 }
+                /* A refresh (StoreChange.refreshedCheckStates) when the sub-stream is stored and at least half of
+                 * its check states in the snapshot, and two, only take the new time and sequence: one range update,
+                 * then rows for the new and changed ones only. */
+                int seen = 0, refreshedOnly = 0;
+                for (int j = 0; j < SLOTS; j++) {
+                    int index = s * SLOTS + j;
+                    if (!present[j]) continue;
+                    seen++;
+                    if (stored[index] && storedHealth[index] == health[index]) refreshedOnly++;
+                }
+                int refresh = round > 0 && refreshedOnly >= 2 && refreshedOnly * 2 >= seen;
+                if (refresh) {
+                    sqlite3_bind_text(refreshCheckStates, 1, urn, -1, SQLITE_STATIC);
+                    sqlite3_bind_double(refreshCheckStates, 2, t);
+                    sqlite3_bind_int64(refreshCheckStates, 3, round + 1);
+                    step(refreshCheckStates, "refresh check states");
+                }
                 for (int j = 0; j < SLOTS; j++) {
                     if (!present[j]) continue;
+                    phaseStates++;
+                    int index = s * SLOTS + j;
+                    if (refresh && stored[index] && storedHealth[index] == health[index]) continue;
                     int h = health[s * SLOTS + j];
                     snprintf(id, sizeof id, "check-%d", j);
                     snprintf(name, sizeof name, "Disk usage of /var/lib/data-%d", j);
@@ -272,7 +295,6 @@ int main(int argc, char **argv) {
                     sqlite3_bind_double(upsertCheckState, 7, t);
                     sqlite3_bind_int64(upsertCheckState, 8, round + 1);
                     step(upsertCheckState, "upsert check state");
-                    phaseStates++;
                 }
                 if (round == 0) {
                     EVENT("streamCreated", 0, 0, -1, NULL, "REPEAT_SNAPSHOTS");

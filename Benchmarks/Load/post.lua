@@ -11,17 +11,19 @@ for i = 0, count - 1 do
   file:close()
 end
 local counter = 0
--- SPREAD=1: the second of the two wrk threads starts half-way through the bodies (count / 2), so that they post
+-- SPREAD=1: the second of the two wrk threads starts half-way through the streams (STREAMS / 2), so that they post
 -- different streams at a time, as independent sources do; by default they start together and often post the same
 -- stream a few requests apart, which makes a batch wait for the previous one's commit (Docs/performance.md).
 local spread = os.getenv("SPREAD") == "1"
+-- STREAMS: how many streams the bodies post to (body I posts stream I % STREAMS); defaults to COUNT.
+local streams = tonumber(os.getenv("STREAMS") or count)
 local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("index", threads - 1)
 end
 function init(args)
-  if spread then counter = (index or 0) * math.floor(count / 2) end
+  if spread then counter = (index or 0) * math.floor(streams / 2) end
 end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

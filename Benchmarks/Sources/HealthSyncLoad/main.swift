@@ -15,9 +15,10 @@ import HealthSyncTesting
 //       one transaction per envelope, processing the next envelope while the previous one commits.
 //   healthsync-load capture --out FILE [--megabytes 1024] [--streams 1000] [--per-envelope 10]
 //       A JSON Lines capture of churn rounds for `healthsync replay` (workload 5).
-//   healthsync-load bodies --out DIR --check-states N [--count 64]
+//   healthsync-load bodies --out DIR --check-states N [--count 64] [--variants 1]
 //       Intake envelopes for a load generator against `healthsync serve` (workload 5, `serve-load.sh`):
-//       DIR/body-N-I.json, one whole snapshot of N check states of stream I each.
+//       DIR/body-N-I.json, one whole snapshot of N check states of stream I each; with V variants, V × count
+//       bodies, body I of stream I % count, whose health values differ from variant to variant (`--churn`).
 
 struct Options {
     var values: [String: String] = [:]
@@ -151,20 +152,26 @@ func runBodies(_ options: Options) throws {
     let directory = try options.string("out")
     let count = try options.int("count", 64)
     let checkStates = try options.int("check-states", 100)
+    let variants = try options.int("variants", 1)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    for stream in 0..<count {
-        let states = (0..<checkStates).map { slot in
-            CheckStateInput.upsert(
-                ChurnWorkload.checkState(stream: stream, slot: slot, health: slot % 10 == 0 ? .deviating : .clear))
-        }
-        let message = HealthMessage(
-            stream: StreamKey(urn: ChurnWorkload.urn(stream)), startSnapshot: Intervals(repeatInterval: 60),
-            stopSnapshot: true, checkStates: states
-        )
-        let body = Payload.envelope(at: nil, [PayloadText.json(message)])
-        let path = "\(directory)/body-\(checkStates)-\(stream).json"
-        guard FileManager.default.createFile(atPath: path, contents: Data(body.utf8)) else {
-            throw Failure("cannot write \(path)")
+    for variant in 0..<variants {
+        for stream in 0..<count {
+            // Variant 0: every tenth check state deviating. Each later variant also turns a tenth of them critical,
+            // a different tenth each, so that consecutive snapshots of a stream differ in about a fifth.
+            let states = (0..<checkStates).map { slot in
+                let health: Health =
+                    variant > 0 && (slot + 3 * variant) % 10 == 5 ? .critical : slot % 10 == 0 ? .deviating : .clear
+                return CheckStateInput.upsert(ChurnWorkload.checkState(stream: stream, slot: slot, health: health))
+            }
+            let message = HealthMessage(
+                stream: StreamKey(urn: ChurnWorkload.urn(stream)), startSnapshot: Intervals(repeatInterval: 60),
+                stopSnapshot: true, checkStates: states
+            )
+            let body = Payload.envelope(at: nil, [PayloadText.json(message)])
+            let path = "\(directory)/body-\(checkStates)-\(variant * count + stream).json"
+            guard FileManager.default.createFile(atPath: path, contents: Data(body.utf8)) else {
+                throw Failure("cannot write \(path)")
+            }
         }
     }
 }
