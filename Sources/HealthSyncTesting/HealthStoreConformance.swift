@@ -538,8 +538,9 @@ public struct HealthStoreConformance: Sendable {
         let podState = Self.state(pods, "a")
         try await Self.seed(store, subStreams: [main, pods], checkStates: states + [podState])
 
+        // A save after the refresh keeps its own time: a store that refreshed after the saves would overwrite it.
         var changed = Self.state(main, "b", health: .critical, message: "changed")
-        changed.lastSeenAt = Self.time(7)
+        changed.lastSeenAt = Self.time(6.5)
         changed.snapshotSequence = 4
         var created = Self.state(main, "e")
         created.lastSeenAt = Self.time(7)
@@ -558,7 +559,11 @@ public struct HealthStoreConformance: Sendable {
 
         var expected: [StoredCheckState] = []
         for state in states where state.checkStateId != "c" {
-            var refreshed = state.checkStateId == "b" ? changed : state
+            if state.checkStateId == "b" {
+                expected.append(changed)
+                continue
+            }
+            var refreshed = state
             refreshed.lastSeenAt = Self.time(7)
             refreshed.snapshotSequence = 4
             expected.append(refreshed)
