@@ -9,23 +9,6 @@ import Testing
 /// check state leaves: the same check states, *last seen* times, snapshot sequences and events as a processor over
 /// a store that is sent no refreshes.
 @Suite struct CheckStateRefreshTests {
-    /// The store that applies the refreshes.
-    enum Base: String, CaseIterable, CustomTestStringConvertible, Sendable {
-        case memory
-        case sqliteFile
-        case sqliteFileUncached
-
-        var testDescription: String { rawValue }
-
-        func makeStore(at path: String) throws -> any HealthStore {
-            switch self {
-            case .memory: InMemoryHealthStore()
-            case .sqliteFile: try SQLiteHealthStore(path: path)
-            case .sqliteFileUncached: try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
-            }
-        }
-    }
-
     static let urn = "urn:health:test:refresh"
 
     static func snapshot(_ states: [String], start: Bool = true, stop: Bool = true) -> String {
@@ -36,8 +19,9 @@ import Testing
         healths.keys.sorted().map { Payload.checkState($0, health: healths[$0] ?? "CLEAR") }
     }
 
-    @Test(arguments: Base.allCases)
-    func repeatedSnapshotsAreRefreshedInOneWriteAndLeaveWhatRowSavesLeave(_ base: Base) async throws {
+    /// The store that applies the refreshes: each kind of `PipelineTests`.
+    @Test(arguments: PipelineTests.Kind.allCases)
+    func repeatedSnapshotsAreRefreshedInOneWriteAndLeaveWhatRowSavesLeave(_ base: PipelineTests.Kind) async throws {
         let directory = try PipelineTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("refresh.sqlite").path
@@ -105,7 +89,7 @@ import Testing
         #expect(try await store.events(EventQuery()) == reference.store.events(EventQuery()))
         #expect(try await store.streams() == reference.store.streams())
         // What the file holds, read without any cache.
-        if base != .memory {
+        if base.isFile {
             let reopened = try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
             #expect(try await reopened.allCheckStates() == reference.store.allCheckStates())
         }

@@ -19,15 +19,19 @@ import Testing
 
         var testDescription: String { rawValue }
 
+        /// Whether the store is a file, which ``makeStore(at:)`` puts at its path.
+        var isFile: Bool { self == .sqliteFile || self == .sqliteFileUncached }
+
         func makeStore(in directory: URL) throws -> any HealthStore {
+            try makeStore(at: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path)
+        }
+
+        func makeStore(at path: String) throws -> any HealthStore {
             switch self {
             case .memory: InMemoryHealthStore()
             case .sqlite: try SQLiteHealthStore.inMemory()
-            case .sqliteFile:
-                try SQLiteHealthStore(path: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path)
-            case .sqliteFileUncached:
-                try SQLiteHealthStore(
-                    path: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path, contextCacheCapacity: 0)
+            case .sqliteFile: try SQLiteHealthStore(path: path)
+            case .sqliteFileUncached: try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
             }
         }
     }
