@@ -309,6 +309,9 @@ struct SequenceGenerator {
     private var random: FuzzRandom
     private var time = 1_700_000_000.0
     private var offsets: [String: Int64] = [:]
+    /// The check states last sent to each sub-stream (`urn|subStreamId`), which later messages often repeat, as
+    /// sources do: a repeat that changes nothing is what the store writes as a refresh.
+    private var lastStates: [String: [String]] = [:]
     private let models: [String: Int]
 
     init(seed: UInt64) {
@@ -349,13 +352,13 @@ struct SequenceGenerator {
             return Payload.snapshot(
                 urn, subStream: subStream, repeatInterval: random.element(of: [1, 10, 30, 60, 600, 1_801]),
                 expiryInterval: random.element(of: [nil, 0, 60, 300, 1_000]), start: start, stop: stop,
-                states: checkStates(deletions: false), model: random.chance(0.3)
+                states: repeatedOrNewCheckStates(of: "\(urn)|\(subStream ?? "")"), model: random.chance(0.3)
             )
         case 1:
             return Payload.repeatStates(
                 urn, subStream: subStream, repeatInterval: random.element(of: [10, 30, 60, 1_801]),
                 expiryInterval: random.element(of: [nil, 60, 120, 300]), setup: random.chance(0.5),
-                states: checkStates(deletions: false)
+                states: repeatedOrNewCheckStates(of: "\(urn)|\(subStream ?? "")")
             )
         default:
             let key = "\(urn)|\(subStream ?? "")"
@@ -374,6 +377,18 @@ struct SequenceGenerator {
                 previous: previous, states: checkStates(deletions: true)
             )
         }
+    }
+
+    /// The check states last sent to `key` again (sometimes with one of them replaced), or new ones.
+    private mutating func repeatedOrNewCheckStates(of key: String) -> [String] {
+        var states = checkStates(deletions: false)
+        if let last = lastStates[key], !last.isEmpty, random.chance(0.4) {
+            let replaced = random.chance(0.3) ? states.first : nil
+            states = last
+            if let replaced { states[random.below(states.count)] = replaced }
+        }
+        lastStates[key] = states
+        return states
     }
 
     private mutating func checkStates(deletions: Bool) -> [String] {
