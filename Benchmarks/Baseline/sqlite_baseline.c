@@ -282,7 +282,7 @@ int main(int argc, char **argv) {
                     phaseStates++;
                     int index = s * SLOTS + j;
                     if (refresh && stored[index] && storedHealth[index] == health[index]) continue;
-                    int h = health[s * SLOTS + j];
+                    int h = health[index];
                     snprintf(id, sizeof id, "check-%d", j);
                     snprintf(name, sizeof name, "Disk usage of /var/lib/data-%d", j);
                     snprintf(element, sizeof element, "urn:host:/host-%d.example.com:volume-%d", s, j);

@@ -410,7 +410,7 @@ extension SQLiteHealthStore {
     public var contextCacheStatistics: ContextCacheStatistics? { cache?.statistics }
 }
 
-/// A sub-stream's check states as the store reads them, sorted by id (as bytes), with each one's position: a refresh
+/// A sub-stream's check states as the store reads them, sorted by id (as bytes), with each one's position: a save
 /// replaces its row in place, and a read takes the array as it is, without sorting or copying.
 struct CheckStateTable {
     /// The check states, sorted by id.
