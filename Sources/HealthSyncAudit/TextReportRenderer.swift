@@ -21,7 +21,7 @@ public struct TextReportRenderer: Sendable {
 
     /// The report as text, ending without a newline.
     public func render(_ report: AuditReport) -> String {
-        var sections = [header(report), attention(report)]
+        var sections = [header(report), healthNow(report), attention(report)]
         for stream in report.streams { sections.append(self.stream(stream)) }
         if !report.findings.isEmpty { sections.append(findings(report.findings)) }
         return sections.joined(separator: "\n\n")
@@ -39,6 +39,27 @@ public struct TextReportRenderer: Sendable {
             \(AuditFormat.count(summary.checkStates, "check state")), \
             \(AuditFormat.count(summary.snapshotsCompleted, "snapshot")) completed
             """
+    }
+
+    /// The counts of check states by health at the end, and the ones not `CLEAR` (cut to ``rowLimit``).
+    private func healthNow(_ report: AuditReport) -> String {
+        let now = report.healthNow
+        guard now.total > 0 else { return "HEALTH AT THE END: no check states" }
+        var lines = [
+            "HEALTH AT THE END: \(now.critical) CRITICAL, \(now.deviating) DEVIATING, \(now.clear) CLEAR "
+                + "(\(AuditFormat.count(now.total, "check state")))"
+        ]
+        guard !now.unhealthy.isEmpty else { return lines[0] }
+        var table = TextTable(headers: ["HEALTH", "STREAM", "CHECK STATE", "NAME", "SINCE"])
+        for state in now.unhealthy.prefix(rowLimit) {
+            table.append([
+                state.health.rawValue, AuditFormat.scope(state.urn, state.subStreamId), state.checkStateId,
+                state.name, state.since.map(AuditFormat.time),
+            ])
+        }
+        lines.append(table.render().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        if now.unhealthy.count > rowLimit { lines.append("  … and \(now.unhealthy.count - rowLimit) more") }
+        return lines.joined(separator: "\n")
     }
 
     private func attention(_ report: AuditReport) -> String {
