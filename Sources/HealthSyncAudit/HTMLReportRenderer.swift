@@ -147,8 +147,17 @@ public struct HTMLReportRenderer: Sendable {
             },
             into: &html
         )
+        // A stream active in a small part of a long period is drawn over its own stretch of it, so that its bands
+        // are not squeezed into a few pixels.
+        let shown = stream.activeRange(in: report.period)
+        if shown != report.period {
+            html.raw(
+                "<p class=\"zoom\">Timelines show \(AuditFormat.time(shown.from)) → \(AuditFormat.time(shown.to)), "
+                    + "where this stream has its events; the report covers \(AuditFormat.duration(report.period.length))."
+                    + "</p>")
+        }
         for sub in stream.subStreams {
-            subStream(sub, period: report.period, into: &html)
+            subStream(sub, period: shown, into: &html)
         }
         html.raw("</section>\n")
     }
@@ -311,7 +320,7 @@ public struct HTMLReportRenderer: Sendable {
         .attention li.warning{border-color:var(--dev)}.attention li.notice{border-color:#7a8699}
         .now .counts span{margin-right:14px}.now .critical b,.now tr.critical td:first-child{color:var(--crit)}\
         .now .deviating b,.now tr.deviating td:first-child{color:#9a6f00}.now .clear b{color:var(--clear)}\
-        .wide{overflow-x:auto}
+        .wide{overflow-x:auto}.zoom{color:var(--muted);font-size:12px;margin:2px 0}
         .sev{display:inline-block;min-width:70px;font-weight:600;text-transform:uppercase;font-size:12px}\
         .scope{font-family:ui-monospace,Menlo,monospace;font-size:13px;font-weight:600}.ok{color:var(--clear)}
         nav ol{columns:2;margin:0}.badge{background:var(--crit);color:#fff;border-radius:8px;padding:0 6px;\
