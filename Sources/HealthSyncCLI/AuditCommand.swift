@@ -96,11 +96,10 @@ struct AuditCommand: ConsoleCommand {
     func execute(console: Console) async throws {
         let input: AuditInput
         if files.isEmpty {
-            var options = DatabaseOptions()
-            if let db { options.db = db }
-            let store = try options.openStore(creating: false, console: console)
+            let path = db ?? DatabaseOptions.defaultPath
+            let store = try DatabaseOptions.openStore(at: path, creating: false, console: console)
             input = try await AuditInput.load(
-                from: store, source: options.db, urn: urn, since: since?.date, until: until?.date)
+                from: store, source: path, urn: urn, since: since?.date, until: until?.date)
         } else {
             var sources: [Replayer.Source] = []
             for file in try ReplayCommand.expand(files, console: console) {
