@@ -11,7 +11,8 @@ struct HistoryCommand: ConsoleCommand {
         discussion: """
             Events are what changed, when and why: a check state deleted at 03:12 shows "deleted by snapshot \
             diff" or "deleted by automatic stop". Repeats of an unchanged check state and repeats of an open error \
-            are not events. Events older than the retention (sweep --retain-events) are pruned.
+            are not events. Events older than the retention (sweep --retain-events) are pruned. Exit status 1 when --urn \
+            names no stream (neither now nor in the event record).
             """
     )
 
@@ -48,6 +49,7 @@ struct HistoryCommand: ConsoleCommand {
 
     func execute(console: Console) async throws {
         let store = try database.openStore(creating: false, console: console)
+        if let urn { try await KnownStream.require(urn, in: store, console: console) }
         let events = try await store.events(
             EventQuery(
                 urn: urn, subStreamId: subStream, checkStateId: check, since: since?.date, until: until?.date,

@@ -46,8 +46,8 @@ import Testing
             #expect(!main.output.contains("\"eu\""))
 
             let none = try await workspace.run("state", "--urn", "urn:health:x:unknown")
-            #expect(none.status == 0)
-            #expect(none.output == "no check states\n")
+            #expect(none.status == 1)
+            #expect(none.errors == "error: no stream urn:health:x:unknown\n")
         }
     }
 

@@ -18,6 +18,7 @@ import Testing
             #expect(!streams.output.contains("urn:health:a:main"))
             #expect(streams.output.contains("urn:health:b:ti"))
             let state = try await workspace.run("state", "--urn", "urn:health:a:main")
+            #expect(state.status == 0, "a deleted stream is still in the event record")
             #expect(state.output == "no check states\n")
 
             let again = try await workspace.run("delete", "--urn", "urn:health:a:main")
