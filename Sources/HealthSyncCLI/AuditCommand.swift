@@ -40,17 +40,20 @@ struct AuditCommand: ConsoleCommand {
     @Option(help: ArgumentHelp("Only this stream.", valueName: "urn"))
     var urn: String?
 
-    @Option(help: ArgumentHelp("Start of the audited period (default: the start of the record).", valueName: "time"))
+    @Option(
+        help: ArgumentHelp("Start of the audited period (default: the start of the record).", valueName: "time"),
+        transform: TimeArgument.parse)
     var since: TimeArgument?
 
     @Option(
         help: ArgumentHelp(
             "End of the audited period (default: the clock); with FILEs, the replay advances the clock to it.",
-            valueName: "time")
-    )
+            valueName: "time"), transform: TimeArgument.parse)
     var until: TimeArgument?
 
-    @Option(help: ArgumentHelp("With FILEs: advance the clock to TIME before the first envelope.", valueName: "time"))
+    @Option(
+        help: ArgumentHelp("With FILEs: advance the clock to TIME before the first envelope.", valueName: "time"),
+        transform: TimeArgument.parse)
     var start: TimeArgument?
 
     @Flag(help: "With FILEs: report unknown keys and reject non-main sub-streams without expiry, as replay --strict.")

@@ -22,10 +22,10 @@ struct DiffCommand: ConsoleCommand {
     @Option(help: ArgumentHelp("Only this sub-stream (\"\" for main).", valueName: "id"))
     var subStream: String?
 
-    @Option(help: ArgumentHelp("The earlier time.", valueName: "time"))
+    @Option(help: ArgumentHelp("The earlier time.", valueName: "time"), transform: TimeArgument.parse)
     var from: TimeArgument
 
-    @Option(help: ArgumentHelp("The later time.", valueName: "time"))
+    @Option(help: ArgumentHelp("The later time.", valueName: "time"), transform: TimeArgument.parse)
     var to: TimeArgument
 
     @Option(help: "Output format.")

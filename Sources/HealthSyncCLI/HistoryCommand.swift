@@ -27,10 +27,10 @@ struct HistoryCommand: ConsoleCommand {
     @Option(help: ArgumentHelp("Only events of this check state.", valueName: "id"))
     var check: String?
 
-    @Option(help: ArgumentHelp("Only events at or after TIME.", valueName: "time"))
+    @Option(help: ArgumentHelp("Only events at or after TIME.", valueName: "time"), transform: TimeArgument.parse)
     var since: TimeArgument?
 
-    @Option(help: ArgumentHelp("Only events at or before TIME.", valueName: "time"))
+    @Option(help: ArgumentHelp("Only events at or before TIME.", valueName: "time"), transform: TimeArgument.parse)
     var until: TimeArgument?
 
     @Option(help: ArgumentHelp("At most this many events (the oldest).", valueName: "count"))

@@ -10,8 +10,10 @@ struct ReplayCommand: ConsoleCommand {
         discussion: """
             A FILE holds one JSON envelope, or JSON Lines (one envelope per line). A directory stands for every \
             .json and .jsonl file below it in path order (files named expected.json, which hold fixture \
-            expectations, are skipped). Envelopes are applied in file order at their collection_timestamp; timers due before each fire first. Envelopes a previous replay \
-            of the same file applied are skipped. Rejections are printed as FILE:LINE: JSON-PATH: reason.
+            expectations, are skipped). Envelopes are applied in file order at their collection_timestamp; timers \
+            due before each fire first. Envelopes a previous replay of the same file applied are skipped. \
+            Rejections are printed as FILE:LINE: JSON-PATH: reason. A --start or --until more than a day past wall \
+            time needs --yes (the clock never goes back).
 
             Exit status: 0 when every envelope was applied, 1 when any envelope or message was rejected (the \
             valid ones are still applied), 2 for usage errors, unreadable files or an unusable database.
@@ -24,13 +26,13 @@ struct ReplayCommand: ConsoleCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Advance the clock to TIME (epoch seconds or ISO-8601) before the first envelope.", valueName: "time")
-    )
+            "Advance the clock to TIME (epoch seconds or ISO-8601) before the first envelope.", valueName: "time"),
+        transform: TimeArgument.parse)
     var start: TimeArgument?
 
     @Option(
-        help: ArgumentHelp("After the last envelope, advance the clock to TIME, firing due timers.", valueName: "time")
-    )
+        help: ArgumentHelp("After the last envelope, advance the clock to TIME, firing due timers.", valueName: "time"),
+        transform: TimeArgument.parse)
     var until: TimeArgument?
 
     @Flag(help: "Report unknown keys as warnings and reject non-main sub-streams without expiry.")
@@ -43,6 +45,9 @@ struct ReplayCommand: ConsoleCommand {
 
     @Flag(help: "After the summary, print the resulting check states as `healthsync state` does.")
     var showState = false
+
+    @Flag(help: "Confirm a --start or --until more than a day past wall time.")
+    var yes = false
 
     @OptionGroup var logging: LoggingOptions
 
@@ -78,6 +83,11 @@ struct ReplayCommand: ConsoleCommand {
             configuration: HealthProcessor.Configuration(lateGrace: lateGrace),
             logger: logging.makeLogger()
         )
+        let clock = try await processor.clock()
+        for time in [start, until].compactMap(\.self) {
+            try ClockJump(from: clock, to: time.date, wallTime: SystemClock().now, retention: nil)
+                .require(confirmed: yes, command: "replay", alternatives: "", console: console)
+        }
         let replayer = Replayer(processor: processor, decoder: EnvelopeDecoder(strict: strict))
         let outcome = try await replayer.replay(sources, start: start?.date, until: until?.date)
         for rejection in outcome.rejections { console.printError(rejection.description) }

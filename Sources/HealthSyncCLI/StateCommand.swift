@@ -24,7 +24,8 @@ struct StateCommand: ConsoleCommand {
     @Option(help: ArgumentHelp("Only check states of this sub-stream (\"\" for main).", valueName: "id"))
     var subStream: String?
 
-    @Option(help: ArgumentHelp("The check states as they were at TIME.", valueName: "time"))
+    @Option(
+        help: ArgumentHelp("The check states as they were at TIME.", valueName: "time"), transform: TimeArgument.parse)
     var at: TimeArgument?
 
     @Option(help: "Output format.")
