@@ -81,6 +81,35 @@ import Testing
         }
     }
 
+    @Test func timeTravelBeforeTheWindowIsRefusedWhenOnlyTheLatestValuesRemain() async throws {
+        try await withThreeSnapshots { workspace in
+            // 100 days on with a 30-day retention, the cutoff is day 70: what remains is a's update of day 20, the
+            // latest values of the one check state alive then. The record says nothing of day 20 to 70 any more.
+            let clock = String(Self.start + 100 * Self.day)
+            let sweep = try await workspace.run("sweep", "--now", clock, "--retain-events", "30d", "--yes")
+            #expect(sweep.status == 0, "\(sweep.errors)")
+            let history = try await workspace.run("history", "--format", "json")
+            let kinds = try #require(try AuditCLI.object(history.output)["events"] as? [[String: Any]])
+                .compactMap { $0["kind"] as? String }
+            #expect(kinds == ["checkStateUpdated"])
+
+            let message =
+                "is before the event record, which starts at 1970-04-22T13:46:40Z (older events were pruned or never "
+                + "recorded)\n"
+            let state = try await workspace.run("state", "--at", String(Self.start + 15 * Self.day))
+            #expect(state.status == 1)
+            #expect(state.output == "")
+            #expect(state.errors == "error: --at 1970-01-27T13:46:40Z " + message)
+            let diff = try await workspace.run(
+                "diff", "--urn", Payloads.urn, "--from", String(Self.start + 5 * Self.day), "--to", clock)
+            #expect(diff.status == 1)
+            #expect(diff.errors == "error: --from 1970-01-17T13:46:40Z " + message)
+            let now = try await workspace.run("state", "--at", clock)
+            #expect(now.status == 0)
+            #expect(now.output.contains(" a "))
+        }
+    }
+
     @Test func durationsAreValidated() {
         AuditCLI.expectUsageError(["sweep", "--retain-events", "0d"])
         AuditCLI.expectUsageError(["sweep", "--retain-events", "thirty days"])
