@@ -39,6 +39,14 @@ struct DatabaseOptions: ParsableArguments {
             console.printError("error: cannot open database \(db): directory \(directory) does not exist")
             throw ExitCode(2)
         }
+        var databaseIsDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: db, isDirectory: &databaseIsDirectory), databaseIsDirectory.boolValue {
+            let example = url.appendingPathComponent(defaultPath).path
+            console.printError(
+                "error: cannot open database \(db): it is a directory; --db names the database file (such as \(example))"
+            )
+            throw ExitCode(2)
+        }
         if !creating, !fileManager.fileExists(atPath: db) {
             console.printError("error: no database at \(db) (replay payloads first, or name another with --db)")
             throw ExitCode(2)

@@ -33,8 +33,15 @@ struct HistoryCommand: ConsoleCommand {
     @Option(help: ArgumentHelp("Only events at or before TIME.", valueName: "time"), transform: TimeArgument.parse)
     var until: TimeArgument?
 
-    @Option(help: ArgumentHelp("At most this many events (the oldest).", valueName: "count"))
+    @Option(
+        help: ArgumentHelp(
+            "At most this many events: the oldest, or with --newest the newest (printed oldest first either way).",
+            valueName: "count")
+    )
     var limit: Int?
+
+    @Flag(help: "With --limit, keep the newest events instead of the oldest.")
+    var newest = false
 
     @Option(help: "Output format.")
     var format = OutputFormat.table
@@ -45,15 +52,23 @@ struct HistoryCommand: ConsoleCommand {
             throw ValidationError("--until must not be earlier than --since.")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1.") }
+        if newest, limit == nil { throw ValidationError("--newest needs --limit.") }
     }
 
     func execute(console: Console) async throws {
         let store = try database.openStore(creating: false, console: console)
         if let urn { try await KnownStream.require(urn, in: store, console: console) }
-        let events = try await store.events(
+        var events = try await store.events(
             EventQuery(
                 urn: urn, subStreamId: subStream, checkStateId: check, since: since?.date, until: until?.date,
-                limit: limit))
+                limit: newest ? nil : limit.map { $0 + 1 }))
+        if let limit, events.count > limit {
+            let total = newest ? "\(events.count)" : "more than \(limit)"
+            events = newest ? Array(events.suffix(limit)) : Array(events.prefix(limit))
+            console.printError(
+                "note: the \(newest ? "newest" : "oldest") \(ReplayCommand.plural(limit, "event")) of \(total) "
+                    + (newest ? "(without --newest, the oldest)" : "(--newest for the newest)"))
+        }
         switch format {
         case .json:
             console.print(try OutputFormat.json(JSONContract.HistoryDocument(events)))

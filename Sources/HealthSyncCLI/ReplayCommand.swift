@@ -8,7 +8,8 @@ struct ReplayCommand: ConsoleCommand {
         commandName: "replay",
         abstract: "Apply the envelopes of payload files to the database.",
         discussion: """
-            A FILE holds one JSON envelope, or JSON Lines (one envelope per line). A directory stands for every \
+            A FILE holds one JSON envelope, or JSON Lines (one envelope per line); - reads them from standard input, \
+            named <stdin> in messages. An empty file is replayed with a warning. A directory stands for every \
             .json and .jsonl file below it in path order (files named expected.json, which hold fixture \
             expectations, are skipped). Envelopes are applied in file order at their collection_timestamp; timers \
             due before each fire first. Envelopes a previous replay of the same file applied are skipped. \
@@ -53,7 +54,8 @@ struct ReplayCommand: ConsoleCommand {
 
     @Argument(
         help: ArgumentHelp(
-            "Payload files (one JSON envelope each, or JSON Lines) or directories of them.", valueName: "file")
+            "Payload files (one JSON envelope each, or JSON Lines) or directories of them; - reads standard input.",
+            valueName: "file")
     )
     var files: [String]
 
@@ -70,8 +72,14 @@ struct ReplayCommand: ConsoleCommand {
         var sources: [Replayer.Source] = []
         for file in try Self.expand(files, console: console) {
             do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: file))
-                sources.append(Replayer.Source(name: file, bytes: Array(data)))
+                let data =
+                    file == "-"
+                    ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+                let name = file == "-" ? Self.standardInputName : file
+                if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+                    console.printError("warning: \(name) is empty: it holds no envelope")
+                }
+                sources.append(Replayer.Source(name: name, bytes: Array(data)))
             } catch {
                 console.printError("error: cannot read \(file): \(Self.reason(error))")
                 throw ExitCode(2)
@@ -99,6 +107,9 @@ struct ReplayCommand: ConsoleCommand {
         }
         if !outcome.isClean { throw ExitCode(1) }
     }
+
+    /// How rejections name standard input (`replay -`).
+    static let standardInputName = "<stdin>"
 
     /// The files to replay: each FILE, or for a directory every `.json`/`.jsonl` file below it (except
     /// `expected.json`), sorted by path.

@@ -265,3 +265,17 @@ import Testing
         #expect(error.map { HealthSyncCommand.exitStatus(for: $0).rawValue } == 2)
     }
 }
+
+/// `--db` mistakes.
+@Suite struct DatabaseOptionTests {
+    @Test func databaseNamingADirectorySaysSo() async throws {
+        try await Workspace.with { workspace in
+            let result = try await CLI.run(["streams", "--db", workspace.directory.path])
+            #expect(result.status == 2)
+            #expect(
+                result.errors
+                    == "error: cannot open database \(workspace.directory.path): it is a directory; --db names the "
+                    + "database file (such as \(workspace.directory.path)/healthsync.sqlite)\n")
+        }
+    }
+}
