@@ -50,7 +50,7 @@ extension AuditInput {
     /// Reads what an audit needs from a store.
     ///
     /// The period runs from `since` (at the earliest the start of the retained event window, see
-    /// ``EventRetention/windowStart(of:)``) to `until` (by default the store's clock).
+    /// ``EventRetention/windowStart(of:clock:)``) to `until` (by default the store's clock).
     /// - Parameters:
     ///   - store: the store.
     ///   - source: how the report names it.
@@ -68,7 +68,7 @@ extension AuditInput {
         let clock = try await store.clock()
         let end = until ?? clock
         let events = try await store.events(EventQuery(urn: urn, until: end))
-        let windowStart = EventRetention.windowStart(of: events)
+        let windowStart = EventRetention.windowStart(of: events, clock: clock)
         let to = end ?? events.last?.at ?? Date(timeIntervalSince1970: 0)
         var from = max(since ?? windowStart ?? to, windowStart ?? to)
         from = min(from, to)

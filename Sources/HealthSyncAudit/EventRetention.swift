@@ -46,28 +46,47 @@ public struct EventRetention: Sendable, Hashable {
         try await store.pruneEvents(before: cutoff(at: now))
     }
 
-    /// The start of the retained window of `events` (in record order): the time of the earliest event that did not
-    /// create or update a check state, or `nil` for no events.
+    /// The start of the retained window of `events` (in record order): the earliest time from which the record is
+    /// known to be complete, so that time travel from it on is exact; `nil` for no events.
     ///
-    /// Pruning only ever keeps creations and updates before its cutoff, so this is at or after the latest cutoff,
-    /// and time travel from it on is exact. Without pruning it is the first event (a stream's creation comes first).
-    public static func windowStart(of events: some Sequence<HealthEvent>) -> Date? {
+    /// Pruning at a cutoff keeps, before it, only the latest creation or update of each check state alive then;
+    /// everything else it keeps is at or after the cutoff. So the window starts no later than the earliest event
+    /// that is not a creation or update, or that is the second event of its check state. Without a pruning it is
+    /// the first event (a stream's creation comes first). When neither exists (a pruning left only the latest
+    /// values of the check states alive at its cutoff, and nothing happened since), the record does not say where
+    /// the cutoff was, only that it was at or before the processor clock: the window starts at `clock`, and is
+    /// unknown (`nil`) without one.
+    /// - Parameters:
+    ///   - events: the events, oldest first.
+    ///   - clock: the processor clock of the store they come from.
+    public static func windowStart(of events: some Sequence<HealthEvent>, clock: Date? = nil) -> Date? {
         var earliest: Date?
-        for event in events where event.kind != .checkStateCreated && event.kind != .checkStateUpdated {
+        var seen = Set<TimeTravel.Fold.Key>()
+        var any = false
+        for event in events {
+            any = true
+            if event.kind == .checkStateCreated || event.kind == .checkStateUpdated,
+                let key = TimeTravel.Fold.Key(event),
+                seen.insert(key).inserted
+            {
+                continue
+            }
             earliest = min(earliest ?? event.at, event.at)
         }
-        return earliest
+        guard any else { return nil }
+        return earliest ?? clock
     }
 
-    /// The start of the retained window of the whole record of `store`: ``windowStart(of:)`` over its events,
-    /// read oldest first in growing pages (the events before the window are at most one per live check state).
+    /// The start of the retained window of the whole record of `store`: ``windowStart(of:clock:)`` over its events
+    /// and its clock, read oldest first in growing pages (the events before the window are at most one per live
+    /// check state).
     /// - Throws: ``HealthSync/StorageError``.
     public static func windowStart(in store: any HealthStore) async throws -> Date? {
         var limit = 4_096
         while true {
             let events = try await store.events(EventQuery(limit: limit))
+            if events.count < limit { return windowStart(of: events, clock: try await store.clock()) }
             if let start = windowStart(of: events) { return start }
-            if events.count < limit { return nil }
             limit *= 8
         }
     }

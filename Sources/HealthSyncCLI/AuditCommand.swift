@@ -40,17 +40,20 @@ struct AuditCommand: ConsoleCommand {
     @Option(help: ArgumentHelp("Only this stream.", valueName: "urn"))
     var urn: String?
 
-    @Option(help: ArgumentHelp("Start of the audited period (default: the start of the record).", valueName: "time"))
+    @Option(
+        help: ArgumentHelp("Start of the audited period (default: the start of the record).", valueName: "time"),
+        transform: TimeArgument.parse)
     var since: TimeArgument?
 
     @Option(
         help: ArgumentHelp(
             "End of the audited period (default: the clock); with FILEs, the replay advances the clock to it.",
-            valueName: "time")
-    )
+            valueName: "time"), transform: TimeArgument.parse)
     var until: TimeArgument?
 
-    @Option(help: ArgumentHelp("With FILEs: advance the clock to TIME before the first envelope.", valueName: "time"))
+    @Option(
+        help: ArgumentHelp("With FILEs: advance the clock to TIME before the first envelope.", valueName: "time"),
+        transform: TimeArgument.parse)
     var start: TimeArgument?
 
     @Flag(help: "With FILEs: report unknown keys and reject non-main sub-streams without expiry, as replay --strict.")
@@ -96,11 +99,10 @@ struct AuditCommand: ConsoleCommand {
     func execute(console: Console) async throws {
         let input: AuditInput
         if files.isEmpty {
-            var options = DatabaseOptions()
-            if let db { options.db = db }
-            let store = try options.openStore(creating: false, console: console)
+            let path = db ?? DatabaseOptions.defaultPath
+            let store = try DatabaseOptions.openStore(at: path, creating: false, console: console)
             input = try await AuditInput.load(
-                from: store, source: options.db, urn: urn, since: since?.date, until: until?.date)
+                from: store, source: path, urn: urn, since: since?.date, until: until?.date)
         } else {
             var sources: [Replayer.Source] = []
             for file in try ReplayCommand.expand(files, console: console) {

@@ -6,7 +6,11 @@ struct ClearErrorsCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "clear-errors",
         abstract: "Close every open error of a stream, stream-level and of all its sub-streams.",
-        discussion: "The errors close at the current wall time. Exit status 1 when there is no such stream."
+        discussion: """
+            The errors close at the processor clock (see streams), which this command does not move: moving it \
+            would skip the timers due on the way (run sweep first to bring the clock to wall time). Exit status 1 \
+            when there is no such stream.
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -19,7 +23,7 @@ struct ClearErrorsCommand: ConsoleCommand {
     func execute(console: Console) async throws {
         let store = try database.openStore(creating: false, console: console)
         let processor = HealthProcessor(store: store, logger: logging.makeLogger())
-        guard let closed = try await processor.clearErrors(of: urn, at: SystemClock().now) else {
+        guard let closed = try await processor.clearErrors(of: urn, at: processor.clock() ?? SystemClock().now) else {
             console.printError("error: no stream \(urn)")
             throw ExitCode(1)
         }

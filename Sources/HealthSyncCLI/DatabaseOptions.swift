@@ -4,9 +4,16 @@ import HealthSync
 import HealthSyncSQLite
 
 /// `--db PATH`: the one place where commands open their store.
+///
+/// Commands that need the database without this option group (`audit`, whose `--db` excludes payload files) call
+/// the static ``openStore(at:creating:console:cache:)``: an option group built by hand has no parsed values, and
+/// reading its properties is a fatal error of the argument parser.
 struct DatabaseOptions: ParsableArguments {
+    /// The database used without `--db`.
+    static let defaultPath = "healthsync.sqlite"
+
     @Option(name: .long, help: ArgumentHelp("The database file.", valueName: "path"))
-    var db = "healthsync.sqlite"
+    var db = DatabaseOptions.defaultPath
 
     /// Opens the database.
     /// - Parameters:
@@ -16,12 +23,28 @@ struct DatabaseOptions: ParsableArguments {
     ///   - cache: the context cache's capacity (``CacheOptions``); the store's default when `nil`.
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
     func openStore(creating: Bool, console: Console, cache: CacheOptions? = nil) throws -> any HealthStore {
+        try Self.openStore(at: db, creating: creating, console: console, cache: cache)
+    }
+
+    /// Opens the database at `db`, as ``openStore(creating:console:cache:)`` does.
+    /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
+    static func openStore(
+        at db: String, creating: Bool, console: Console, cache: CacheOptions? = nil
+    ) throws -> any HealthStore {
         let fileManager = FileManager.default
         let url = URL(fileURLWithPath: db)
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             console.printError("error: cannot open database \(db): directory \(directory) does not exist")
+            throw ExitCode(2)
+        }
+        var databaseIsDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: db, isDirectory: &databaseIsDirectory), databaseIsDirectory.boolValue {
+            let example = url.appendingPathComponent(defaultPath).path
+            console.printError(
+                "error: cannot open database \(db): it is a directory; --db names the database file (such as \(example))"
+            )
             throw ExitCode(2)
         }
         if !creating, !fileManager.fileExists(atPath: db) {

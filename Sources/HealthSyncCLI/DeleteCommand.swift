@@ -6,7 +6,11 @@ struct DeleteCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete a stream: all its sub-streams, check states and errors.",
-        discussion: "The deletion happens at the current wall time. Exit status 1 when there is no such stream."
+        discussion: """
+            The deletion happens at the processor clock (see streams), which this command does not move: moving it \
+            would skip the timers due on the way (run sweep first to bring the clock to wall time). Exit status 1 \
+            when there is no such stream.
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -19,7 +23,7 @@ struct DeleteCommand: ConsoleCommand {
     func execute(console: Console) async throws {
         let store = try database.openStore(creating: false, console: console)
         let processor = HealthProcessor(store: store, logger: logging.makeLogger())
-        guard try await processor.deleteStream(urn, at: SystemClock().now) else {
+        guard try await processor.deleteStream(urn, at: processor.clock() ?? SystemClock().now) else {
             console.printError("error: no stream \(urn)")
             throw ExitCode(1)
         }

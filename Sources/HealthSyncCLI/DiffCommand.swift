@@ -10,7 +10,7 @@ struct DiffCommand: ConsoleCommand {
             + "between two times.",
         discussion: """
             Both states are reconstructed from the event record, as `state --at` does. Exit status 1 when FROM is \
-            before the retained event window.
+            before the retained event window, or when --urn names no stream (neither now nor in the event record).
             """
     )
 
@@ -22,10 +22,10 @@ struct DiffCommand: ConsoleCommand {
     @Option(help: ArgumentHelp("Only this sub-stream (\"\" for main).", valueName: "id"))
     var subStream: String?
 
-    @Option(help: ArgumentHelp("The earlier time.", valueName: "time"))
+    @Option(help: ArgumentHelp("The earlier time.", valueName: "time"), transform: TimeArgument.parse)
     var from: TimeArgument
 
-    @Option(help: ArgumentHelp("The later time.", valueName: "time"))
+    @Option(help: ArgumentHelp("The later time.", valueName: "time"), transform: TimeArgument.parse)
     var to: TimeArgument
 
     @Option(help: "Output format.")
@@ -37,6 +37,7 @@ struct DiffCommand: ConsoleCommand {
 
     func execute(console: Console) async throws {
         let store = try database.openStore(creating: false, console: console)
+        try await KnownStream.require(urn, in: store, console: console)
         try await StateCommand.checkRetainedWindow(of: store, at: from.date, option: "--from", console: console)
         let events = try await store.events(EventQuery(urn: urn, subStreamId: subStream, until: to.date))
         let diff = TimeTravel.diff(from: from.date, to: to.date, events: events)

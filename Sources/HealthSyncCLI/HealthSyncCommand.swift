@@ -10,8 +10,9 @@ struct HealthSyncCommand: AsyncParsableCommand {
         discussion: """
             The database is healthsync.sqlite in the current directory unless --db names another. \
             TIME arguments take epoch seconds (1548857167, 1548857167.5) or ISO-8601 \
-            (2019-01-30T14:06:07Z, 2019-01-30T15:06:07.5+01:00).
+            (2019-01-30T14:06:07Z, 2019-01-30T15:06:07.5+01:00), from 0 to 253402300799 (9999-12-31T23:59:59Z).
             """,
+        version: "healthsync \(HealthSyncCommand.version)",
         subcommands: [
             ReplayCommand.self,
             StateCommand.self,
@@ -26,6 +27,9 @@ struct HealthSyncCommand: AsyncParsableCommand {
             AuditCommand.self,
         ]
     )
+
+    /// The version `healthsync --version` prints.
+    static let version = "0.1.0"
 
     /// The exit status for usage errors (the parser's own default is 64).
     static let usageFailure = ExitCode(2)

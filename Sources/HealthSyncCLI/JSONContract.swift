@@ -57,10 +57,23 @@ enum JSONContract {
 
     /// `streams`: `{"streams": [...]}`.
     struct StreamsDocument: Encodable, Sendable {
+        /// The processor clock (epoch seconds), `null` before anything happened.
+        var clock: Double?
         var streams: [StreamEntry]
 
-        init(_ summaries: [StreamSummary]) {
+        init(_ summaries: [StreamSummary], clock: Date?) {
+            self.clock = clock?.timeIntervalSince1970
             streams = summaries.sorted { $0.urn < $1.urn }.map(StreamEntry.init)
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case clock, streams
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(clock, forKey: .clock)
+            try container.encode(streams, forKey: .streams)
         }
     }
 
@@ -83,10 +96,26 @@ enum JSONContract {
     struct StatusDocument: Encodable, Sendable {
         var urn: String
         var consistencyModel: String
+        /// The processor clock (epoch seconds): deadlines before it have fired.
+        var clock: Double?
         var errors: [ErrorEntry]
         var subStreams: [SubStreamEntry]
 
-        init(_ status: StreamStatus) {
+        private enum CodingKeys: String, CodingKey {
+            case urn, consistencyModel, clock, errors, subStreams
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(urn, forKey: .urn)
+            try container.encode(consistencyModel, forKey: .consistencyModel)
+            try container.encode(clock, forKey: .clock)
+            try container.encode(errors, forKey: .errors)
+            try container.encode(subStreams, forKey: .subStreams)
+        }
+
+        init(_ status: StreamStatus, clock: Date?) {
+            self.clock = clock?.timeIntervalSince1970
             urn = status.urn
             consistencyModel = status.consistencyModel.rawValue
             errors = ErrorEntry.sorted(status.errors)

@@ -8,10 +8,13 @@ struct ReplayCommand: ConsoleCommand {
         commandName: "replay",
         abstract: "Apply the envelopes of payload files to the database.",
         discussion: """
-            A FILE holds one JSON envelope, or JSON Lines (one envelope per line). A directory stands for every \
+            A FILE holds one JSON envelope, or JSON Lines (one envelope per line); - reads them from standard input, \
+            named <stdin> in messages. An empty file is replayed with a warning. A directory stands for every \
             .json and .jsonl file below it in path order (files named expected.json, which hold fixture \
-            expectations, are skipped). Envelopes are applied in file order at their collection_timestamp; timers due before each fire first. Envelopes a previous replay \
-            of the same file applied are skipped. Rejections are printed as FILE:LINE: JSON-PATH: reason.
+            expectations, are skipped). Envelopes are applied in file order at their collection_timestamp; timers \
+            due before each fire first. Envelopes a previous replay of the same file applied are skipped. \
+            Rejections are printed as FILE:LINE: JSON-PATH: reason. A --start or --until more than a day past wall \
+            time needs --yes (the clock never goes back).
 
             Exit status: 0 when every envelope was applied, 1 when any envelope or message was rejected (the \
             valid ones are still applied), 2 for usage errors, unreadable files or an unusable database.
@@ -24,13 +27,13 @@ struct ReplayCommand: ConsoleCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Advance the clock to TIME (epoch seconds or ISO-8601) before the first envelope.", valueName: "time")
-    )
+            "Advance the clock to TIME (epoch seconds or ISO-8601) before the first envelope.", valueName: "time"),
+        transform: TimeArgument.parse)
     var start: TimeArgument?
 
     @Option(
-        help: ArgumentHelp("After the last envelope, advance the clock to TIME, firing due timers.", valueName: "time")
-    )
+        help: ArgumentHelp("After the last envelope, advance the clock to TIME, firing due timers.", valueName: "time"),
+        transform: TimeArgument.parse)
     var until: TimeArgument?
 
     @Flag(help: "Report unknown keys as warnings and reject non-main sub-streams without expiry.")
@@ -44,11 +47,15 @@ struct ReplayCommand: ConsoleCommand {
     @Flag(help: "After the summary, print the resulting check states as `healthsync state` does.")
     var showState = false
 
+    @Flag(help: "Confirm a --start or --until more than a day past wall time.")
+    var yes = false
+
     @OptionGroup var logging: LoggingOptions
 
     @Argument(
         help: ArgumentHelp(
-            "Payload files (one JSON envelope each, or JSON Lines) or directories of them.", valueName: "file")
+            "Payload files (one JSON envelope each, or JSON Lines) or directories of them; - reads standard input.",
+            valueName: "file")
     )
     var files: [String]
 
@@ -65,8 +72,14 @@ struct ReplayCommand: ConsoleCommand {
         var sources: [Replayer.Source] = []
         for file in try Self.expand(files, console: console) {
             do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: file))
-                sources.append(Replayer.Source(name: file, bytes: Array(data)))
+                let data =
+                    file == "-"
+                    ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+                let name = file == "-" ? Self.standardInputName : file
+                if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+                    console.printError("warning: \(name) is empty: it holds no envelope")
+                }
+                sources.append(Replayer.Source(name: name, bytes: Array(data)))
             } catch {
                 console.printError("error: cannot read \(file): \(Self.reason(error))")
                 throw ExitCode(2)
@@ -78,6 +91,11 @@ struct ReplayCommand: ConsoleCommand {
             configuration: HealthProcessor.Configuration(lateGrace: lateGrace),
             logger: logging.makeLogger()
         )
+        let clock = try await processor.clock()
+        for time in [start, until].compactMap(\.self) {
+            try ClockJump(from: clock, to: time.date, wallTime: SystemClock().now, retention: nil)
+                .require(confirmed: yes, command: "replay", alternatives: "", console: console)
+        }
         let replayer = Replayer(processor: processor, decoder: EnvelopeDecoder(strict: strict))
         let outcome = try await replayer.replay(sources, start: start?.date, until: until?.date)
         for rejection in outcome.rejections { console.printError(rejection.description) }
@@ -89,6 +107,9 @@ struct ReplayCommand: ConsoleCommand {
         }
         if !outcome.isClean { throw ExitCode(1) }
     }
+
+    /// How rejections name standard input (`replay -`).
+    static let standardInputName = "<stdin>"
 
     /// The files to replay: each FILE, or for a directory every `.json`/`.jsonl` file below it (except
     /// `expected.json`), sorted by path.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HealthSync
+import HealthSyncAudit
 import HealthSyncHTTP
 import Logging
 import ServiceLifecycle
@@ -27,7 +28,9 @@ struct ServeCommand: ConsoleCommand {
             requests in flight (each acknowledged envelope is committed before its answer) and exits 0. \
             Logs go to standard error. Events older than --retain-events are pruned once an hour, keeping what \
             `state --at` needs inside the retained window; so are the Idempotency-Key receipts older than \
-            --retain-idempotency-keys.
+            --retain-idempotency-keys. The service runs at wall time: on a database whose clock is further behind \
+            than --retain-events (one a replay left in the past) it logs a warning at start, then its first sweep \
+            fires the timers due in between and prunes that history.
 
             Hostile clients: a connection is closed when it waits for a request longer than --idle-timeout, when a \
             request head takes longer than --header-timeout or a body longer than --body-timeout; at most \
@@ -181,6 +184,7 @@ struct ServeCommand: ConsoleCommand {
             logger.warning("serving WITHOUT authentication (--insecure-no-auth): any caller may post and delete")
         }
         logger.info("starting", metadata: ["db": "\(database.db)", "configuration": "\(configuration)"])
+        try await warnOfClockJump(store: store, logger: logger)
         do {
             try await api.runService()
         } catch {
@@ -188,6 +192,28 @@ struct ServeCommand: ConsoleCommand {
             throw ExitCode(1)
         }
         logger.info("stopped")
+    }
+
+    /// Logs a warning when the stored clock is further behind wall time than the event retention: the service runs
+    /// at wall time, so its first sweep fires every timer due in between and prunes the history recorded so far
+    /// (a database a replay left in the past, such as the README's). The service starts anyway, so that it comes
+    /// back after a long outage; an operator who wants to keep a replayed history serves another `--db`.
+    func warnOfClockJump(store: any HealthStore, logger: Logger) async throws {
+        let jump = ClockJump(
+            from: try await store.clock(), to: SystemClock().now, wallTime: SystemClock().now,
+            retention: retainEvents.retention)
+        guard let from = jump.from, jump.distance > retainEvents.seconds else { return }
+        let stored = TimeArgument.format(from)
+        let retention = EventRetention.formatDuration(retainEvents.seconds)
+        let cutoff = TimeArgument.format(retainEvents.retention.cutoff(at: jump.to))
+        let message: String =
+            "the stored clock \(stored) is \(ClockJump.describe(jump.distance)) behind wall time, more than the "
+            + "event retention (\(retention)): the first sweep advances it to wall time, fires every timer due in "
+            + "between and prunes the events before \(cutoff), the history recorded so far; to keep it, stop now "
+            + "and serve a copy or another --db"
+        logger.warning(
+            "\(message)",
+            metadata: ["db": "\(database.db)"])
     }
 
     /// The service settings from the options, with the keys of every source.

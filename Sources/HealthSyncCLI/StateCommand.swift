@@ -11,7 +11,8 @@ struct StateCommand: ConsoleCommand {
         discussion: """
             --at TIME reconstructs the check states from the event record: exactly what a replay of the same \
             payloads stopped at TIME holds (an envelope stamped TIME is included, timers due at TIME are not). \
-            Exit status 1 when TIME is before the retained event window (see sweep --retain-events).
+            Exit status 1 when TIME is before the retained event window (see sweep --retain-events), or when --urn \
+            names no stream (neither now nor in the event record).
             """
     )
 
@@ -23,7 +24,8 @@ struct StateCommand: ConsoleCommand {
     @Option(help: ArgumentHelp("Only check states of this sub-stream (\"\" for main).", valueName: "id"))
     var subStream: String?
 
-    @Option(help: ArgumentHelp("The check states as they were at TIME.", valueName: "time"))
+    @Option(
+        help: ArgumentHelp("The check states as they were at TIME.", valueName: "time"), transform: TimeArgument.parse)
     var at: TimeArgument?
 
     @Option(help: "Output format.")
@@ -31,6 +33,7 @@ struct StateCommand: ConsoleCommand {
 
     func execute(console: Console) async throws {
         let store = try database.openStore(creating: false, console: console)
+        if let urn { try await KnownStream.require(urn, in: store, console: console) }
         if let at {
             try await Self.checkRetainedWindow(of: store, at: at.date, option: "--at", console: console)
             if let clock = try await store.clock(), clock < at.date {

@@ -41,17 +41,21 @@ struct StatusCommand: ConsoleCommand {
                 throw ExitCode(1)
             }
         }
+        let clock = try await store.clock()
         switch format {
-        case .json: console.print(try OutputFormat.json(JSONContract.StatusDocument(status)))
-        case .table: console.print(Self.table(status))
+        case .json: console.print(try OutputFormat.json(JSONContract.StatusDocument(status, clock: clock)))
+        case .table: console.print(Self.table(status, clock: clock))
         }
     }
 
-    /// The status as text: a header, the sub-streams, their metrics and the open errors.
-    static func table(_ status: StreamStatus) -> String {
+    /// The status as text: a header (with the processor clock), the sub-streams, their metrics and the open errors.
+    static func table(_ status: StreamStatus, clock: Date?) -> String {
         let snapshots = status.consistencyModel == .repeatSnapshots
         let subStreams = status.subStreams.sorted { $0.record.key < $1.record.key }
-        var sections = ["stream  \(status.urn)\nmodel   \(status.consistencyModel.rawValue)"]
+        let clockText = clock.map { "\(TimeArgument.format($0)) (the processor clock; deadlines before it have fired)" }
+        var sections = [
+            "stream  \(status.urn)\nmodel   \(status.consistencyModel.rawValue)\nclock   \(clockText ?? "not set")"
+        ]
 
         if subStreams.isEmpty {
             sections.append("no sub-streams")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HealthSync
 import HealthSyncAudit
 
@@ -6,7 +7,12 @@ import HealthSyncAudit
 struct StreamsCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "streams",
-        abstract: "List the streams: URN, consistency model, sub-stream and check-state counts."
+        abstract: "List the streams: URN, consistency model, sub-stream and check-state counts, and the processor "
+            + "clock.",
+        discussion: """
+            The processor clock is the time the database has reached: envelopes are applied at it or later, and the \
+            timers due before it have fired (sweep advances it).
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -17,9 +23,10 @@ struct StreamsCommand: ConsoleCommand {
     func execute(console: Console) async throws {
         let store = try database.openStore(creating: false, console: console)
         let streams = try await store.streams()
+        let clock = try await store.clock()
         switch format {
         case .json:
-            console.print(try OutputFormat.json(JSONContract.StreamsDocument(streams)))
+            console.print(try OutputFormat.json(JSONContract.StreamsDocument(streams, clock: clock)))
         case .table:
             guard !streams.isEmpty else {
                 console.print("no streams")
@@ -33,6 +40,13 @@ struct StreamsCommand: ConsoleCommand {
                 ])
             }
             console.print(table.render())
+            console.print("\n" + Self.clockLine(clock))
         }
+    }
+
+    /// `processor clock  TIME (timers due before it have fired)`, or that it never ran.
+    static func clockLine(_ clock: Date?) -> String {
+        guard let clock else { return "processor clock  not set (nothing was applied yet)" }
+        return "processor clock  \(TimeArgument.format(clock)) (timers due before it have fired)"
     }
 }

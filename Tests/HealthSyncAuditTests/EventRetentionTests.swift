@@ -68,6 +68,24 @@ import Testing
         #expect(remaining.count == TimeTravel.state(at: end.addingTimeInterval(-0.001), from: complete).count)
     }
 
+    /// Pruning that leaves only the latest values of live check states leaves no event that marks the window: it
+    /// starts at the clock then, and at a check state's second event when there is one.
+    @Test func windowStartsAtTheClockWhenOnlyTheLatestValuesRemain() {
+        func event(_ at: Double, _ kind: HealthEvent.Kind, _ id: String) -> HealthEvent {
+            HealthEvent(
+                at: epoch(at), kind: kind, urn: "urn:health:a:b", subStreamId: "",
+                checkState: CheckState(checkStateId: id, name: id, health: .clear, topologyElementIdentifier: id))
+        }
+        let baseline = [event(100, .checkStateCreated, "a"), event(200, .checkStateUpdated, "b")]
+        #expect(EventRetention.windowStart(of: baseline, clock: epoch(5_000)) == epoch(5_000))
+        #expect(EventRetention.windowStart(of: baseline) == nil, "unknown without a clock")
+        #expect(EventRetention.windowStart(of: [HealthEvent](), clock: epoch(5_000)) == nil)
+        let updatedSince = baseline + [event(4_000, .checkStateUpdated, "a")]
+        #expect(EventRetention.windowStart(of: updatedSince, clock: epoch(5_000)) == epoch(4_000))
+        let deletedSince = baseline + [event(3_000, .checkStateDeleted, "b")]
+        #expect(EventRetention.windowStart(of: deletedSince, clock: epoch(5_000)) == epoch(3_000))
+    }
+
     /// A long synthetic history pruned as it grows keeps at most the window's events plus one per check state.
     @Test(arguments: AuditStoreKind.allCases)
     func pruningBoundsTheRecord(kind: AuditStoreKind) async throws {

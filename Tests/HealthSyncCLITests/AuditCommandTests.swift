@@ -100,3 +100,27 @@ import Testing
         }
     }
 }
+
+/// `healthsync audit` without `--db` or files, in a real process (it reads the default database of the current
+/// directory).
+@Suite struct AuditDefaultDatabaseTests {
+    @Test func auditWithoutDatabaseOptionAuditsTheDefaultDatabase() async throws {
+        try await Workspace.with { workspace in
+            let replay = try Executable.run(
+                ["replay", "--until", AuditCLI.snapshotTimersUntil, AuditCLI.snapshotTimers], in: workspace.directory)
+            try #require(replay.status == 0, "\(replay.errors)")
+            let audit = try Executable.run(["audit"], in: workspace.directory)
+            #expect(audit.status == 0, "\(audit.errors)")
+            #expect(audit.errors == "")
+            #expect(audit.output.hasPrefix("HealthSync audit of healthsync.sqlite\n"))
+        }
+    }
+
+    @Test func auditWithoutAnyDatabaseSaysSo() async throws {
+        try await Workspace.with { workspace in
+            let audit = try Executable.run(["audit"], in: workspace.directory)
+            #expect(audit.status == 2)
+            #expect(audit.errors.hasPrefix("error: no database at healthsync.sqlite"))
+        }
+    }
+}

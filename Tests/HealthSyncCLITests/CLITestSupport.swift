@@ -77,3 +77,44 @@ enum CLI {
         return CLIResult(status: status, output: output.text, errors: errors.text)
     }
 }
+
+/// The built `healthsync` executable, run as a process, for what only a real process shows: the current directory,
+/// standard input, a crash of the argument parser.
+enum Executable {
+    /// Runs `healthsync` with `arguments` in `directory`, with `input` as standard input (empty when `nil`), and waits
+    /// for it to exit. Standard output and error go through files in `directory`, so a large output cannot block.
+    static func run(_ arguments: [String], in directory: URL, input: Data? = nil) throws -> CLIResult {
+        let binary = try #require(ReplayCrashTests.healthsyncBinary(), "the healthsync executable is built")
+        let id = UUID().uuidString
+        let outputURL = directory.appendingPathComponent("stdout-\(id)")
+        let errorsURL = directory.appendingPathComponent("stderr-\(id)")
+        let inputURL = directory.appendingPathComponent("stdin-\(id)")
+        defer {
+            for url in [outputURL, errorsURL, inputURL] { try? FileManager.default.removeItem(at: url) }
+        }
+        try (input ?? Data()).write(to: inputURL)
+        for url in [outputURL, errorsURL] {
+            try #require(FileManager.default.createFile(atPath: url.path, contents: nil))
+        }
+        let outputHandle = try FileHandle(forWritingTo: outputURL)
+        let errorsHandle = try FileHandle(forWritingTo: errorsURL)
+        let inputHandle = try FileHandle(forReadingFrom: inputURL)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = outputHandle
+        process.standardError = errorsHandle
+        process.standardInput = inputHandle
+        try process.run()
+        process.waitUntilExit()
+        try? outputHandle.close()
+        try? errorsHandle.close()
+        try? inputHandle.close()
+        return CLIResult(
+            status: process.terminationStatus,
+            output: try String(contentsOf: outputURL, encoding: .utf8),
+            errors: try String(contentsOf: errorsURL, encoding: .utf8)
+        )
+    }
+}

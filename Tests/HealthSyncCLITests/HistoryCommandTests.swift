@@ -61,7 +61,8 @@ import Testing
 
     @Test func emptySelectionAndLimit() async throws {
         try await AuditCLI.withSnapshotTimers { workspace in
-            let none = try await workspace.run("history", "--urn", "urn:health:nobody")
+            let none = try await workspace.run(
+                "history", "--urn", AuditCLI.snapshotTimersURN, "--since", "1700300331")
             #expect(none.status == 0)
             #expect(none.output == "no events\n")
             let limited = try await workspace.run("history", "--limit", "2")
@@ -74,5 +75,23 @@ import Testing
         AuditCLI.expectUsageError(["history", "--sub-stream", "x"])
         AuditCLI.expectUsageError(["history", "--since", "2000", "--until", "1000"])
         AuditCLI.expectUsageError(["history", "--limit", "0"])
+    }
+}
+
+/// A mistyped URN is an error everywhere, not an empty answer.
+@Suite struct UnknownStreamTests {
+    @Test(arguments: [
+        ["state", "--urn"], ["state", "--at", "1700300100", "--urn"], ["history", "--urn"],
+        ["diff", "--from", "1700300000", "--to", "1700300300", "--urn"], ["status", "--urn"], ["delete", "--urn"],
+        ["clear-errors", "--urn"],
+    ])
+    func unknownURNExitsOneSayingNoStream(command: [String]) async throws {
+        try await AuditCLI.withSnapshotTimers { workspace in
+            let result = try await CLI.run(
+                command + ["urn:health:fixtures:snapshot-timerz", "--db", workspace.database])
+            #expect(result.status == 1)
+            #expect(result.output == "")
+            #expect(result.errors == "error: no stream urn:health:fixtures:snapshot-timerz\n")
+        }
     }
 }

@@ -46,8 +46,8 @@ import Testing
             #expect(!main.output.contains("\"eu\""))
 
             let none = try await workspace.run("state", "--urn", "urn:health:x:unknown")
-            #expect(none.status == 0)
-            #expect(none.output == "no check states\n")
+            #expect(none.status == 1)
+            #expect(none.errors == "error: no stream urn:health:x:unknown\n")
         }
     }
 
@@ -67,6 +67,7 @@ import Testing
             #expect(
                 streams.output == """
                     {
+                      "clock" : 1000,
                       "streams" : [
                         {
                           "checkStateCount" : 3,
@@ -97,6 +98,8 @@ import Testing
                     urn:health:a:main  REPEAT_SNAPSHOTS          2            3
                     urn:health:b:ti    TRANSACTIONAL_INCREMENTS  1            1
 
+                    processor clock  1970-01-01T00:16:40Z (timers due before it have fired)
+
                     """
             )
         }
@@ -109,6 +112,7 @@ import Testing
             #expect(
                 status.output == """
                     {
+                      "clock" : 1000,
                       "consistencyModel" : "REPEAT_SNAPSHOTS",
                       "errors" : [
 
@@ -174,7 +178,7 @@ import Testing
             let status = try await workspace.run("status", "--urn", "urn:health:a:main", "--format", "json")
             let document = try #require(
                 try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any])
-            #expect(Set(document.keys) == ["urn", "consistencyModel", "errors", "subStreams"])
+            #expect(Set(document.keys) == ["urn", "consistencyModel", "clock", "errors", "subStreams"])
             let errorKeys: Set<String> = [
                 "code", "level", "message", "count", "subStreamId", "firstSeenAt", "lastSeenAt",
             ]
@@ -259,5 +263,19 @@ import Testing
     func badStatusArgumentsAreUsageErrors(arguments: [String]) throws {
         let error = #expect(throws: (any Error).self) { try HealthSyncCommand.parseAsRoot(arguments) }
         #expect(error.map { HealthSyncCommand.exitStatus(for: $0).rawValue } == 2)
+    }
+}
+
+/// `--db` mistakes.
+@Suite struct DatabaseOptionTests {
+    @Test func databaseNamingADirectorySaysSo() async throws {
+        try await Workspace.with { workspace in
+            let result = try await CLI.run(["streams", "--db", workspace.directory.path])
+            #expect(result.status == 2)
+            #expect(
+                result.errors
+                    == "error: cannot open database \(workspace.directory.path): it is a directory; --db names the "
+                    + "database file (such as \(workspace.directory.path)/healthsync.sqlite)\n")
+        }
     }
 }

@@ -18,6 +18,7 @@ import Testing
             #expect(!streams.output.contains("urn:health:a:main"))
             #expect(streams.output.contains("urn:health:b:ti"))
             let state = try await workspace.run("state", "--urn", "urn:health:a:main")
+            #expect(state.status == 0, "a deleted stream is still in the event record")
             #expect(state.output == "no check states\n")
 
             let again = try await workspace.run("delete", "--urn", "urn:health:a:main")
@@ -91,6 +92,60 @@ import Testing
             let sweep = try await workspace.run("sweep", "--now", "1000")
             #expect(sweep.status == 2)
             #expect(sweep.errors.hasPrefix("error: no database at "))
+        }
+    }
+}
+
+/// Commands that act at a time act at the processor clock, and say what it is.
+@Suite struct ProcessorClockTests {
+    @Test func clearErrorsAndDeleteDoNotMoveTheClockPastDueTimers() async throws {
+        try await AuditCLI.withSnapshotTimers { workspace in
+            let before = try await workspace.run("status", "--urn", AuditCLI.snapshotTimersURN, "--format", "json")
+            let clock = try #require(try AuditCLI.object(before.output)["clock"] as? Double)
+            #expect(clock == 1_700_300_330)
+
+            let clear = try await workspace.run("clear-errors", "--urn", AuditCLI.snapshotTimersURN)
+            #expect(clear.status == 0)
+            let history = try await workspace.run("history", "--format", "json")
+            let events = try #require(try AuditCLI.object(history.output)["events"] as? [[String: Any]])
+            let closed = events.filter {
+                $0["kind"] as? String == "errorClosed" && $0["detail"] as? String == "cleared"
+            }
+            #expect(!closed.isEmpty)
+            #expect(closed.allSatisfy { $0["at"] as? Double == 1_700_300_330 }, "closed at the processor clock")
+
+            let delete = try await workspace.run("delete", "--urn", AuditCLI.snapshotTimersURN)
+            #expect(delete.status == 0)
+            let streams = try await workspace.run("streams", "--format", "json")
+            #expect(try AuditCLI.object(streams.output)["clock"] as? Double == 1_700_300_330, "the clock stayed")
+        }
+    }
+
+    @Test func streamsAndStatusShowTheProcessorClock() async throws {
+        try await AuditCLI.withSnapshotTimers { workspace in
+            let streams = try await workspace.run("streams")
+            #expect(
+                streams.output.hasSuffix(
+                    "\nprocessor clock  2023-11-18T09:38:50Z (timers due before it have fired)\n"))
+            let status = try await workspace.run("status", "--urn", AuditCLI.snapshotTimersURN)
+            #expect(
+                status.output.split(separator: "\n").dropFirst(2).first
+                    == "clock   2023-11-18T09:38:50Z (the processor clock; deadlines before it have fired)")
+        }
+    }
+
+    @Test func serveWarnsBeforeItsFirstSweepPrunesAnOldDatabase() async throws {
+        let binary = try #require(ReplayCrashTests.healthsyncBinary(), "the healthsync executable is built")
+        try await AuditCLI.withSnapshotTimers { workspace in
+            let server = try await ServeProcess.start(
+                binary, database: workspace.database, log: workspace.directory.appendingPathComponent("serve.log"))
+            let log = server.logText
+            #expect(server.stop() == 0)
+            #expect(
+                log.contains(
+                    "the stored clock 2023-11-18T09:38:50Z is "), "\(log)")
+            #expect(log.contains("behind wall time, more than the event retention (30d)"))
+            #expect(log.contains("to keep it, stop now and serve a copy or another --db"))
         }
     }
 }

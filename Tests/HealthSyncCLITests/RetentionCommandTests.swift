@@ -81,11 +81,112 @@ import Testing
         }
     }
 
+    @Test func timeTravelBeforeTheWindowIsRefusedWhenOnlyTheLatestValuesRemain() async throws {
+        try await withThreeSnapshots { workspace in
+            // 100 days on with a 30-day retention, the cutoff is day 70: what remains is a's update of day 20, the
+            // latest values of the one check state alive then. The record says nothing of day 20 to 70 any more.
+            let clock = String(Self.start + 100 * Self.day)
+            let sweep = try await workspace.run("sweep", "--now", clock, "--retain-events", "30d", "--yes")
+            #expect(sweep.status == 0, "\(sweep.errors)")
+            let history = try await workspace.run("history", "--format", "json")
+            let kinds = try #require(try AuditCLI.object(history.output)["events"] as? [[String: Any]])
+                .compactMap { $0["kind"] as? String }
+            #expect(kinds == ["checkStateUpdated"])
+
+            let message =
+                "is before the event record, which starts at 1970-04-22T13:46:40Z (older events were pruned or never "
+                + "recorded)\n"
+            let state = try await workspace.run("state", "--at", String(Self.start + 15 * Self.day))
+            #expect(state.status == 1)
+            #expect(state.output == "")
+            #expect(state.errors == "error: --at 1970-01-27T13:46:40Z " + message)
+            let diff = try await workspace.run(
+                "diff", "--urn", Payloads.urn, "--from", String(Self.start + 5 * Self.day), "--to", clock)
+            #expect(diff.status == 1)
+            #expect(diff.errors == "error: --from 1970-01-17T13:46:40Z " + message)
+            let now = try await workspace.run("state", "--at", clock)
+            #expect(now.status == 0)
+            #expect(now.output.contains(" a "))
+        }
+    }
+
     @Test func durationsAreValidated() {
         AuditCLI.expectUsageError(["sweep", "--retain-events", "0d"])
         AuditCLI.expectUsageError(["sweep", "--retain-events", "thirty days"])
         AuditCLI.expectUsageError(["sweep", "--retain-events", "-5h"])
         #expect(DurationArgument(argument: "90m")?.seconds == 5_400)
         #expect(DurationArgument.defaultRetention.defaultValueDescription == "30d")
+    }
+}
+
+/// A far jump of the stored clock (a mistyped TIME, or a plain `sweep` on a replayed database) needs `--yes`;
+/// `--dry-run` shows what it would do.
+@Suite struct ClockJumpTests {
+    /// The event record as JSON, to compare before and after.
+    private func history(_ workspace: Workspace) async throws -> String {
+        try await workspace.run("history", "--format", "json").output
+    }
+
+    @Test func sweepToWallTimeOnAReplayedDatabaseNeedsYes() async throws {
+        try await AuditCLI.withSnapshotTimers { workspace in
+            let before = try await history(workspace)
+            let sweep = try await workspace.run("sweep")
+            #expect(sweep.status == 1)
+            #expect(sweep.output == "")
+            #expect(sweep.errors.hasPrefix("error: sweep would move the clock from 2023-11-18T09:38:50Z to "))
+            #expect(sweep.errors.contains("longer than the event retention (30d)"))
+            #expect(sweep.errors.contains("run it again with --yes"))
+            #expect(try await history(workspace) == before, "nothing changed")
+
+            let confirmed = try await workspace.run("sweep", "--yes")
+            #expect(confirmed.status == 0)
+            #expect(confirmed.output.contains("pruned"))
+            #expect(try await history(workspace) != before)
+        }
+    }
+
+    @Test func dryRunSaysWhatWouldFireAndBePrunedAndChangesNothing() async throws {
+        try await AuditCLI.withSnapshotTimers { workspace in
+            let before = try await history(workspace)
+            let dryRun = try await workspace.run("sweep", "--dry-run", "--now", "1710000000")
+            #expect(dryRun.status == 0)
+            let lines = dryRun.output.split(separator: "\n").map(String.init)
+            #expect(
+                lines.first
+                    == "dry run: the clock would move from 2023-11-18T09:38:50Z to 2024-03-09T16:00:00Z "
+                    + "(112 days later)")
+            #expect(dryRun.output.contains("this sweep would need --yes"))
+            #expect(dryRun.output.contains("timers are due on 1 sub-stream: about "))
+            #expect(dryRun.output.contains("urn:health:fixtures:snapshot-timers"))
+            #expect(
+                dryRun.output.contains(" would be pruned, keeping the latest values of the 2 check states alive then"))
+            #expect(lines.last == "nothing was changed (dry run)")
+            #expect(try await history(workspace) == before)
+        }
+    }
+
+    @Test func sweepWithinTheRetentionAndWallTimeNeedsNoConfirmation() async throws {
+        try await AuditCLI.withSnapshotTimers { workspace in
+            let sweep = try await workspace.run("sweep", "--now", "1700400000")
+            #expect(sweep.status == 0)
+            #expect(sweep.errors == "")
+        }
+    }
+
+    @Test func replayUntilFarPastWallTimeNeedsYes() async throws {
+        try await Workspace.with { workspace in
+            let future = Int(Date().timeIntervalSince1970) + 3 * 86_400
+            let replay = try await workspace.run("replay", "--until", String(future), AuditCLI.snapshotTimers)
+            #expect(replay.status == 1)
+            #expect(replay.errors.contains("after the wall time"))
+            #expect(replay.errors.contains("--yes"))
+            let streams = try await workspace.run("streams")
+            #expect(streams.output == "no streams\n", "nothing was replayed")
+
+            let confirmed = try await workspace.run(
+                "replay", "--yes", "--until", String(future), AuditCLI.snapshotTimers)
+            #expect(confirmed.status == 0)
+            #expect(confirmed.errors == "")
+        }
     }
 }
