@@ -29,6 +29,9 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     /// batch commits are applied together in the next one, up to this many check states (but always at least one
     /// envelope, however large); a value below 1 is read as 1.
     public var maximumBatchCheckStates: Int
+    /// How often the ``StoreMonitor`` probes the store's file (its header against its size) besides the per-request
+    /// check of its path (default 2 s; at least 1 ms). A damaged file is answered 503 within two intervals.
+    public var storeProbeInterval: Duration = .seconds(2)
 
     /// Creates a configuration.
     /// - Parameters:
