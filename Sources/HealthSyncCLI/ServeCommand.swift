@@ -22,6 +22,10 @@ struct ServeCommand: ConsoleCommand {
             Logs go to standard error. Events older than --retain-events are pruned once an hour, keeping what \
             `state --at` needs inside the retained window; so are the Idempotency-Key receipts older than \
             --retain-idempotency-keys.
+
+            A database file deleted, replaced or truncated under the service, or a -shm file that cannot be \
+            written, makes the intake answer 503 and /readyz not ready, with the reason logged; a -shm that \
+            cannot be written at start refuses to start (exit status 2).
             """
     )
 
