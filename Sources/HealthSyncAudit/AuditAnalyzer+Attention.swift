@@ -2,9 +2,9 @@ import Foundation
 import HealthSync
 
 extension AuditAnalyzer {
-    /// What needs attention, most urgent first (then in stream order): suspicious deletions, missing stops, open
-    /// `ERROR` errors and rejections; late windows, slow cadence, expiries and flapping; open `WARN` errors, errors
-    /// raised and closed again, and validation warnings.
+    /// What needs attention, most urgent first (then in stream order): suspicious deletions, missing stops,
+    /// `CRITICAL` check states, open `ERROR` errors and rejections; `DEVIATING` check states, late windows, slow
+    /// cadence, expiries and flapping; open `WARN` errors, errors raised and closed again, and validation warnings.
     static func attention(
         streams: [StreamAudit],
         findings: [AuditReport.Finding],
@@ -48,6 +48,20 @@ extension AuditAnalyzer {
                         "\(AuditFormat.count(sub.missingStops.count, "snapshot")) without stop_snapshot, stopped "
                             + "automatically (last at \(AuditFormat.time(last.at))); the automatic stops deleted "
                             + AuditFormat.count(deleted, "check state"))
+                }
+                for (health, severity, kind) in [
+                    (Health.critical, Item.Severity.critical, Item.Kind.criticalCheckStates),
+                    (.deviating, .warning, .deviatingCheckStates),
+                ] {
+                    let states = sub.checkStates.filter { $0.health == health }
+                    guard !states.isEmpty else { continue }
+                    let described = states.map { state in
+                        state.checkStateId + (state.healthSince.map { " since \(AuditFormat.time($0))" } ?? "")
+                    }
+                    add(
+                        severity, kind,
+                        "\(AuditFormat.count(states.count, "check state")) \(health.rawValue) at the end: "
+                            + AuditFormat.list(described, limit: 4))
                 }
                 let open = sub.errors.filter(\.isOpen)
                 let openErrors = open.filter { $0.level == .error }

@@ -66,9 +66,11 @@ public struct AuditReport: Sendable, Hashable, Codable {
     public struct Attention: Sendable, Hashable, Codable {
         /// How urgent it is.
         public enum Severity: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
-            /// Data was lost or is wrong: suspicious deletions, missing stops, open `ERROR` errors, rejections.
+            /// Something is down, or data was lost or is wrong: `CRITICAL` check states, suspicious deletions,
+            /// missing stops, open `ERROR` errors, rejections.
             case critical
-            /// The source misbehaves: late windows, slow cadence, expiries, flapping.
+            /// Something is degraded, or the source misbehaves: `DEVIATING` check states, late windows, slow
+            /// cadence, expiries, flapping.
             case warning
             /// Worth knowing: open `WARN` errors, errors raised and closed again, dropped check states.
             case notice
@@ -87,6 +89,10 @@ public struct AuditReport: Sendable, Hashable, Codable {
 
         /// What kind of problem.
         public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+            /// Check states `CRITICAL` at the end of the period.
+            case criticalCheckStates
+            /// Check states `DEVIATING` at the end of the period.
+            case deviatingCheckStates
             /// Check states deleted by a diff or an automatic stop that came back within a few snapshots.
             case suspiciousDeletions
             /// Snapshots without `stop_snapshot`, stopped automatically.

@@ -97,44 +97,16 @@ extension HTMLReportRenderer {
         /// Ticks and labels along the top, with grid lines down the plot.
         func axis(height: Double) -> String {
             var svg = "<text x=\"4\" y=\"14\" class=\"axis\">UTC</text>"
-            let ticks = tickTimes()
-            let multiDay = period.length > 86_400 * 1.5
-            for tick in ticks {
+            let scale = TimeScale(period: period)
+            for tick in scale.ticks {
                 let position = x(tick)
                 svg += "<line class=\"grid\" x1=\"\(fmt(position))\" y1=\"18\" x2=\"\(fmt(position))\" "
                 svg += "y2=\"\(fmt(height - 4))\"/>"
-                let label = tickLabel(tick, multiDay: multiDay)
+                let label = scale.label(tick)
                 let anchor = position > Self.width - 60 ? "end" : position < Self.labelWidth + 30 ? "start" : "middle"
                 svg += "<text x=\"\(fmt(position))\" y=\"14\" text-anchor=\"\(anchor)\" class=\"axis\">\(label)</text>"
             }
             return svg
-        }
-
-        /// About eight ticks at a round step.
-        func tickTimes() -> [Date] {
-            guard period.length > 0 else { return [period.from] }
-            let steps: [Double] = [
-                1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200, 86_400,
-                172_800, 604_800, 2_592_000,
-            ]
-            let step = steps.first { period.length / $0 <= 8 } ?? 2_592_000
-            var tick = (period.from.timeIntervalSince1970 / step).rounded(.up) * step
-            var ticks: [Date] = []
-            while tick <= period.to.timeIntervalSince1970 {
-                ticks.append(Date(timeIntervalSince1970: tick))
-                tick += step
-            }
-            return ticks
-        }
-
-        func tickLabel(_ date: Date, multiDay: Bool) -> String {
-            let text = AuditFormat.time(date)
-            // 2023-11-18T09:36:40Z: keep the day for long periods, else the time of day.
-            let characters = Array(text)
-            guard characters.count >= 19 else { return text }
-            let day = String(characters[5..<10])
-            let time = String(characters[11..<(period.length < 600 ? 19 : 16)])
-            return multiDay ? "\(day) \(time)" : time
         }
 
         /// Late windows shaded across the whole height, with a bar on the axis.

@@ -25,6 +25,7 @@ public struct HTMLReportRenderer: Sendable {
         html.raw("<title>HealthSync audit — \(escape(report.source))</title>\n")
         html.raw("<style>\(Self.style)</style>\n</head>\n<body>\n")
         header(report, into: &html)
+        healthNow(report, into: &html)
         attention(report, into: &html)
         if report.streams.count > 1 {
             html.raw("<nav><h2>Streams</h2><ol>")
@@ -70,6 +71,32 @@ public struct HTMLReportRenderer: Sendable {
             html.raw("<li><b>\(count)</b> \(count == 1 ? singular : plural)</li>")
         }
         html.raw("</ul></header>\n")
+    }
+
+    /// The counts of check states by health at the end, and a table of those not `CLEAR`: health in words and by
+    /// a mark, never by colour alone.
+    private func healthNow(_ report: AuditReport, into html: inout HTMLBuilder) {
+        let now = report.healthNow
+        html.raw("<section class=\"now\"><h2>Health at the end</h2>")
+        html.raw(
+            "<p class=\"counts\"><span class=\"critical\">✖ <b>\(now.critical)</b> critical</span> "
+                + "<span class=\"deviating\">▲ <b>\(now.deviating)</b> deviating</span> "
+                + "<span class=\"clear\">✔ <b>\(now.clear)</b> clear</span></p>")
+        if !now.unhealthy.isEmpty {
+            html.raw(
+                "<div class=\"wide\"><table><thead><tr><th>Health</th><th>Stream</th><th>Check state</th>"
+                    + "<th>Name</th><th>Since</th></tr></thead><tbody>")
+            for state in now.unhealthy {
+                let mark = state.health == .critical ? "✖" : "▲"
+                html.raw(
+                    "<tr class=\"\(state.health == .critical ? "critical" : "deviating")\"><td>\(mark) "
+                        + "\(state.health.rawValue)</td><td>\(escape(AuditFormat.scope(state.urn, state.subStreamId)))"
+                        + "</td><td>\(escape(state.checkStateId))</td><td>\(escape(state.name))</td><td>"
+                        + "\(state.since.map(AuditFormat.time) ?? "—")</td></tr>")
+            }
+            html.raw("</tbody></table></div>")
+        }
+        html.raw("</section>\n")
     }
 
     private func attention(_ report: AuditReport, into html: inout HTMLBuilder) {
@@ -120,8 +147,17 @@ public struct HTMLReportRenderer: Sendable {
             },
             into: &html
         )
+        // A stream active in a small part of a long period is drawn over its own stretch of it, so that its bands
+        // are not squeezed into a few pixels.
+        let shown = stream.activeRange(in: report.period)
+        if shown != report.period {
+            html.raw(
+                "<p class=\"zoom\">Timelines show \(AuditFormat.time(shown.from)) → \(AuditFormat.time(shown.to)), "
+                    + "where this stream has its events; the report covers \(AuditFormat.duration(report.period.length))."
+                    + "</p>")
+        }
         for sub in stream.subStreams {
-            subStream(sub, period: report.period, into: &html)
+            subStream(sub, period: shown, into: &html)
         }
         html.raw("</section>\n")
     }
@@ -282,6 +318,9 @@ public struct HTMLReportRenderer: Sendable {
         .attention ul{list-style:none;padding:0;margin:0}.attention li{padding:6px 10px;margin:4px 0;\
         border-left:5px solid;background:var(--bg)}.attention li.critical{border-color:var(--crit)}\
         .attention li.warning{border-color:var(--dev)}.attention li.notice{border-color:#7a8699}
+        .now .counts span{margin-right:14px}.now .critical b,.now tr.critical td:first-child{color:var(--crit)}\
+        .now .deviating b,.now tr.deviating td:first-child{color:#9a6f00}.now .clear b{color:var(--clear)}\
+        .wide{overflow-x:auto}.zoom{color:var(--muted);font-size:12px;margin:2px 0}
         .sev{display:inline-block;min-width:70px;font-weight:600;text-transform:uppercase;font-size:12px}\
         .scope{font-family:ui-monospace,Menlo,monospace;font-size:13px;font-weight:600}.ok{color:var(--clear)}
         nav ol{columns:2;margin:0}.badge{background:var(--crit);color:#fff;border-radius:8px;padding:0 6px;\

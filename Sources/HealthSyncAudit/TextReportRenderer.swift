@@ -21,7 +21,7 @@ public struct TextReportRenderer: Sendable {
 
     /// The report as text, ending without a newline.
     public func render(_ report: AuditReport) -> String {
-        var sections = [header(report), attention(report)]
+        var sections = [header(report), healthNow(report), attention(report)]
         for stream in report.streams { sections.append(self.stream(stream)) }
         if !report.findings.isEmpty { sections.append(findings(report.findings)) }
         return sections.joined(separator: "\n\n")
@@ -41,6 +41,27 @@ public struct TextReportRenderer: Sendable {
             """
     }
 
+    /// The counts of check states by health at the end, and the ones not `CLEAR` (cut to ``rowLimit``).
+    private func healthNow(_ report: AuditReport) -> String {
+        let now = report.healthNow
+        guard now.total > 0 else { return "HEALTH AT THE END: no check states" }
+        var lines = [
+            "HEALTH AT THE END: \(now.critical) CRITICAL, \(now.deviating) DEVIATING, \(now.clear) CLEAR "
+                + "(\(AuditFormat.count(now.total, "check state")))"
+        ]
+        guard !now.unhealthy.isEmpty else { return lines[0] }
+        var table = TextTable(headers: ["HEALTH", "STREAM", "CHECK STATE", "NAME", "SINCE"])
+        for state in now.unhealthy.prefix(rowLimit) {
+            table.append([
+                state.health.rawValue, AuditFormat.scope(state.urn, state.subStreamId), state.checkStateId,
+                state.name, state.since.map(AuditFormat.time),
+            ])
+        }
+        lines.append(table.render().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        if now.unhealthy.count > rowLimit { lines.append("  … and \(now.unhealthy.count - rowLimit) more") }
+        return lines.joined(separator: "\n")
+    }
+
     private func attention(_ report: AuditReport) -> String {
         guard !report.attention.isEmpty else { return "NEEDS ATTENTION: nothing" }
         var lines = ["NEEDS ATTENTION (\(report.attention.count))"]
@@ -52,19 +73,25 @@ public struct TextReportRenderer: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// `prefix` and `text` cut at spaces into lines of at most ``width`` characters (a longer word stays whole);
+    /// `prefix` and `text` (its line breaks as spaces, its control characters written out) cut at spaces into lines
+    /// of at most ``width`` terminal columns (a longer word stays whole);
     /// the lines after the first are indented to the end of `prefix`.
     func wrap(_ text: String, after prefix: String) -> [String] {
-        let indent = String(repeating: " ", count: prefix.count)
+        let indent = String(repeating: " ", count: TerminalText.width(prefix))
         var lines: [String] = []
         var line = prefix
+        var lineWidth = TerminalText.width(prefix)
         var empty = true
-        for word in text.split(separator: " ") {
-            if !empty && line.count + 1 + word.count > width {
+        let words = text.split(whereSeparator: \.isNewline).joined(separator: " ").split(separator: " ")
+        for word in words.map({ TerminalText.escaped(String($0)) }) {
+            let wordWidth = TerminalText.width(word)
+            if !empty && lineWidth + 1 + wordWidth > width {
                 lines.append(line)
                 line = indent + word
+                lineWidth = indent.count + wordWidth
             } else {
                 line += (empty ? "" : " ") + word
+                lineWidth += (empty ? 0 : 1) + wordWidth
             }
             empty = false
         }
@@ -252,23 +279,27 @@ public struct TextTable: Sendable {
     /// The table as lines joined by newlines, without a final newline.
     public func render() -> String {
         let cells = [headers] + rows.map { row in row.map { $0.map(Self.clean) ?? "-" } }
-        var widths = headers.map(\.count)
-        for line in cells {
-            for (column, value) in line.enumerated() { widths[column] = max(widths[column], value.count) }
+        let cellWidths = cells.map { $0.map(TerminalText.width) }
+        var widths = headers.map { _ in 0 }
+        for line in cellWidths {
+            for (column, width) in line.enumerated() { widths[column] = max(widths[column], width) }
         }
-        return cells.map { line in
+        return zip(cells, cellWidths).map { line, lineWidths in
             var text = ""
             for (column, value) in line.enumerated() {
                 if column > 0 { text += "  " }
                 text += value
-                if column < line.count - 1 { text += String(repeating: " ", count: widths[column] - value.count) }
+                if column < line.count - 1 {
+                    text += String(repeating: " ", count: widths[column] - lineWidths[column])
+                }
             }
             while text.last == " " { text.removeLast() }
             return text
         }.joined(separator: "\n")
     }
 
+    /// One line, control characters written out (``TerminalText/escaped(_:)``); `-` for an empty value.
     private static func clean(_ value: String) -> String {
-        value.isEmpty ? "-" : value.split(whereSeparator: \.isNewline).joined(separator: " ")
+        value.isEmpty ? "-" : TerminalText.escaped(value.split(whereSeparator: \.isNewline).joined(separator: " "))
     }
 }

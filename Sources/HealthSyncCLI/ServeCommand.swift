@@ -5,6 +5,12 @@ import HealthSyncHTTP
 import Logging
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `healthsync serve`: the HTTP intake service on the SQLite store (Docs/http.md).
 struct ServeCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +28,12 @@ struct ServeCommand: ConsoleCommand {
             Logs go to standard error. Events older than --retain-events are pruned once an hour, keeping what \
             `state --at` needs inside the retained window; so are the Idempotency-Key receipts older than \
             --retain-idempotency-keys.
+
+            Hostile clients: a connection is closed when it waits for a request longer than --idle-timeout, when a \
+            request head takes longer than --header-timeout or a body longer than --body-timeout; at most \
+            --max-connections are open at once (more are answered 503 and closed). The cap must stay below the \
+            descriptor limit (ulimit -n) with room for the database: if it does not, it is lowered at start, with \
+            a log line saying so, or the service refuses to start when the limit is too small for any.
 
             A database file deleted, replaced or truncated under the service, or a -shm file that cannot be \
             written, makes the intake answer 503 and /readyz not ready, with the reason logged; a -shm that \
@@ -91,6 +103,35 @@ struct ServeCommand: ConsoleCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Close a connection that waits longer than DURATION for a request (a bare number is seconds).",
+            valueName: "duration")
+    )
+    var idleTimeout = DurationArgument(seconds: 30)
+
+    @Option(
+        help: ArgumentHelp(
+            "Close a connection whose request head (request line and headers) takes longer than DURATION.",
+            valueName: "duration")
+    )
+    var headerTimeout = DurationArgument(seconds: 10)
+
+    @Option(
+        help: ArgumentHelp(
+            "Close a connection whose request body takes longer than DURATION from the end of its head.",
+            valueName: "duration")
+    )
+    var bodyTimeout = DurationArgument(seconds: 60)
+
+    @Option(
+        help: ArgumentHelp(
+            "The most connections open at once; more are answered 503 and closed. Lowered at start to stay "
+                + "\(Self.reservedDescriptors) descriptors below the descriptor limit.",
+            valueName: "count")
+    )
+    var maxConnections = 512
+
+    @Option(
+        help: ArgumentHelp(
             "Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level")
     )
     var logLevel = "info"
@@ -102,6 +143,7 @@ struct ServeCommand: ConsoleCommand {
         guard lateGrace.isFinite, lateGrace >= 0 else {
             throw ValidationError("--late-grace must be a non-negative number of seconds.")
         }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1.") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical.")
         }
@@ -124,9 +166,13 @@ struct ServeCommand: ConsoleCommand {
     }
 
     func execute(console: Console) async throws {
-        let configuration = try makeConfiguration(environment: ProcessInfo.processInfo.environment, console: console)
+        var configuration = try makeConfiguration(environment: ProcessInfo.processInfo.environment, console: console)
         var logger = Logger(label: "healthsync")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        configuration.maximumConnections = try Self.connectionCap(
+            requested: configuration.maximumConnections, descriptorLimit: Self.descriptorLimit(), logger: logger,
+            console: console
+        )
 
         let store = try database.openStore(creating: true, console: console, cache: cache)
         let processor = HealthProcessor(
@@ -173,7 +219,9 @@ struct ServeCommand: ConsoleCommand {
             insecureNoAuth: insecureNoAuth, maximumBodyBytes: maxBodyBytes, strict: strict,
             sweeper: DeadlineSweeperConfiguration(
                 eventRetention: retainEvents.seconds, idempotencyKeyRetention: retainIdempotencyKeys.seconds),
-            maximumBatchCheckStates: maxBatchCheckStates
+            maximumBatchCheckStates: maxBatchCheckStates,
+            idleTimeout: .seconds(idleTimeout.seconds), headerTimeout: .seconds(headerTimeout.seconds),
+            bodyTimeout: .seconds(bodyTimeout.seconds), maximumConnections: maxConnections
         )
         do {
             try configuration.validate()
@@ -189,6 +237,56 @@ struct ServeCommand: ConsoleCommand {
         }
         return configuration
     }
+
+    /// The descriptors kept apart from connections: the database and its WAL and index files, the listener, standard
+    /// streams, the event loops' own descriptors and what the runtime opens.
+    static let reservedDescriptors = 64
+
+    /// The soft descriptor limit (`RLIMIT_NOFILE`) of this process; `nil` when unlimited (`RLIM_INFINITY`) or unknown.
+    static func descriptorLimit() -> Int? {
+        var limit = rlimit()
+        #if os(Linux)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    /// The connection cap to serve with: `requested` when it stays ``reservedDescriptors`` below `descriptorLimit`,
+    /// else lowered to that, with a warning that says so.
+    /// - Throws: `ExitCode(2)` after printing why, when the limit leaves no room for even
+    ///   ``minimumConnections`` connections.
+    static func connectionCap(
+        requested: Int,
+        descriptorLimit: Int?,
+        logger: Logger,
+        console: Console
+    ) throws -> Int {
+        guard let descriptorLimit else { return requested }
+        let room = descriptorLimit - reservedDescriptors
+        if requested <= room { return requested }
+        guard room >= minimumConnections else {
+            console.printError(
+                "error: the descriptor limit (ulimit -n, RLIMIT_NOFILE) is \(descriptorLimit): too small to serve; "
+                    + "\(reservedDescriptors) descriptors are kept for the database and the runtime, and at least "
+                    + "\(minimumConnections) connections are needed. Raise the limit."
+            )
+            throw ExitCode(2)
+        }
+        let message =
+            "lowering the connection cap from \(requested) to \(room): the descriptor limit (RLIMIT_NOFILE) is "
+            + "\(descriptorLimit) and \(reservedDescriptors) descriptors are kept for the database and the runtime"
+        logger.warning(
+            "\(message)",
+            metadata: ["connections.maximum": "\(room)", "descriptors.limit": "\(descriptorLimit)"]
+        )
+        return room
+    }
+
+    /// The fewest connections `serve` starts with.
+    static let minimumConnections = 8
 
     /// The keys of a keys file: one per line, surrounding blanks trimmed; blank lines and `#` comments skipped.
     static func keys(inFile contents: String) -> [String] {

@@ -5,6 +5,8 @@ import Hummingbird
 /// matched.
 ///
 /// The key comes from the `api_key` query parameter or the `sts-api-key` header (the StackState agent uses either).
+/// A request that carries two different keys (header and query, or either twice) is refused whether or not one of
+/// them is valid: no key silently wins over another.
 /// Every configured key is compared, whatever the outcome of earlier comparisons, and each comparison reads every
 /// byte of the longer of the two keys.
 struct APIKeyAuthenticator: Sendable {
@@ -20,12 +22,22 @@ struct APIKeyAuthenticator: Sendable {
     }
 
     /// Lets the request through or throws.
-    /// - Throws: ``HealthSyncHTTPError`` with ``HealthSyncHTTPError/Code/unauthorized`` when the key is missing or
-    ///   wrong. The message never repeats the key.
-    func authorize(_ request: Request) throws(HealthSyncHTTPError) {
-        guard required else { return }
-        let candidate = request.headers[.stsAPIKey] ?? request.uri.queryParameters.get("api_key")
-        guard let candidate else {
+    /// - Returns: the accepted key; `nil` when no key is required.
+    /// - Throws: ``HealthSyncHTTPError`` with ``HealthSyncHTTPError/Code/conflictingAPIKeys`` when the request
+    ///   carries two different keys, ``HealthSyncHTTPError/Code/unauthorized`` when the key is missing or wrong.
+    ///   The message never repeats a key.
+    @discardableResult
+    func authorize(_ request: Request) throws(HealthSyncHTTPError) -> String? {
+        guard required else { return nil }
+        let candidates = request.headers[values: .stsAPIKey] + request.uri.queryParameters.getAll("api_key")
+        if let first = candidates.first, candidates.contains(where: { $0 != first }) {
+            throw HealthSyncHTTPError(
+                code: .conflictingAPIKeys,
+                message: "the request carries different API keys (in the sts-api-key header and the api_key query "
+                    + "parameter, or one of them twice); send one key"
+            )
+        }
+        guard let candidate = candidates.first else {
             throw HealthSyncHTTPError(
                 code: .unauthorized,
                 message: "an API key is required: pass it in the api_key query parameter or the sts-api-key header"
@@ -34,6 +46,7 @@ struct APIKeyAuthenticator: Sendable {
         guard accepts(candidate) else {
             throw HealthSyncHTTPError(code: .unauthorized, message: "the API key is not valid")
         }
+        return candidate
     }
 
     /// Whether `candidate` is one of the keys.

@@ -26,13 +26,14 @@ extension HealthSyncAPI {
     /// deleted, replaced or found damaged answers 503, so that nothing is acknowledged into a lost file.
     ///
     /// A request with an `Idempotency-Key` header is not batched: its envelope is applied alone by
-    /// ``HealthSync/HealthProcessor/apply(_:at:receivedAt:receipt:)`` with the receipt ``receipt(forIdempotencyKey:)``,
-    /// committed with the envelope. A repeat of a key whose envelope was committed applies nothing and answers 200
-    /// with `"alreadyApplied": true`.
+    /// ``HealthSync/HealthProcessor/apply(_:at:receivedAt:receipt:)`` with the receipt
+    /// ``receipt(forIdempotencyKey:apiKey:)``, committed with the envelope. A repeat of a key whose envelope was
+    /// committed under the same API key applies nothing and answers 200 with `"alreadyApplied": true`; the same
+    /// `Idempotency-Key` sent with another API key is another request.
     func intake(_ request: Request, context: some RequestContext) async throws -> Response {
         let receivedAt = clock.now
         do {
-            try authenticator.authorize(request)
+            let apiKey = try authenticator.authorize(request)
             try Self.checkContentType(request.headers[.contentType])
             let idempotencyKey = try Self.idempotencyKey(request.headers[values: .idempotencyKey])
             guard let coding = RequestBodyReader.Coding(header: request.headers[.contentEncoding]) else {
@@ -57,7 +58,7 @@ extension HealthSyncAPI {
                 if let idempotencyKey {
                     result = try await processor.apply(
                         envelope, at: clock.now, receivedAt: receivedAt,
-                        receipt: Self.receipt(forIdempotencyKey: idempotencyKey)
+                        receipt: Self.receipt(forIdempotencyKey: idempotencyKey, apiKey: apiKey)
                     )
                 } else {
                     result = try await batcher.apply(
@@ -127,10 +128,13 @@ extension HealthSyncAPI {
         return key
     }
 
-    /// The receipt an envelope posted with `key` is committed with: `http:` and the key, a namespace of its own
-    /// (`healthsync replay` stores `replay:DIGEST:LINE`), so HTTP keys and replay receipts never collide.
-    static func receipt(forIdempotencyKey key: String) -> String {
-        idempotencyReceiptPrefix + key
+    /// The receipt an envelope posted with `key` is committed with: `http:`, a digest of the API key that sent it
+    /// and `:`, then the key (`http:` and the key alone without authentication). The namespace is the intake's own
+    /// (`healthsync replay` stores `replay:DIGEST:LINE`), so HTTP keys and replay receipts never collide, and the
+    /// digest scopes a key to its API key: two API keys never share a receipt. The API key itself is never stored.
+    static func receipt(forIdempotencyKey key: String, apiKey: String?) -> String {
+        guard let apiKey else { return idempotencyReceiptPrefix + key }
+        return idempotencyReceiptPrefix + PayloadFile.digest(apiKey.utf8) + ":" + key
     }
 
     /// Accepts JSON media types (`application/json`, `text/json`, `application/…+json`) and a missing header.

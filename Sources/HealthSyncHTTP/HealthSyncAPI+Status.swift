@@ -108,9 +108,58 @@ extension HealthSyncAPI {
                 healths?.insert(health)
             }
         }
-        let states = try await read { try await processor.store.checkStates(urn: urn, subStreamId: subStreamId) }
-        let selected = healths.map { healths in states.filter { healths.contains($0.checkState.health) } } ?? states
-        return try JSONResponse.make(StatusDocuments.CheckStateList(selected))
+        let limit = try Self.pageLimit(query.get("limit"))
+        let position = try query.get("cursor").map { cursor throws(HealthSyncHTTPError) in try Self.position(cursor) }
+        let fetchLimit = limit + 1
+        let states = try await read {
+            try await processor.store.checkStates(
+                urn: urn, subStreamId: subStreamId, healths: healths, after: position, limit: fetchLimit
+            )
+        }
+        let page = Array(states.prefix(limit))
+        let next = states.count > limit ? page.last.map { Self.cursor(CheckStatePosition($0)) } : nil
+        return try JSONResponse.make(StatusDocuments.CheckStateList(page, nextCursor: next))
+    }
+
+    /// The check states one `GET /api/health/checkstates` answers without `limit`.
+    static var defaultPageLimit: Int { 1000 }
+    /// The most check states one `GET /api/health/checkstates` answers.
+    static var maximumPageLimit: Int { 10_000 }
+
+    /// The `limit` query parameter: ``defaultPageLimit`` when absent.
+    /// - Throws: ``HealthSyncHTTPError/Code/invalidQuery`` when it is not a whole number from 1 to
+    ///   ``maximumPageLimit``.
+    static func pageLimit(_ value: String?) throws(HealthSyncHTTPError) -> Int {
+        guard let value else { return defaultPageLimit }
+        guard let limit = Int(value), (1...maximumPageLimit).contains(limit) else {
+            throw HealthSyncHTTPError(
+                code: .invalidQuery, message: "limit must be a whole number from 1 to \(maximumPageLimit), not \(value)"
+            )
+        }
+        return limit
+    }
+
+    /// The opaque cursor of a page that ends at `position`: base64url of a JSON array `[urn, subStreamId, id]`.
+    static func cursor(_ position: CheckStatePosition) -> String {
+        let fields = [position.key.urn, position.key.subStreamId, position.checkStateId]
+        let data = (try? JSONEncoder().encode(fields)) ?? Data()
+        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The position a ``cursor(_:)`` names.
+    /// - Throws: ``HealthSyncHTTPError/Code/invalidQuery`` when it is not a cursor this server made.
+    static func position(_ cursor: String) throws(HealthSyncHTTPError) -> CheckStatePosition {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard cursor.utf8.count <= 8192, let data = Data(base64Encoded: base64),
+            let fields = try? JSONDecoder().decode([String].self, from: data), fields.count == 3
+        else {
+            throw HealthSyncHTTPError(
+                code: .invalidQuery, message: "cursor is not a cursor of this API; pass the nextCursor of an answer"
+            )
+        }
+        return CheckStatePosition(key: StreamKey(urn: fields[0], subStreamId: fields[1]), checkStateId: fields[2])
     }
 
     // MARK: Helpers

@@ -1,6 +1,7 @@
 import Foundation
 import HealthSync
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -51,6 +52,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     let decoder: EnvelopeDecoder
     let bodyReader: RequestBodyReader
     let batcher: IntakeBatcher
+    let connections: ConnectionCounter
 
     /// Creates the API.
     /// - Parameters:
@@ -83,6 +85,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
         )
         bodyReader = RequestBodyReader(limit: configuration.maximumBodyBytes)
         batcher = IntakeBatcher(processor: processor, maximumCheckStates: configuration.maximumBatchCheckStates)
+        connections = ConnectionCounter(maximum: configuration.maximumConnections)
         sweeper = DeadlineSweeper(
             processor: processor, clock: clock, sleepClock: sleepClock, configuration: configuration.sweeper,
             metrics: metrics, logger: logger
@@ -118,12 +121,25 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     /// Run it with `runService()` to stop gracefully on SIGTERM and SIGINT: the server stops accepting
     /// connections, finishes the requests in flight (each acknowledged envelope is committed before its 200), then
     /// the sweeper stops.
+    ///
+    /// Every connection is guarded by the idle, header and body timeouts and the connection cap of the
+    /// configuration (``HealthSyncHTTPConfiguration/idleTimeout``, ``HealthSyncHTTPConfiguration/maximumConnections``).
     /// - Parameter onServerRunning: called with the bound port once the server listens.
     public func buildApplication(
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let configuration = configuration
+        let connections = connections
+        let logger = logger
+        return Application(
             router: buildRouter(),
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    additionalChannelHandlers: [
+                        ConnectionGuardHandler(configuration: configuration, counter: connections, logger: logger)
+                    ]
+                )
+            ),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.serverName

@@ -29,6 +29,21 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     /// batch commits are applied together in the next one, up to this many check states (but always at least one
     /// envelope, however large); a value below 1 is read as 1.
     public var maximumBatchCheckStates: Int
+    /// How long a connection may stay open without a request: from its accept, or from the end of its last
+    /// answer, until the first byte of the next request (default 30 s). The connection is closed after that.
+    public var idleTimeout: Duration
+    /// How long the head of a request (request line and headers) may take, from its first byte to its last
+    /// (default 10 s). The connection is closed after that.
+    public var headerTimeout: Duration
+    /// How long the body of a request may take, from the end of its head to its last byte, however it is framed
+    /// (default 60 s). The connection is closed after that; a request whose body was cut short is answered 400 when
+    /// the connection can still take the answer.
+    public var bodyTimeout: Duration
+    /// The most connections open at once (default 512). A connection beyond it is answered 503 with
+    /// `connection: close` and closed at once, without reading its request; the service resumes as soon as open
+    /// connections close (at the latest after ``idleTimeout``). `healthsync serve` checks it against the
+    /// descriptor limit (`RLIMIT_NOFILE`) at start.
+    public var maximumConnections: Int
     /// How often the ``StoreMonitor`` probes the store's file (its header against its size) besides the per-request
     /// check of its path (default 2 s; at least 1 ms). A damaged file is answered 503 within two intervals.
     public var storeProbeInterval: Duration = .seconds(2)
@@ -44,6 +59,10 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     ///   - serverName: the `server` response header.
     ///   - sweeper: the deadline sweeper's settings.
     ///   - maximumBatchCheckStates: the most check states one intake batch (group commit) takes.
+    ///   - idleTimeout: how long a connection may wait for a request.
+    ///   - headerTimeout: how long a request's head may take.
+    ///   - bodyTimeout: how long a request's body may take.
+    ///   - maximumConnections: the most connections open at once.
     public init(
         host: String = "127.0.0.1",
         port: Int = 7077,
@@ -53,7 +72,11 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
         strict: Bool = false,
         serverName: String? = "healthsync",
         sweeper: DeadlineSweeperConfiguration = DeadlineSweeperConfiguration(),
-        maximumBatchCheckStates: Int = 10_000
+        maximumBatchCheckStates: Int = 10_000,
+        idleTimeout: Duration = .seconds(30),
+        headerTimeout: Duration = .seconds(10),
+        bodyTimeout: Duration = .seconds(60),
+        maximumConnections: Int = 512
     ) {
         self.host = host
         self.port = port
@@ -64,11 +87,16 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
         self.serverName = serverName
         self.sweeper = sweeper
         self.maximumBatchCheckStates = maximumBatchCheckStates
+        self.idleTimeout = idleTimeout
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.maximumConnections = maximumConnections
     }
 
     /// Checks that the service may start with these settings.
     /// - Throws: ``ConfigurationError`` when no key is configured without ``insecureNoAuth``, a key is empty, the
-    ///   body limit is not positive or the port is out of range.
+    ///   body limit is not positive, the port is out of range, a timeout is not positive or the connection cap is
+    ///   below 1.
     public func validate() throws(ConfigurationError) {
         if apiKeys.isEmpty, !insecureNoAuth {
             throw ConfigurationError(
@@ -86,13 +114,25 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
         if !(0...65535).contains(port) {
             throw ConfigurationError(code: .invalidPort, message: "the port must be from 0 to 65535, not \(port)")
         }
+        for (name, timeout) in [("idle", idleTimeout), ("header", headerTimeout), ("body", bodyTimeout)]
+        where timeout <= .zero {
+            throw ConfigurationError(
+                code: .invalidTimeout, message: "the \(name) timeout must be positive, not \(timeout)")
+        }
+        if maximumConnections < 1 {
+            throw ConfigurationError(
+                code: .invalidConnectionLimit,
+                message: "the connection cap must be at least 1, not \(maximumConnections)"
+            )
+        }
     }
 
     /// The settings with the API keys redacted.
     public var description: String {
         let keys = insecureNoAuth && apiKeys.isEmpty ? "none (insecure)" : "\(apiKeys.count) (redacted)"
         return "host \(host), port \(port), API keys \(keys), body limit \(maximumBodyBytes) bytes, "
-            + "strict \(strict)"
+            + "strict \(strict), idle timeout \(idleTimeout), header timeout \(headerTimeout), "
+            + "body timeout \(bodyTimeout), connection cap \(maximumConnections)"
     }
 }
 
@@ -105,6 +145,8 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
             case emptyAPIKey
             case invalidBodyLimit
             case invalidPort
+            case invalidTimeout
+            case invalidConnectionLimit
         }
 
         let value: Value
@@ -117,6 +159,10 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         public static let invalidBodyLimit = Code(value: .invalidBodyLimit)
         /// The port is outside 0...65535.
         public static let invalidPort = Code(value: .invalidPort)
+        /// A connection timeout is zero or negative.
+        public static let invalidTimeout = Code(value: .invalidTimeout)
+        /// The connection cap is below 1.
+        public static let invalidConnectionLimit = Code(value: .invalidConnectionLimit)
 
         /// A readable rendering.
         public var description: String { value.rawValue }

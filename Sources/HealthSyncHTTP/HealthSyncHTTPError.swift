@@ -18,9 +18,11 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         enum Value: String, Sendable, Hashable, CaseIterable {
             case unauthorized
+            case conflictingAPIKeys
             case unsupportedMediaType
             case unsupportedContentEncoding
             case invalidContentEncoding
+            case invalidBody
             case bodyTooLarge
             case invalidEnvelope
             case invalidURN
@@ -38,12 +40,17 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
 
         /// 401: no API key, or a key that is not configured.
         public static let unauthorized = Code(value: .unauthorized)
+        /// 400: the request carries two different API keys (in the `sts-api-key` header and the `api_key` query
+        /// parameter, or one of them twice).
+        public static let conflictingAPIKeys = Code(value: .conflictingAPIKeys)
         /// 415: a `content-type` that is not JSON.
         public static let unsupportedMediaType = Code(value: .unsupportedMediaType)
         /// 415: a `content-encoding` other than `gzip`, `deflate` or `identity`.
         public static let unsupportedContentEncoding = Code(value: .unsupportedContentEncoding)
         /// 400: a compressed body that does not decompress.
         public static let invalidContentEncoding = Code(value: .invalidContentEncoding)
+        /// 400: a body that does not arrive whole: cut short by the client, malformed chunked framing.
+        public static let invalidBody = Code(value: .invalidBody)
         /// 413: a body over the limit, as sent or after decompression.
         public static let bodyTooLarge = Code(value: .bodyTooLarge)
         /// 400: an envelope that is not decodable (SPEC §2 level 1).
@@ -73,8 +80,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .unauthorized: .unauthorized
             case .unsupportedMediaType, .unsupportedContentEncoding: .unsupportedMediaType
             case .bodyTooLarge: .contentTooLarge
-            case .invalidContentEncoding, .invalidEnvelope, .invalidURN, .invalidSubStreamId, .invalidQuery,
-                .invalidHeader:
+            case .invalidContentEncoding, .invalidBody, .invalidEnvelope, .invalidURN, .invalidSubStreamId,
+                .invalidQuery, .invalidHeader, .conflictingAPIKeys:
                 .badRequest
             case .streamNotFound, .subStreamNotFound: .notFound
             case .storageUnavailable: .serviceUnavailable
@@ -86,9 +93,11 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         public var typeName: String {
             switch value {
             case .unauthorized: "Unauthorized"
+            case .conflictingAPIKeys: "ConflictingApiKeys"
             case .unsupportedMediaType: "UnsupportedMediaType"
             case .unsupportedContentEncoding: "UnsupportedContentEncoding"
             case .invalidContentEncoding: "InvalidContentEncoding"
+            case .invalidBody: "InvalidBody"
             case .bodyTooLarge: "PayloadTooLarge"
             case .invalidEnvelope: "InvalidEnvelope"
             case .invalidURN: "InvalidUrn"

@@ -28,9 +28,11 @@ public final class HealthSyncMetrics: Sendable {
     /// Why an envelope was refused (the `reason` label).
     enum RejectionReason: String, CaseIterable {
         case unauthorized
+        case conflictingAPIKeys = "conflicting_api_keys"
         case unsupportedMediaType = "unsupported_media_type"
         case unsupportedContentEncoding = "unsupported_content_encoding"
         case invalidContentEncoding = "invalid_content_encoding"
+        case invalidBody = "invalid_body"
         case bodyTooLarge = "body_too_large"
         case malformedJSON = "malformed_json"
         case invalidEnvelope = "invalid_envelope"
@@ -42,9 +44,11 @@ public final class HealthSyncMetrics: Sendable {
         init(_ error: HealthSyncHTTPError) {
             switch error.code.value {
             case .unauthorized: self = .unauthorized
+            case .conflictingAPIKeys: self = .conflictingAPIKeys
             case .unsupportedMediaType: self = .unsupportedMediaType
             case .unsupportedContentEncoding: self = .unsupportedContentEncoding
             case .invalidContentEncoding: self = .invalidContentEncoding
+            case .invalidBody: self = .invalidBody
             case .bodyTooLarge: self = .bodyTooLarge
             case .invalidEnvelope:
                 self = error.payloadError?.code == .malformedJSON ? .malformedJSON : .invalidEnvelope

@@ -41,10 +41,28 @@ struct RequestBodyReader: Sendable {
     ///   - contentLength: the `content-length`, if sent; a larger value than ``limit`` is refused before reading.
     /// - Returns: the decoded bytes, at most ``limit`` of them.
     /// - Throws: ``HealthSyncHTTPError`` with ``HealthSyncHTTPError/Code/bodyTooLarge`` over the limit,
-    ///   ``HealthSyncHTTPError/Code/invalidContentEncoding`` for a body that does not decompress; errors of the
-    ///   connection as they come.
-    func read(_ body: RequestBody, coding: Coding, contentLength: Int?) async throws -> ByteBuffer {
+    ///   ``HealthSyncHTTPError/Code/invalidContentEncoding`` for a body that does not decompress,
+    ///   ``HealthSyncHTTPError/Code/invalidBody`` for a body that does not arrive whole (cut short, malformed
+    ///   chunked framing, a connection closed by the body timeout): all the client's doing.
+    func read(
+        _ body: RequestBody,
+        coding: Coding,
+        contentLength: Int?
+    ) async throws(HealthSyncHTTPError) -> ByteBuffer {
         if let contentLength, contentLength > limit { throw tooLarge("the body is \(contentLength) bytes") }
+        do {
+            return try await collect(body, coding: coding)
+        } catch let error as HealthSyncHTTPError {
+            throw error
+        } catch {
+            throw HealthSyncHTTPError(
+                code: .invalidBody,
+                message: "the body did not arrive whole (\(String(describing: type(of: error)))); nothing was applied"
+            )
+        }
+    }
+
+    private func collect(_ body: RequestBody, coding: Coding) async throws -> ByteBuffer {
         switch coding {
         case .identity:
             var collected = ByteBuffer()

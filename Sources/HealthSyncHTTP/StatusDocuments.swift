@@ -208,12 +208,15 @@ enum StatusDocuments {
         }
     }
 
-    /// `GET /api/health/checkstates`: `{"checkStates": [...]}`, sorted by URN, sub-stream (main first) and id.
+    /// `GET /api/health/checkstates`: `{"checkStates": [...], "nextCursor": "..."}`, sorted by URN, sub-stream (main
+    /// first) and id; `nextCursor` is present only when more check states follow this page.
     struct CheckStateList: Encodable {
         var checkStates: [CheckStateEntry]
+        var nextCursor: String?
 
-        init(_ states: [StoredCheckState]) {
+        init(_ states: [StoredCheckState], nextCursor: String? = nil) {
             checkStates = states.map(CheckStateEntry.init)
+            self.nextCursor = nextCursor
         }
     }
 

@@ -114,7 +114,7 @@ final class ContextCache: Sendable {
     ) -> Lookup {
         state.withLock { state in
             Self.applyPending(&state, capacity: capacity)
-            let contexts = requests.map { Self.context(of: $0.key, $0.includingCheckStates, in: state) }
+            let contexts = requests.map { Self.context(of: $0.key, $0.includingCheckStates, in: &state) }
             let found = contexts.count { $0 != nil }
             state.hits += found
             state.misses += contexts.count - found
@@ -125,17 +125,21 @@ final class ContextCache: Sendable {
         }
     }
 
-    private static func context(of key: StreamKey, _ includingCheckStates: Bool, in state: State) -> StreamContext? {
-        guard let stream = state.streams[key.urn], let subStream = state.subStreams[key] else { return nil }
+    /// The context of `key` when the cache holds it (putting its check states in order first, in place).
+    private static func context(
+        of key: StreamKey, _ includingCheckStates: Bool, in state: inout State
+    ) -> StreamContext? {
+        guard let stream = state.streams[key.urn], let index = state.subStreams.index(forKey: key) else { return nil }
+        let record = state.subStreams.values[index].record
         var checkStates: [StoredCheckState]?
-        if includingCheckStates, subStream.record != nil {
-            guard let cached = subStream.checkStates else { return nil }
-            checkStates = cached.states
+        if includingCheckStates, record != nil {
+            guard state.subStreams.values[index].checkStates != nil else { return nil }
+            checkStates = state.subStreams.values[index].checkStates?.states()
         }
         return StreamContext(
             stream: stream.record,
             errors: stream.errors.values.map(\.self).sorted { Self.storedOrder($0.key, $1.key) },
-            subStream: subStream.record,
+            subStream: record,
             checkStates: checkStates
         )
     }
@@ -182,6 +186,10 @@ final class ContextCache: Sendable {
                 // A full cache admits nothing new: of a working set larger than the cache, it keeps answering the
                 // part it holds, instead of dropping entries to make room for others that will be dropped in turn.
                 guard state.size < capacity else { break }
+                // Nor a context that would not fit in it: a sub-stream larger than the cache is read from the file
+                // each time, and does not push out what the cache holds.
+                let cost = 2 + context.errors.count + (context.checkStates?.count ?? 0)
+                guard state.size + cost <= capacity else { continue }
                 if state.streams[request.key.urn] == nil {
                     let errors = Dictionary(context.errors.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
                     state.streams[request.key.urn] = StreamEntry(record: context.stream, errors: errors)
@@ -226,8 +234,8 @@ final class ContextCache: Sendable {
     /// Applies one committed change to the cached entries. Applying a change that an entry already shows (it was
     /// read after the commit) changes nothing.
     private static func apply(_ change: StoreChange, to state: inout State, capacity: Int) {
-        for deletion in change.deletedStreams {
-            drop(urn: deletion.urn, in: &state)
+        if !change.deletedStreams.isEmpty {
+            drop(urns: Set(change.deletedStreams.map(\.urn)), in: &state)
         }
         for deletion in change.deletedSubStreams {
             if let entry = state.subStreams.removeValue(forKey: deletion.key) {
@@ -270,11 +278,11 @@ final class ContextCache: Sendable {
             }
         }
         // Check states come in runs of one sub-stream: look the entry up once per run, and change it in place.
-        var run: (key: StreamKey, index: Dictionary<StreamKey, SubStreamEntry>.Index?)?
+        var last: (key: StreamKey, index: Dictionary<StreamKey, SubStreamEntry>.Index?)?
         func entry(of key: StreamKey, in state: State) -> Dictionary<StreamKey, SubStreamEntry>.Index? {
-            if let run, run.key == key { return run.index }
+            if let last, last.key == key { return last.index }
             let index = state.subStreams.index(forKey: key)
-            run = (key, index)
+            last = (key, index)
             return index
         }
         for (key, checkStateId) in change.deletedCheckStates {
@@ -288,11 +296,25 @@ final class ContextCache: Sendable {
             state.subStreams.values[index].checkStates?.refreshAll(
                 lastSeenAt: refresh.lastSeenAt.asStored, snapshotSequence: refresh.snapshotSequence)
         }
-        for checkState in change.savedCheckStates {
-            guard let index = entry(of: checkState.key, in: state),
-                state.subStreams.values[index].checkStates != nil
+        var saved = change.savedCheckStates[...]
+        while let first = saved.first {
+            // One run of a sub-stream's check states.
+            let run = saved.prefix { $0.key == first.key }
+            saved = saved[run.endIndex...]
+            guard let index = entry(of: first.key, in: state), state.subStreams.values[index].checkStates != nil
             else { continue }
-            if state.subStreams.values[index].checkStates?.save(checkState.asStored) == true { state.size += 1 }
+            for checkState in run {
+                guard state.subStreams.values[index].checkStates?.save(checkState.asStored) == true else { continue }
+                state.size += 1
+                if state.subStreams.values[index].checkStates?.count ?? 0 > capacity {
+                    // A sub-stream larger than the whole cache is not kept: it would push out everything else, and
+                    // be trimmed itself. The work stops here, at the cache's size.
+                    let entry = state.subStreams.remove(at: index)
+                    state.size -= 1 + (entry.value.checkStates?.count ?? 0)
+                    last = nil
+                    break
+                }
+            }
         }
         for key in change.deletedErrors {
             if state.streams[key.urn]?.errors.removeValue(forKey: key) != nil { state.size -= 1 }
@@ -343,26 +365,38 @@ final class ContextCache: Sendable {
         }
     }
 
-    private static func drop(urn: String, in state: inout State) {
-        if let entry = state.streams.removeValue(forKey: urn) { state.size -= 1 + entry.errors.count }
-        let keys = state.subStreams.keys.filter { $0.urn == urn }
-        for key in keys {
-            if let entry = state.subStreams.removeValue(forKey: key) {
-                state.size -= 1 + (entry.checkStates?.count ?? 0)
-            }
+    /// Drops the streams `urns` and their sub-streams, in one pass over the sub-streams held.
+    private static func drop(urns: Set<String>, in state: inout State) {
+        for urn in urns {
+            if let entry = state.streams.removeValue(forKey: urn) { state.size -= 1 + entry.errors.count }
         }
+        let before = state.subStreams.count
+        guard before > 0 else { return }
+        var removed = 0
+        state.subStreams = state.subStreams.filter { key, entry in
+            guard urns.contains(key.urn) else { return true }
+            removed += 1 + (entry.checkStates?.count ?? 0)
+            return false
+        }
+        state.size -= removed
     }
 
     /// Drops arbitrary sub-streams, then the streams left without one, when the entries held grew a tenth past
-    /// `capacity` (by check states saved into them), until it holds `capacity`.
+    /// `capacity` (by check states saved into them), until it holds `capacity`. One pass over the entries.
     private static func trim(_ state: inout State, to capacity: Int) {
         guard state.size > capacity + capacity / 10 else { return }
-        while state.size > capacity, let (key, entry) = state.subStreams.first {
-            state.subStreams.removeValue(forKey: key)
-            state.size -= 1 + (entry.checkStates?.count ?? 0)
+        var dropped: [StreamKey] = []
+        var size = state.size
+        for (key, entry) in state.subStreams {
+            guard size > capacity else { break }
+            dropped.append(key)
+            size -= 1 + (entry.checkStates?.count ?? 0)
         }
+        for key in dropped { state.subStreams.removeValue(forKey: key) }
+        state.size = size
         let kept = Set(state.subStreams.keys.map(\.urn))
-        for (urn, entry) in state.streams where !kept.contains(urn) {
+        let orphans = state.streams.filter { !kept.contains($0.key) }
+        for (urn, entry) in orphans {
             state.streams.removeValue(forKey: urn)
             state.size -= 1 + entry.errors.count
         }
@@ -410,63 +444,126 @@ extension SQLiteHealthStore {
     public var contextCacheStatistics: ContextCacheStatistics? { cache?.statistics }
 }
 
-/// A sub-stream's check states as the store reads them, sorted by id (as bytes), with each one's position: a save
-/// replaces its row in place, and a read takes the array as it is, without sorting or copying.
+/// A sub-stream's check states as the store reads them, sorted by id (as bytes).
+///
+/// Every change costs time in what it touches, never in the table's size: a save of a known id replaces its slot, a
+/// new id is appended (in place when it sorts after the last one, as ids in ascending order do), a removal leaves
+/// a dead slot. The next read puts the table back in order once: the new ids are sorted among themselves and merged
+/// with the sorted part, and dead slots are dropped; that costs the table's size, once, however many changes came
+/// before it. A table written many times and not read compacts itself when its dead slots outnumber its live ones.
 struct CheckStateTable {
-    /// The check states, sorted by id.
-    private(set) var states: [StoredCheckState] = []
+    /// The slots: sorted by id up to `sortedCount`, then in the order they were inserted. A slot is live when its id
+    /// maps to its position in `positions`; any other slot is dead (removed, or saved again after a removal).
+    private var slots: [StoredCheckState] = []
     private var positions: [String: Int] = [:]
+    /// How many of the first slots are in id order.
+    private var sortedCount = 0
+    /// How many slots are dead.
+    private var deadCount = 0
 
     init() {}
 
     /// A table of check states as a read returned them.
     init(_ read: [StoredCheckState]) {
-        states = read
+        slots = read
         if !zip(read, read.dropFirst()).allSatisfy({ ContextCache.precedesInBytes($0.checkStateId, $1.checkStateId) }) {
-            states.sort { ContextCache.precedesInBytes($0.checkStateId, $1.checkStateId) }
+            slots.sort { ContextCache.precedesInBytes($0.checkStateId, $1.checkStateId) }
         }
-        positions.reserveCapacity(states.count)
-        for (position, state) in states.enumerated() { positions[state.checkStateId] = position }
+        sortedCount = slots.count
+        indexSlots()
     }
 
-    var count: Int { states.count }
+    /// How many check states the table holds.
+    var count: Int { positions.count }
+
+    /// Whether the slots are the check states in id order, with no dead slot: ``states`` then needs no work.
+    var isOrdered: Bool { deadCount == 0 && sortedCount == slots.count }
+
+    /// The check states, sorted by id. Puts the table in order first when a change left it otherwise.
+    mutating func states() -> [StoredCheckState] {
+        order()
+        return slots
+    }
 
     /// Inserts or replaces a check state; returns whether it was inserted.
     mutating func save(_ state: StoredCheckState) -> Bool {
         if let position = positions[state.checkStateId] {
-            states[position] = state
+            slots[position] = state
             return false
         }
-        // The first position whose id sorts after the new one.
-        var low = 0
-        var high = states.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ContextCache.precedesInBytes(states[middle].checkStateId, state.checkStateId) {
-                low = middle + 1
-            } else {
-                high = middle
-            }
-        }
-        states.insert(state, at: low)
-        for position in low..<states.count { positions[states[position].checkStateId] = position }
+        let inOrder =
+            sortedCount == slots.count
+            && (slots.last.map { ContextCache.precedesInBytes($0.checkStateId, state.checkStateId) } ?? true)
+        positions[state.checkStateId] = slots.count
+        slots.append(state)
+        // A new last id keeps the table sorted; a dead slot before it does not matter to the order of the live ones.
+        if inOrder { sortedCount = slots.count }
         return true
     }
 
     /// Marks every check state seen at `lastSeenAt` in snapshot `snapshotSequence`.
     mutating func refreshAll(lastSeenAt: Date, snapshotSequence: Int64) {
-        for position in states.indices {
-            states[position].lastSeenAt = lastSeenAt
-            states[position].snapshotSequence = snapshotSequence
+        for position in slots.indices {
+            slots[position].lastSeenAt = lastSeenAt
+            slots[position].snapshotSequence = snapshotSequence
         }
     }
 
     /// Removes a check state; returns whether it was there.
     mutating func remove(_ checkStateId: String) -> Bool {
-        guard let position = positions.removeValue(forKey: checkStateId) else { return false }
-        states.remove(at: position)
-        for later in position..<states.count { positions[states[later].checkStateId] = later }
+        guard positions.removeValue(forKey: checkStateId) != nil else { return false }
+        deadCount += 1
+        if deadCount > positions.count && deadCount > 64 { order() }
         return true
+    }
+
+    /// Drops the dead slots and sorts the slots inserted out of order into the sorted ones: a sort of those slots
+    /// and one merge, linear in the table's size otherwise.
+    private mutating func order() {
+        guard !isOrdered else { return }
+        var sorted: [StoredCheckState] = []
+        sorted.reserveCapacity(sortedCount - min(deadCount, sortedCount))
+        var inserted: [StoredCheckState] = []
+        for position in slots.indices where positions[slots[position].checkStateId] == position {
+            if position < sortedCount {
+                sorted.append(slots[position])
+            } else {
+                inserted.append(slots[position])
+            }
+        }
+        inserted.sort { ContextCache.precedesInBytes($0.checkStateId, $1.checkStateId) }
+        slots = Self.merge(sorted, inserted)
+        sortedCount = slots.count
+        deadCount = 0
+        indexSlots()
+    }
+
+    /// The merge of two runs sorted by id that share no id.
+    private static func merge(_ first: [StoredCheckState], _ second: [StoredCheckState]) -> [StoredCheckState] {
+        guard let firstLast = first.last, let secondFirst = second.first else { return first.isEmpty ? second : first }
+        if ContextCache.precedesInBytes(firstLast.checkStateId, secondFirst.checkStateId) { return first + second }
+        var merged: [StoredCheckState] = []
+        merged.reserveCapacity(first.count + second.count)
+        var left = first.startIndex
+        var right = second.startIndex
+        while left < first.endIndex, right < second.endIndex {
+            if ContextCache.precedesInBytes(first[left].checkStateId, second[right].checkStateId) {
+                merged.append(first[left])
+                left += 1
+            } else {
+                merged.append(second[right])
+                right += 1
+            }
+        }
+        merged.append(contentsOf: first[left...])
+        merged.append(contentsOf: second[right...])
+        return merged
+    }
+
+    private mutating func indexSlots() {
+        positions.removeAll(keepingCapacity: true)
+        positions.reserveCapacity(slots.count)
+        for (position, state) in slots.enumerated() { positions[state.checkStateId] = position }
     }
 }
 

@@ -15,7 +15,9 @@ import Testing
         let attention = try #require(lines.firstIndex { $0.hasPrefix("NEEDS ATTENTION (") })
         let stream = try #require(lines.firstIndex { $0.hasPrefix("STREAM urn:health:audit:missing-stop") })
         #expect(attention < stream)
-        #expect(attention <= 4, "the attention list comes right after the header")
+        let now = try #require(lines.firstIndex { $0.hasPrefix("HEALTH AT THE END: ") })
+        #expect(now <= 4, "the health at the end comes right after the header")
+        #expect(attention > now, "then the attention list")
         // The first item, wrapped to 120 columns with its continuation indented under the message.
         #expect(lines[attention + 1].hasPrefix("  CRITICAL  urn:health:audit:missing-stop: 2 suspicious deletions"))
         #expect(lines[attention + 2].hasPrefix("            "))
@@ -30,11 +32,42 @@ import Testing
         #expect(!text.hasSuffix("\n"))
     }
 
-    @Test func textReportSaysWhenNothingNeedsAttention() async throws {
-        let report = try await AuditFixture.named("00-documentation-example", in: .scenarios).audit()
+    @Test func textReportSaysWhenNothingNeedsAttention() {
+        // Five check states, CLEAR throughout, snapshots on time.
+        let report = AuditAnalyzer().analyze(SyntheticHistory.input(checkStates: 5, snapshots: 6, changing: 0))
         let text = TextReportRenderer().render(report)
+        #expect(text.contains("\nHEALTH AT THE END: 0 CRITICAL, 0 DEVIATING, 5 CLEAR (5 check states)\n"))
         #expect(text.contains("\nNEEDS ATTENTION: nothing\n"))
+    }
+
+    @Test func checkStatesThatAreNotClearAtTheEndLeadBothReports() async throws {
+        // The documentation example ends with one DEVIATING and one CRITICAL check state and nothing else wrong:
+        // it used to say that nothing needed attention.
+        let report = try await AuditFixture.named("00-documentation-example", in: .scenarios).audit()
+        let now = report.healthNow
+        #expect((now.critical, now.deviating, now.clear) == (1, 1, 0))
+        #expect(now.unhealthy.map(\.health) == [.critical, .deviating])
+        #expect(report.attention.map(\.kind) == [.criticalCheckStates, .deviatingCheckStates])
+        #expect(report.attention.map(\.severity) == [.critical, .warning])
+
+        let text = TextReportRenderer().render(report)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let health = try #require(
+            lines.firstIndex { $0.hasPrefix("HEALTH AT THE END: 1 CRITICAL, 1 DEVIATING, 0 CLEAR") })
+        let attention = try #require(lines.firstIndex { $0 == "NEEDS ATTENTION (2)" })
+        #expect(health < attention)
+        #expect(lines[health + 2].hasPrefix("  CRITICAL "))
+        #expect(lines[health + 3].hasPrefix("  DEVIATING "))
+        #expect(!text.contains("NEEDS ATTENTION: nothing"))
         #expect(text.contains("check states (2 notable of 2)"), "DEVIATING and CRITICAL check states are notable")
+
+        let html = HTMLReportRenderer().render(report)
+        let healthSection = try #require(html.range(of: "<h2>Health at the end</h2>"))
+        let attentionSection = try #require(html.range(of: "<h2>Needs attention</h2>"))
+        #expect(healthSection.lowerBound < attentionSection.lowerBound)
+        #expect(html.contains("✖ <b>1</b> critical"))
+        #expect(html.contains("<tr class=\"critical\"><td>✖ CRITICAL</td>"))
+        #expect(!html.contains("<p class=\"ok\">Nothing"))
     }
 
     @Test func textReportCutsLongTables() {

@@ -227,8 +227,9 @@ import Testing
             "\(urn): events at the end (a re-sent envelope must leave none)")
     }
 
-    /// The receipt the intake stores for an `Idempotency-Key` (Docs/http.md).
-    static func receipt(_ key: String) -> String { "http:\(key)" }
+    /// The receipt the intake stores for an `Idempotency-Key` sent with ``ServeProcess/key`` (Docs/http.md): scoped
+    /// to a digest of the API key.
+    static func receipt(_ key: String) -> String { "http:\(PayloadFile.digest(ServeProcess.key.utf8)):\(key)" }
 
     /// The events of `urn` in order, without their times and sequence numbers.
     static func history(of urn: String, in store: any HealthStore) async throws -> [String] {

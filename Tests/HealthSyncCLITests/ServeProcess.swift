@@ -32,24 +32,33 @@ struct ServeProcess {
     ///   - database: the SQLite file (created if missing).
     ///   - log: a new file for the process's log.
     ///   - arguments: more options for `serve`.
+    ///   - descriptorLimit: when given, the process runs under `prlimit --nofile=N:N` (a descriptor limit of N).
     /// - Throws: ``ServeProcessError`` when the process exits or does not listen within two minutes.
     static func start(
         _ binary: URL,
         database: String,
         log: URL,
-        arguments: [String] = []
+        arguments: [String] = [],
+        descriptorLimit: Int? = nil
     ) async throws -> ServeProcess {
         guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
             throw ServeProcessError(description: "cannot create \(log.path)")
         }
         let handle = try FileHandle(forWritingTo: log)
         let process = Process()
-        process.executableURL = binary
-        process.arguments =
+        let serve =
             [
                 "serve", "--db", database, "--host", "127.0.0.1", "--port", "0", "--api-key", key,
                 "--log-level", "info",
             ] + arguments
+        if let descriptorLimit {
+            // prlimit sets the limit on itself and then executes the command: the process id stays the server's.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(descriptorLimit):\(descriptorLimit)", binary.path] + serve
+        } else {
+            process.executableURL = binary
+            process.arguments = serve
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = handle
         try process.run()

@@ -14,6 +14,11 @@ import Testing
         [.contentType: "application/json", .idempotencyKeyForTests: key]
     }
 
+    /// The receipt of `key` sent with the test API key: scoped to a digest of the API key.
+    static func receipt(_ key: String) -> String {
+        "http:\(PayloadFile.digest(Harness.key.utf8)):\(key)"
+    }
+
     static func snapshot(_ health: String) -> String {
         Payload.envelope([
             Payload.snapshot(urn, states: [Payload.checkState("disk", health: health), Payload.checkState("cpu")])
@@ -32,7 +37,7 @@ import Testing
             #expect(json["appliedAt"] as? Double == Harness.start.timeIntervalSince1970)
         }
         #expect(try await harness.store.allCheckStates().map(\.checkStateId) == ["cpu", "disk"])
-        #expect(try await harness.store.hasReceipt("http:k-1"))
+        #expect(try await harness.store.hasReceipt(Self.receipt("k-1")))
     }
 
     /// A repeat of a committed key applies nothing, even after the stream moved on: a re-applied envelope would
@@ -130,7 +135,7 @@ import Testing
             let response = try await client.postEnvelope(Self.snapshot("CLEAR"), headers: Self.headers(key: key))
             #expect(response.status == .ok)
         }
-        #expect(try await harness.store.hasReceipt("http:" + key))
+        #expect(try await harness.store.hasReceipt(Self.receipt(key)))
     }
 
     /// Without the header the answer is the one it always was, byte for byte (Docs/http.md replays it).

@@ -296,18 +296,115 @@ import Testing
         var reference: [String: StoredCheckState] = ["z": state("z", 0), "a": state("a", 0), "B": state("B", 0)]
         var random = SystemRandomNumberGenerator()
         for step in 0..<400 {
-            let id = ids.randomElement(using: &random) ?? "a"
-            if Bool.random(using: &random) {
-                let inserted = table.save(state(id, Int64(step)))
-                #expect(inserted == (reference.updateValue(state(id, Int64(step)), forKey: id) == nil))
-            } else {
-                #expect(table.remove(id) == (reference.removeValue(forKey: id) != nil))
+            // Several changes between two reads, as a commit or a few pending commits make them.
+            for change in 0..<Int.random(in: 1...6, using: &random) {
+                let id = ids.randomElement(using: &random) ?? "a"
+                let version = Int64(step * 10 + change)
+                if Bool.random(using: &random) {
+                    let inserted = table.save(state(id, version))
+                    #expect(inserted == (reference.updateValue(state(id, version), forKey: id) == nil))
+                } else {
+                    #expect(table.remove(id) == (reference.removeValue(forKey: id) != nil))
+                }
+                #expect(table.count == reference.count)
             }
             let expected = reference.values.sorted {
                 $0.checkStateId.utf8.lexicographicallyPrecedes($1.checkStateId.utf8)
             }
-            #expect(table.states == expected, "step \(step)")
-            #expect(table.count == reference.count)
+            let states = table.states()
+            #expect(states == expected, "step \(step)")
+            #expect(table.isOrdered)
+        }
+    }
+
+    @Test(arguments: [IdOrder.ascending, .descending, .shuffled])
+    func aLargeSubStreamKeepsItsOrderThroughSavesAndRemovals(order: IdOrder) {
+        let key = StreamKey.main(Self.urn)
+        func state(_ number: Int) -> StoredCheckState {
+            let id = "check-\(number)"
+            return StoredCheckState(
+                key: key,
+                checkState: CheckState(checkStateId: id, name: id, health: .clear, topologyElementIdentifier: "e"),
+                lastSeenAt: Self.at(0),
+                snapshotSequence: 1
+            )
+        }
+        let numbers = order.arrange(Array(0..<5_000))
+        var table = CheckStateTable()
+        let inserted = numbers.map { table.save(state($0)) }
+        #expect(inserted.allSatisfy { $0 })
+        // Saves only append: a sub-stream sent in ascending order stays ordered, the others wait for the next read.
+        #expect(table.isOrdered == (order == .ascending))
+        let ids = numbers.map { "check-\($0)" }
+        let sortedIds = ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let states = table.states()
+        #expect(states.map(\.checkStateId) == sortedIds)
+        // Remove every other one, then put a few back.
+        let removed = numbers.filter { $0 % 2 == 0 }.map { table.remove("check-\($0)") }
+        let savedAgain = numbers.filter { $0 % 100 == 0 }.map { table.save(state($0)) }
+        #expect(removed.allSatisfy { $0 } && savedAgain.allSatisfy { $0 })
+        let kept = numbers.filter { $0 % 2 == 1 || $0 % 100 == 0 }.map { "check-\($0)" }
+        #expect(table.count == kept.count)
+        let left = table.states()
+        #expect(left.map(\.checkStateId) == kept.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+
+    /// The order in which a test sends check-state ids.
+    enum IdOrder: Sendable, CustomTestStringConvertible {
+        case ascending, descending, shuffled
+
+        func arrange(_ numbers: [Int]) -> [Int] {
+            switch self {
+            case .ascending: numbers.sorted { "check-\($0)".utf8.lexicographicallyPrecedes("check-\($1)".utf8) }
+            case .descending: numbers.sorted { "check-\($1)".utf8.lexicographicallyPrecedes("check-\($0)".utf8) }
+            case .shuffled: numbers.shuffled()
+            }
+        }
+
+        var testDescription: String {
+            switch self {
+            case .ascending: "ascending ids"
+            case .descending: "descending ids"
+            case .shuffled: "shuffled ids"
+            }
+        }
+    }
+
+    @Test(arguments: [IdOrder.ascending, .descending, .shuffled])
+    func aSubStreamLargerThanTheCacheIsNotCachedAndPushesNothingOut(order: IdOrder) async throws {
+        try await withTemporaryDirectory { directory in
+            let path = temporaryFile(in: directory)
+            let store = try SQLiteHealthStore(path: path, contextCacheCapacity: 1_000)
+            let cache = try #require(store.cache)
+            let processor = HealthProcessor(store: store)
+            let small = (0..<5).map { "urn:health:test:small-\($0)" }
+            for urn in small {
+                _ = try await processor.apply(
+                    try Self.envelope(at: 0, Self.snapshot(["a", "b", "c"], of: urn)), at: Self.at(100))
+            }
+            // Twice the cache, in one new sub-stream: saved by the commit, never held.
+            let large = order.arrange(Array(0..<2_000)).map { "check-\($0)" }
+            _ = try await processor.apply(try Self.envelope(at: 0, Self.snapshot(large)), at: Self.at(100))
+            let requests = small.map { (key: StreamKey.main($0), includingCheckStates: true) }
+            let before = cache.statistics
+            #expect(before.size <= before.capacity)
+            let read = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 0)
+            // Every small stream is still answered from the cache.
+            #expect(cache.statistics.hits == before.hits + small.count)
+            #expect(read.contexts.map { $0.checkStates?.count } == small.map { _ in 3 })
+
+            // The large one is read from the file each time, and what it reads is not admitted either.
+            let largeRequest = [(key: StreamKey.main(Self.urn), includingCheckStates: true)]
+            for _ in 0..<2 {
+                let statistics = cache.statistics
+                let context = try await store.batchContext(of: largeRequest, dueBefore: Self.at(0), limit: 0)
+                #expect(context.contexts.first?.checkStates?.count == large.count)
+                #expect(cache.statistics.misses == statistics.misses + 1)
+                #expect(cache.statistics.size == statistics.size)
+            }
+            #expect(
+                try await store.batchContext(of: largeRequest, dueBefore: Self.at(0), limit: 0)
+                    == Self.uncachedRead(of: largeRequest, path: path))
         }
     }
 

@@ -67,6 +67,42 @@ let benchmarks: @Sendable () -> Void = {
             await holder.clear()
         }
     }
+
+    // Issue 13: the next envelope after a large one (10,000 to 100,000 check states, in any id order), and after an
+    // empty snapshot that deletes them all, with the default context cache and without one. Only the next envelope
+    // is measured: its time should not grow with the large envelope's size.
+    let nextConfiguration = Benchmark.Configuration(
+        metrics: [.wallClock, .cpuTotal], warmupIterations: 0, maxDuration: .seconds(20), maxIterations: 5
+    )
+    for checkStates in [10_000, 40_000, 100_000] {
+        for cache in [SQLiteHealthStore.defaultContextCacheCapacity, 0] {
+            let cacheName = cache == 0 ? "no cache" : "cache \(cache)"
+            var workloads = CheckStateIdOrder.allCases.map {
+                LargeEnvelopeWorkload(checkStates: checkStates, order: $0, contextCacheCapacity: cache)
+            }
+            workloads.append(
+                LargeEnvelopeWorkload(
+                    checkStates: checkStates, order: .shuffled, contextCacheCapacity: cache, deleteAll: true))
+            for workload in workloads {
+                let what = workload.deleteAll ? "after deleting" : "after"
+                Benchmark(
+                    "SQLite, next envelope \(what) \(checkStates) check states (\(workload.order.rawValue) ids), \(cacheName)",
+                    configuration: nextConfiguration
+                ) { benchmark in
+                    do {
+                        let directory = try ScratchDirectory("next")
+                        defer { directory.remove() }
+                        let processor = try await workload.prepare(in: directory)
+                        benchmark.startMeasurement()
+                        try await workload.next(processor)
+                        benchmark.stopMeasurement()
+                    } catch {
+                        benchmark.error("processing failed: \(error)")
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// What a benchmark's setup creates for its iterations, and removes in teardown.

@@ -100,6 +100,25 @@ public protocol HealthStore: Sendable {
     ///   - subStreamId: only this sub-stream (`""` for main).
     func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState]
 
+    /// One page of ``checkStates(urn:subStreamId:)``: at most `limit` check states that sort after `position`, in
+    /// the same order, so that a caller can walk every check state holding only a page at a time.
+    ///
+    /// A default implementation reads ``checkStates(urn:subStreamId:)`` and cuts the page from it, which is correct
+    /// for every store; a store whose check states are not all in memory should answer from an index instead.
+    /// - Parameters:
+    ///   - urn: only this stream.
+    ///   - subStreamId: only this sub-stream (`""` for main).
+    ///   - healths: only these healths; `nil` for any.
+    ///   - position: the last check state of the previous page; `nil` for the first page.
+    ///   - limit: the most check states returned (at least 1).
+    func checkStates(
+        urn: String?,
+        subStreamId: String?,
+        healths: Set<Health>?,
+        after position: CheckStatePosition?,
+        limit: Int
+    ) async throws -> [StoredCheckState]
+
     /// The open errors of `urn`, stream-level and of every sub-stream, sorted by ``ErrorKey``.
     func errors(of urn: String) async throws -> [ErrorRecord]
 
@@ -250,6 +269,25 @@ extension HealthStore {
         try await batchContext(of: requests, dueBefore: time, limit: limit)
     }
 
+    /// The default: ``checkStates(urn:subStreamId:)``, filtered and cut.
+    /// - Throws: ``StorageError``.
+    public func checkStates(
+        urn: String?,
+        subStreamId: String?,
+        healths: Set<Health>?,
+        after position: CheckStatePosition?,
+        limit: Int
+    ) async throws -> [StoredCheckState] {
+        let states = try await checkStates(urn: urn, subStreamId: subStreamId)
+        var page: [StoredCheckState] = []
+        for state in states where healths?.contains(state.checkState.health) ?? true {
+            if let position, CheckStatePosition(state) <= position { continue }
+            page.append(state)
+            if page.count >= max(1, limit) { break }
+        }
+        return page
+    }
+
     /// All check states of one sub-stream.
     public func checkStates(of key: StreamKey) async throws -> [StoredCheckState] {
         try await checkStates(of: key, ids: nil)
@@ -258,5 +296,30 @@ extension HealthStore {
     /// All current check states, sorted by URN, sub-stream, then id.
     public func allCheckStates() async throws -> [StoredCheckState] {
         try await checkStates(urn: nil, subStreamId: nil)
+    }
+}
+
+/// Where a check state sorts among all check states: by URN, sub-stream (main first), then id. A page of
+/// ``HealthStore/checkStates(urn:subStreamId:healths:after:limit:)`` starts after one.
+public struct CheckStatePosition: Sendable, Hashable, Comparable {
+    /// The stream and sub-stream.
+    public var key: StreamKey
+    /// The check-state id.
+    public var checkStateId: String
+
+    /// Creates a position.
+    public init(key: StreamKey, checkStateId: String) {
+        self.key = key
+        self.checkStateId = checkStateId
+    }
+
+    /// The position of `state`.
+    public init(_ state: StoredCheckState) {
+        self.init(key: state.key, checkStateId: state.checkStateId)
+    }
+
+    /// By key, then id, as check states are listed.
+    public static func < (lhs: CheckStatePosition, rhs: CheckStatePosition) -> Bool {
+        lhs.key != rhs.key ? lhs.key < rhs.key : lhs.checkStateId < rhs.checkStateId
     }
 }

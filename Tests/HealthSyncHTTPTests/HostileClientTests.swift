@@ -1,0 +1,229 @@
+import Foundation
+import HTTPTypes
+import HealthSync
+import HealthSyncTesting
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import HealthSyncHTTP
+
+/// Clients that hold connections without finishing requests, send broken framing or too many connections, against
+/// a real socket on 127.0.0.1 with small timeouts. Each test ends its connections and its server.
+@Suite struct HostileClientTests {
+    /// The test configuration with the given timeouts (long ones stay out of the way) and connection cap.
+    static func configuration(
+        idle: Duration = .seconds(60),
+        header: Duration = .seconds(60),
+        body: Duration = .seconds(60),
+        maximumConnections: Int = 512,
+        maximumBodyBytes: Int = 8 << 20
+    ) -> HealthSyncHTTPConfiguration {
+        var configuration = Harness.configuration(maximumBodyBytes: maximumBodyBytes)
+        configuration.idleTimeout = idle
+        configuration.headerTimeout = header
+        configuration.bodyTimeout = body
+        configuration.maximumConnections = maximumConnections
+        return configuration
+    }
+
+    static let envelope = Payload.envelope([
+        Payload.snapshot("urn:health:hostile:one", states: [Payload.checkState("disk", health: "critical")])
+    ])
+
+    /// A request head for the intake with the test key and `fields` (each `name: value`).
+    static func intakeHead(_ fields: [String], path: String = intakePath) -> String {
+        (["POST \(path) HTTP/1.1", "host: 127.0.0.1", "content-type: application/json"] + fields)
+            .joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    // MARK: Timeouts
+
+    @Test func closesAnIdleConnectionAfterTheIdleTimeout() async throws {
+        let harness = try Harness(configuration: Self.configuration(idle: .milliseconds(300)))
+        try await LiveServerTests.serving(harness) { port, _ in
+            let connection = try RawConnection(port: port)
+            let reading = try await connection.readUntilClosed()
+            #expect(reading.closed)
+            #expect(reading.text.isEmpty, "nothing was asked, nothing is answered")
+        }
+    }
+
+    @Test func keepsAConnectionAliveBetweenRequestsShorterThanTheIdleTimeout() async throws {
+        let harness = try Harness(configuration: Self.configuration(idle: .seconds(2)))
+        try await LiveServerTests.serving(harness) { port, _ in
+            let statuses = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                var statuses: [HTTPResponse.Status] = []
+                for _ in 0..<3 {
+                    statuses.append(try await client.get("/healthz").status)
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return statuses
+            }
+            #expect(statuses == [.ok, .ok, .ok])
+        }
+    }
+
+    /// A slowloris: the head is never finished, though bytes keep the connection from being idle.
+    @Test func closesAConnectionWhoseHeadIsNotFinishedInTime() async throws {
+        let harness = try Harness(configuration: Self.configuration(idle: .seconds(60), header: .milliseconds(300)))
+        try await LiveServerTests.serving(harness) { port, _ in
+            let connection = try RawConnection(port: port)
+            try await connection.send("POST \(intakePath) HTTP/1.1\r\nhost: 127.0.0.1\r\n")
+            let reading = try await connection.readUntilClosed()
+            #expect(reading.closed)
+        }
+    }
+
+    @Test func dropsAHalfSentBodyAfterTheBodyTimeout() async throws {
+        let harness = try Harness(configuration: Self.configuration(body: .milliseconds(300)))
+        try await LiveServerTests.serving(harness) { port, _ in
+            let connection = try RawConnection(port: port)
+            let body = Array(Self.envelope.utf8)
+            try await connection.send(Self.intakeHead(["content-length: \(body.count)"]))
+            try await connection.send(Array(body.prefix(body.count / 2)))
+            let reading = try await connection.readUntilClosed()
+            #expect(reading.closed)
+            #expect(reading.status == nil || reading.status == 400)
+        }
+        #expect(try await harness.store.allCheckStates().isEmpty)
+    }
+
+    /// A chunk size of 2^64 is broken framing: answered 400, or closed by the body timeout, never held.
+    @Test func doesNotHoldAChunkOfTwoToTheSixtyFourBytes() async throws {
+        let harness = try Harness(configuration: Self.configuration(body: .seconds(2)))
+        try await LiveServerTests.serving(harness) { port, _ in
+            let connection = try RawConnection(port: port)
+            try await connection.send(Self.intakeHead(["transfer-encoding: chunked"]) + "10000000000000000\r\n{")
+            let reading = try await connection.readUntilClosed()
+            #expect(reading.closed)
+            #expect(reading.status == nil || reading.status == 400)
+        }
+    }
+
+    // MARK: Connection cap
+
+    @Test func refusesAConnectionOverTheCapAndResumesOnceIdleOnesAreClosed() async throws {
+        let harness = try Harness(
+            configuration: Self.configuration(idle: .seconds(1), maximumConnections: 2))
+        try await LiveServerTests.serving(harness) { port, _ in
+            // Two connections that asked once and then hold on: both are admitted.
+            var idle: [RawConnection] = []
+            for _ in 0..<2 {
+                let connection = try RawConnection(port: port)
+                try await connection.send("GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+                idle.append(connection)
+            }
+            for connection in idle {
+                var answer = ""
+                for _ in 0..<200 where !answer.contains("\r\n\r\n") {
+                    answer += connection.readAvailable()
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(answer.hasPrefix("HTTP/1.1 200"))
+            }
+
+            // A third one is answered 503 and closed at once, unread.
+            let excess = try RawConnection(port: port)
+            let refused = try await excess.readUntilClosed(within: .seconds(5))
+            #expect(refused.closed)
+            #expect(refused.status == 503)
+
+            // The idle ones are closed by the idle timeout; then the service takes connections again.
+            for connection in idle {
+                #expect(try await connection.readUntilClosed().closed)
+            }
+            var status: HTTPResponse.Status?
+            for _ in 0..<100 where status != .ok {
+                status = try? await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                    try await client.get("/healthz").status
+                }
+                if status != .ok { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(status == .ok)
+            #expect(harness.api.connections.count <= 1)
+        }
+    }
+
+    // MARK: Broken bodies
+
+    @Test func answersABodyCutShortWith400AndCountsIt() async throws {
+        let harness = try Harness()
+        try await LiveServerTests.serving(harness) { port, _ in
+            let connection = try RawConnection(port: port)
+            let body = Array(Self.envelope.utf8)
+            try await connection.send(Self.intakeHead(["content-length: \(body.count)"]))
+            try await connection.send(Array(body.prefix(10)))
+            connection.shutdownWrite()
+            let reading = try await connection.readUntilClosed()
+            #expect(reading.status == 400)
+            #expect(reading.text.contains("\"_type\":\"InvalidBody\""))
+        }
+        let metrics = String(decoding: harness.metrics.render(), as: UTF8.self)
+        #expect(metrics.contains("healthsync_intake_envelopes_rejected_total{reason=\"invalid_body\"} 1"))
+        #expect(try await harness.store.allCheckStates().isEmpty)
+    }
+
+    @Test func answersAMalformedChunkedBodyWith400AndCountsIt() async throws {
+        let harness = try Harness()
+        try await LiveServerTests.serving(harness) { port, _ in
+            let connection = try RawConnection(port: port)
+            try await connection.send(Self.intakeHead(["transfer-encoding: chunked"]) + "5\r\n{\"a\":\r\nzz\r\n")
+            let reading = try await connection.readUntilClosed()
+            #expect(reading.status == 400)
+            #expect(reading.text.contains("\"_type\":\"InvalidBody\""))
+            #expect(reading.closed)
+        }
+        let metrics = String(decoding: harness.metrics.render(), as: UTF8.self)
+        #expect(metrics.contains("healthsync_intake_envelopes_rejected_total{reason=\"invalid_body\"} 1"))
+    }
+
+    // MARK: Early answers
+
+    /// The refusals answered before the body is read.
+    enum EarlyRefusal: String, CaseIterable, CustomTestStringConvertible {
+        case unauthorized, tooLarge, unsupportedMediaType
+
+        var testDescription: String { rawValue }
+
+        var status: Int {
+            switch self {
+            case .unauthorized: 401
+            case .tooLarge: 413
+            case .unsupportedMediaType: 415
+            }
+        }
+
+        /// The head of a request with a body of `length` bytes that is refused for this reason.
+        func head(length: Int) -> String {
+            let fields = ["content-length: \(length)", "connection: close"]
+            switch self {
+            case .unauthorized:
+                return HostileClientTests.intakeHead(fields, path: "/stsAgent/intake?api_key=wrong")
+            case .tooLarge:
+                return HostileClientTests.intakeHead(fields)
+            case .unsupportedMediaType:
+                return HostileClientTests.intakeHead(fields).replacingOccurrences(
+                    of: "content-type: application/json", with: "content-type: text/plain")
+            }
+        }
+    }
+
+    /// A client that writes its whole body before it reads gets the early answer and the end of the connection,
+    /// rather than a connection that stops reading and never closes.
+    @Test(arguments: EarlyRefusal.allCases)
+    func answersAnEarlyRefusalThenClosesWhileTheClientStillWrites(_ refusal: EarlyRefusal) async throws {
+        let harness = try Harness(configuration: Self.configuration(maximumBodyBytes: 64 * 1024))
+        try await LiveServerTests.serving(harness) { port, _ in
+            let connection = try RawConnection(port: port)
+            let body = [UInt8](repeating: UInt8(ascii: " "), count: 4 << 20)
+            try await connection.send(refusal.head(length: body.count))
+            try await connection.send(body)
+            let reading = try await connection.readUntilClosed()
+            #expect(reading.status == refusal.status)
+            #expect(reading.text.lowercased().contains("connection: close"))
+            #expect(reading.closed)
+        }
+    }
+}
