@@ -37,6 +37,10 @@ struct ServeCommand: ConsoleCommand {
             --max-connections are open at once (more are answered 503 and closed). The cap must stay below the \
             descriptor limit (ulimit -n) with room for the database: if it does not, it is lowered at start, with \
             a log line saying so, or the service refuses to start when the limit is too small for any.
+
+            A database file deleted, replaced or truncated under the service, or a -shm file that cannot be \
+            written, makes the intake answer 503 and /readyz not ready, with the reason logged; a -shm that \
+            cannot be written at start refuses to start (exit status 2).
             """
     )
 

@@ -146,6 +146,10 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
     /// Fires what is due and tells how long to sleep: until just past the next deadline, at most
     /// ``DeadlineSweeperConfiguration/maximumSleep``, or `.zero` to look again at once.
     private func sweep() async throws -> Duration {
+        // Never read or write a store known unfit: a lost file, or an -shm whose write would fault (SIGBUS; a reader
+        // writes its read mark there too). The failure is logged and retried like any other.
+        let probing = processor.store as? any HealthStoreProbing
+        try probing?.checkFile()
         guard let next = try await processor.store.nextDeadline() else { return configuration.maximumSleep }
         let now = clock.now
         guard next < now else {
@@ -153,6 +157,7 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
             let wait = Duration.milliseconds(Int64((next.timeIntervalSince(now) * 1000).rounded(.up)) + 1)
             return min(wait, configuration.maximumSleep)
         }
+        try probing?.checkFile()
         let result = try await processor.advance(to: now)
         let lag = Duration.milliseconds(Int64((now.timeIntervalSince(next) * 1000).rounded()))
         metrics?.recordSweep(succeeded: true, lag: lag)

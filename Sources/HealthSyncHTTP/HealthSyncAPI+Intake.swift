@@ -22,6 +22,9 @@ extension HealthSyncAPI {
     /// happens before anything is applied, and a failed commit writes nothing (of any envelope of its batch, which
     /// all get the same error), so a request that fails leaves no trace in the store.
     ///
+    /// The ``StoreMonitor`` is asked before the envelope is applied and again before the 200: a store whose file was
+    /// deleted, replaced or found damaged answers 503, so that nothing is acknowledged into a lost file.
+    ///
     /// A request with an `Idempotency-Key` header is not batched: its envelope is applied alone by
     /// ``HealthSync/HealthProcessor/apply(_:at:receivedAt:receipt:)`` with the receipt
     /// ``receipt(forIdempotencyKey:apiKey:)``, committed with the envelope. A repeat of a key whose envelope was
@@ -51,6 +54,7 @@ extension HealthSyncAPI {
             }
             let result: IntakeResult
             do {
+                try storeMonitor.check()
                 if let idempotencyKey {
                     result = try await processor.apply(
                         envelope, at: clock.now, receivedAt: receivedAt,
@@ -63,6 +67,16 @@ extension HealthSyncAPI {
                 }
             } catch let error as StorageError {
                 throw HealthSyncHTTPError(error)
+            }
+            do {
+                try storeMonitor.check()
+            } catch {
+                // Committed, but into a file that is lost or damaged: not an acknowledgement; the source resends.
+                throw HealthSyncHTTPError(
+                    code: .storageUnavailable,
+                    message: "the envelope was committed to a database file that is no longer fit (\(error.message)); "
+                        + "it may be lost: resend it later",
+                    storageError: error)
             }
             if result.alreadyApplied {
                 context.logger.debug("envelope already applied under its idempotency key")

@@ -11,6 +11,7 @@ extension HealthSyncAPI {
         }
         routes.get("/readyz") { _, context in
             do {
+                try storeMonitor.check()
                 _ = try await processor.store.clock()
                 return try JSONResponse.make(Probe(status: "ready"))
             } catch {

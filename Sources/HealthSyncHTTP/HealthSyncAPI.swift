@@ -10,7 +10,7 @@ import ServiceLifecycle
 ///
 /// Run it as is with ``buildApplication(onServerRunning:)`` (or the free function
 /// ``buildApplication(processor:configuration:clock:metrics:logger:onServerRunning:)``), or mount ``routes(context:)``
-/// in a router of your own and add ``sweeper`` to your service group:
+/// in a router of your own and add ``sweeper`` and ``storeMonitor`` to your service group:
 ///
 /// ```swift
 /// let api = try HealthSyncAPI(
@@ -20,7 +20,7 @@ import ServiceLifecycle
 /// )
 /// let router = Router()
 /// router.addRoutes(api.routes())
-/// let app = Application(router: router, services: [api.sweeper], logger: logger)
+/// let app = Application(router: router, services: [api.sweeper, api.storeMonitor], logger: logger)
 /// try await app.runService()
 /// ```
 ///
@@ -44,6 +44,8 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     public let metrics: HealthSyncMetrics
     /// The service that fires timers at their deadlines; run it next to the routes.
     public let sweeper: DeadlineSweeper<C>
+    /// The service that watches whether the store is still fit to acknowledge into; run it next to the routes.
+    public let storeMonitor: StoreMonitor
     let clock: any HealthClock
     let logger: Logger
     let authenticator: APIKeyAuthenticator
@@ -88,6 +90,9 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
             processor: processor, clock: clock, sleepClock: sleepClock, configuration: configuration.sweeper,
             metrics: metrics, logger: logger
         )
+        storeMonitor = StoreMonitor(
+            store: processor.store, interval: max(configuration.storeProbeInterval, .milliseconds(1)),
+            logger: logger)
     }
 
     /// Every route, with the request-id, logging, metrics and error middleware, ready to mount in a router.
@@ -111,7 +116,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// The complete application: the router on ``HealthSyncHTTPConfiguration/host`` and
-    /// ``HealthSyncHTTPConfiguration/port``, with the ``sweeper`` as a service.
+    /// ``HealthSyncHTTPConfiguration/port``, with the ``sweeper`` and the ``storeMonitor`` as services.
     ///
     /// Run it with `runService()` to stop gracefully on SIGTERM and SIGINT: the server stops accepting
     /// connections, finishes the requests in flight (each acknowledged envelope is committed before its 200), then
@@ -139,7 +144,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.serverName
             ),
-            services: [sweeper],
+            services: [sweeper, storeMonitor],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )

@@ -44,6 +44,9 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     /// connections close (at the latest after ``idleTimeout``). `healthsync serve` checks it against the
     /// descriptor limit (`RLIMIT_NOFILE`) at start.
     public var maximumConnections: Int
+    /// How often the ``StoreMonitor`` probes the store's file (its header against its size) besides the per-request
+    /// check of its path (default 2 s; at least 1 ms). A damaged file is answered 503 within two intervals.
+    public var storeProbeInterval: Duration = .seconds(2)
 
     /// Creates a configuration.
     /// - Parameters:

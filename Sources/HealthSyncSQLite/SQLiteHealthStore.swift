@@ -50,6 +50,9 @@ public struct SQLiteHealthStore: HealthStore {
     /// The contexts lately committed or read, answering the processor's reads without SQL; `nil` when disabled.
     let cache: ContextCache?
 
+    /// The files opened on disk, for ``checkFile()`` and ``probe()``; `nil` in memory.
+    let files: DatabaseFiles?
+
     /// The default of `contextCacheCapacity`: a few hundred streams of a hundred check states, about 10 to 15 MB.
     public static let defaultContextCacheCapacity = 20_000
 
@@ -75,6 +78,28 @@ public struct SQLiteHealthStore: HealthStore {
         readOnly: Bool = false,
         contextCacheCapacity: Int = defaultContextCacheCapacity
     ) throws(StorageError) {
+        try self.init(
+            path: path, durability: durability, readOnly: readOnly, contextCacheCapacity: contextCacheCapacity,
+            isWritable: DatabaseFiles.accessWritable)
+    }
+
+    /// ``init(path:durability:readOnly:contextCacheCapacity:)`` with the check of a path's writability given, for
+    /// tests of what cannot be staged (root writes a file whatever its mode bits).
+    init(
+        path: String,
+        durability: Durability = .full,
+        readOnly: Bool = false,
+        contextCacheCapacity: Int = defaultContextCacheCapacity,
+        isWritable: @escaping @Sendable (String) -> Bool
+    ) throws(StorageError) {
+        let shm = path + "-shm"
+        if !readOnly, FileManager.default.fileExists(atPath: shm), !isWritable(shm) {
+            // SQLite maps the WAL index; a write to a mapping it may not write kills the process (SIGBUS).
+            throw StorageError(
+                code: .readOnly,
+                message: "\(shm) (the WAL index) cannot be written (immutable, or a read-only file system): "
+                    + "writing would kill the process with SIGBUS; make it writable (chattr -i) and start again")
+        }
         let pool: DatabasePool
         do {
             var configuration = Self.configuration()
@@ -101,8 +126,30 @@ public struct SQLiteHealthStore: HealthStore {
                     code: .readOnly, message: "\(path) cannot be written (read-only file or file system)")
             }
         }
+        let files: DatabaseFiles
+        do {
+            // A read opens the -wal and the -shm, which SQLite keeps while a connection is open.
+            let pageSize = try pool.read { db in
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
+                return try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            }
+            guard case .success(let database) = DatabaseFiles.identity(of: path) else {
+                throw StorageError(code: .unavailable, message: "\(path) cannot be examined after opening it")
+            }
+            let companions = ["-wal", "-shm"].compactMap { suffix -> (String, DatabaseFiles.Identity)? in
+                guard case .success(let identity) = DatabaseFiles.identity(of: path + suffix) else { return nil }
+                return (suffix, identity)
+            }
+            files = DatabaseFiles(
+                path: path, database: database, companions: companions, pageSize: pageSize, readOnly: readOnly,
+                isWritable: isWritable)
+        } catch {
+            throw Self.storageError(error, while: "opening \(path)")
+        }
         try self.init(
-            writer: pool, readOnly: readOnly, name: path, contextCacheCapacity: readOnly ? 0 : contextCacheCapacity)
+            writer: pool, readOnly: readOnly, name: path, contextCacheCapacity: readOnly ? 0 : contextCacheCapacity,
+            files: files)
+        if !readOnly { try checkFile() }
     }
 
     /// Creates an empty store in memory, for tests: nothing is written to disk and the data goes with the store.
@@ -122,8 +169,12 @@ public struct SQLiteHealthStore: HealthStore {
     }
 
     /// Wraps a writer and brings its schema up to date (or, read-only, checks that it is).
-    init(writer: any DatabaseWriter, readOnly: Bool, name: String, contextCacheCapacity: Int) throws(StorageError) {
+    init(
+        writer: any DatabaseWriter, readOnly: Bool, name: String, contextCacheCapacity: Int,
+        files: DatabaseFiles? = nil
+    ) throws(StorageError) {
         self.writer = writer
+        self.files = files
         self.cache = contextCacheCapacity > 0 ? ContextCache(capacity: contextCacheCapacity) : nil
         do {
             let (superseded, completed, applied) = try writer.read { db in

@@ -360,6 +360,13 @@ public struct EnvelopeDecoder: Sendable {
                 problem: checkStateError("\(path).checkStateId", "expected a non-empty string", object["checkStateId"])
             )
         }
+        if let problem = Self.textProblem(id, .identifier) {
+            // An id that cannot be stored as sent is not an id: nothing of that name counts as seen.
+            return .invalid(
+                checkStateId: nil,
+                problem: checkStateError("\(path).checkStateId", problem, object["checkStateId"])
+            )
+        }
         if model == .transactionalIncrements {
             switch object["delete"] {
             case nil, .null?, .bool(false)?: break
@@ -373,6 +380,9 @@ public struct EnvelopeDecoder: Sendable {
         guard case .string(let name)? = object["name"] else {
             return .invalid(
                 checkStateId: id, problem: checkStateError("\(path).name", "expected a string", object["name"]))
+        }
+        if let problem = Self.textProblem(name, .name) {
+            return .invalid(checkStateId: id, problem: checkStateError("\(path).name", problem, object["name"]))
         }
         guard case .string(let healthText)? = object["health"], let health = Health(wireValue: healthText) else {
             return .invalid(
@@ -391,10 +401,22 @@ public struct EnvelopeDecoder: Sendable {
                 )
             )
         }
+        if let problem = Self.textProblem(element, .identifier) {
+            return .invalid(
+                checkStateId: id,
+                problem: checkStateError(
+                    "\(path).topologyElementIdentifier", problem, object["topologyElementIdentifier"])
+            )
+        }
         var message: String?
         switch object["message"] {
         case nil, .null?: break
-        case .string(let text)?: message = text
+        case .string(let text)?:
+            if let problem = Self.textProblem(text, .message) {
+                return .invalid(
+                    checkStateId: id, problem: checkStateError("\(path).message", problem, object["message"]))
+            }
+            message = text
         case let other?:
             return .invalid(
                 checkStateId: id, problem: checkStateError("\(path).message", "expected a string or null", other)
@@ -405,6 +427,53 @@ public struct EnvelopeDecoder: Sendable {
                 checkStateId: id, name: name, health: health, topologyElementIdentifier: element, message: message
             )
         )
+    }
+
+    /// The kinds of a check state's text fields, each with its own limits (Docs/wire-format.md, "Text fields").
+    enum TextField {
+        /// `checkStateId` and `topologyElementIdentifier`: at most ``maximumIdentifierBytes``, no control character.
+        case identifier
+        /// `name`: at most ``maximumNameBytes``; tab, line feed and carriage return are allowed.
+        case name
+        /// `message` (markdown): at most ``maximumMessageBytes``; tab, line feed and carriage return are allowed.
+        case message
+    }
+
+    /// The most UTF-8 bytes of a `checkStateId` or a `topologyElementIdentifier` (as of a URN or a sub-stream id).
+    public static let maximumIdentifierBytes = 1024
+    /// The most UTF-8 bytes of a check state's `name`.
+    public static let maximumNameBytes = 1024
+    /// The most UTF-8 bytes of a check state's `message`: 64 KiB, pages of markdown.
+    public static let maximumMessageBytes = 65_536
+
+    /// What is wrong with a check state's text field, as the expectation a rejection states, or `nil` when it may be
+    /// stored: too long, or a control character (U+0000–U+001F, U+007F) other than the tab, line feed and carriage
+    /// return that a name or a markdown message may hold. Control characters are single bytes in UTF-8, so this
+    /// scans bytes; the fast path and the full decoder both call it, so they agree.
+    static func textProblem(_ text: String, _ field: TextField) -> String? {
+        let limit: Int
+        let allowsLineBreaks: Bool
+        switch field {
+        case .identifier: (limit, allowsLineBreaks) = (maximumIdentifierBytes, false)
+        case .name: (limit, allowsLineBreaks) = (maximumNameBytes, true)
+        case .message: (limit, allowsLineBreaks) = (maximumMessageBytes, true)
+        }
+        let what = field == .message ? "a string or null" : (field == .name ? "a string" : "a non-empty string")
+        let bytes = text.utf8
+        if bytes.count > limit {
+            return "expected \(what) of at most \(limit) bytes, found \(bytes.count) bytes"
+        }
+        if bytes.contains(where: { Self.isForbiddenControl($0, allowsLineBreaks: allowsLineBreaks) }) {
+            let allowed = allowsLineBreaks ? " other than tab, line feed and carriage return" : ""
+            return "expected \(what) without control characters\(allowed) (U+0000 to U+001F, U+007F)"
+        }
+        return nil
+    }
+
+    /// Whether a UTF-8 byte is a control character that a field must not hold.
+    private static func isForbiddenControl(_ byte: UInt8, allowsLineBreaks: Bool) -> Bool {
+        guard byte < 0x20 || byte == 0x7F else { return false }
+        return !(allowsLineBreaks && (byte == 0x09 || byte == 0x0A || byte == 0x0D))
     }
 
     /// SPEC §2 (decision): a duplicate `checkStateId` inside one message: the last one wins.

@@ -215,25 +215,29 @@ private struct FastReader {
         let complete = object { reader, key in
             switch true {
             case key.is("checkStateId"):
-                guard reader.firstTime(of: 1, in: &seen), let text = reader.string(), !text.isEmpty else {
-                    return false
-                }
+                guard reader.firstTime(of: 1, in: &seen), let text = reader.string(), !text.isEmpty,
+                    EnvelopeDecoder.textProblem(text, .identifier) == nil
+                else { return false }
                 id = text
             case key.is("name"):
-                guard reader.firstTime(of: 2, in: &seen), let text = reader.string() else { return false }
+                guard reader.firstTime(of: 2, in: &seen), let text = reader.string(),
+                    EnvelopeDecoder.textProblem(text, .name) == nil
+                else { return false }
                 name = text
             case key.is("health"):
                 guard reader.firstTime(of: 4, in: &seen), let parsed = reader.health() else { return false }
                 health = parsed
             case key.is("topologyElementIdentifier"):
-                guard reader.firstTime(of: 8, in: &seen), let text = reader.string(), !text.isEmpty else {
-                    return false
-                }
+                guard reader.firstTime(of: 8, in: &seen), let text = reader.string(), !text.isEmpty,
+                    EnvelopeDecoder.textProblem(text, .identifier) == nil
+                else { return false }
                 element = text
             case key.is("message"):
                 guard reader.firstTime(of: 16, in: &seen) else { return false }
                 if reader.null() { return true }
-                guard let text = reader.string() else { return false }
+                guard let text = reader.string(), EnvelopeDecoder.textProblem(text, .message) == nil else {
+                    return false
+                }
                 message = text
             default:
                 // `delete` is read only in TRANSACTIONAL_INCREMENTS messages, which this path leaves to the full one.
