@@ -216,6 +216,14 @@ final class ContextCache: Sendable {
     func apply(_ change: StoreChange) {
         state.withLock { state in
             state.generation &+= 1
+            if change.savedCheckStates.count + change.deletedCheckStates.count > capacity / 4 {
+                // A large change is applied now, by the commit that made it: queued, it would make the next read
+                // (often another stream's) apply it and free its check states, a wait that grows with its size.
+                Self.applyPending(&state, capacity: capacity)
+                Self.apply(change, to: &state, capacity: capacity)
+                Self.trim(&state, to: capacity)
+                return
+            }
             state.pending.append(change)
             // A store that is written and not read keeps no more than a few changes.
             if state.pending.count >= 32 { Self.applyPending(&state, capacity: capacity) }
@@ -301,8 +309,16 @@ final class ContextCache: Sendable {
             // One run of a sub-stream's check states.
             let run = saved.prefix { $0.key == first.key }
             saved = saved[run.endIndex...]
-            guard let index = entry(of: first.key, in: state), state.subStreams.values[index].checkStates != nil
+            guard let index = entry(of: first.key, in: state),
+                let count = state.subStreams.values[index].checkStates?.count
             else { continue }
+            if count == 0 && run.count > capacity {
+                // A new sub-stream larger than the whole cache: not kept, and not saved only to be dropped.
+                let entry = state.subStreams.remove(at: index)
+                state.size -= 1 + (entry.value.checkStates?.count ?? 0)
+                last = nil
+                continue
+            }
             for checkState in run {
                 guard state.subStreams.values[index].checkStates?.save(checkState.asStored) == true else { continue }
                 state.size += 1
