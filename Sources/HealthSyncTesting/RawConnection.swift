@@ -11,12 +11,12 @@ import Darwin
 ///
 /// The socket is non-blocking and every wait is a bounded loop of short sleeps, so a test never blocks a thread of
 /// the cooperative pool the server under test also runs on.
-final class RawConnection {
+public final class RawConnection {
     private let descriptor: Int32
 
     /// Connects to `port` on 127.0.0.1.
     /// - Throws: ``RawConnectionError`` when the connection cannot be made.
-    init(port: Int) throws {
+    public init(port: Int) throws {
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -46,13 +46,13 @@ final class RawConnection {
     }
 
     /// Sends every byte of `text`.
-    func send(_ text: String, within timeout: Duration = .seconds(20)) async throws {
+    public func send(_ text: String, within timeout: Duration = .seconds(20)) async throws {
         try await send(Array(text.utf8), within: timeout)
     }
 
     /// Sends every byte of `bytes`, waiting while the peer does not read, for at most `timeout`.
     /// - Throws: ``RawConnectionError`` when the peer does not take the bytes in time or the connection fails.
-    func send(_ bytes: [UInt8], within timeout: Duration = .seconds(20)) async throws {
+    public func send(_ bytes: [UInt8], within timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
         var offset = 0
         while offset < bytes.count {
@@ -83,33 +83,33 @@ final class RawConnection {
     }
 
     /// Closes the sending side: the peer reads the end of the request.
-    func shutdownWrite() {
+    public func shutdownWrite() {
         shutdown(descriptor, Int32(SHUT_WR))
     }
 
     /// What ``readUntilClosed(within:)`` saw.
-    struct Reading {
+    public struct Reading: Sendable {
         /// The bytes read.
-        var text: String
+        public var text: String
         /// Whether the peer closed the connection (end of stream or reset) within the time.
-        var closed: Bool
+        public var closed: Bool
 
         /// The status code of the answer's status line, if an answer came.
-        var status: Int? {
+        public var status: Int? {
             guard text.hasPrefix("HTTP/1.1 ") else { return nil }
             return Int(text.dropFirst(9).prefix(3))
         }
     }
 
     /// What the peer sent that is there to read now, without waiting.
-    func readAvailable() -> String {
+    public func readAvailable() -> String {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
         return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
     }
 
     /// Reads until the peer closes the connection, for at most `timeout`.
-    func readUntilClosed(within timeout: Duration = .seconds(20)) async throws -> Reading {
+    public func readUntilClosed(within timeout: Duration = .seconds(20)) async throws -> Reading {
         let deadline = ContinuousClock.now + timeout
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -133,6 +133,7 @@ final class RawConnection {
 }
 
 /// Why a ``RawConnection`` failed.
-struct RawConnectionError: Error, CustomStringConvertible {
-    var description: String
+public struct RawConnectionError: Error, CustomStringConvertible {
+    /// What failed, with the `errno` it failed with.
+    public var description: String
 }
