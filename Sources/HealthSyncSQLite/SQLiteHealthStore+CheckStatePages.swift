@@ -15,16 +15,7 @@ extension SQLiteHealthStore {
         limit: Int
     ) async throws(StorageError) -> [StoredCheckState] {
         try await read("reading a page of check states") { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let urn {
-                conditions.append("urn = ?")
-                arguments += [urn]
-            }
-            if let subStreamId {
-                conditions.append("subStreamId = ?")
-                arguments += [subStreamId]
-            }
+            var (conditions, arguments) = Self.checkStateFilter(urn: urn, subStreamId: subStreamId)
             if let healths {
                 let values = healths.map(\.rawValue).sorted()
                 let placeholders = Array(repeating: "?", count: values.count).joined(separator: ",")
@@ -42,5 +33,22 @@ extension SQLiteHealthStore {
             )
             return try Self.fetch(statement, arguments, Self.storedCheckState)
         }
+    }
+}
+
+extension SQLiteHealthStore {
+    /// The conditions and arguments that select the check states of a stream and sub-stream (each `nil` for any).
+    static func checkStateFilter(urn: String?, subStreamId: String?) -> (conditions: [String], StatementArguments) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let urn {
+            conditions.append("urn = ?")
+            arguments += [urn]
+        }
+        if let subStreamId {
+            conditions.append("subStreamId = ?")
+            arguments += [subStreamId]
+        }
+        return (conditions, arguments)
     }
 }

@@ -230,16 +230,7 @@ extension SQLiteHealthStore {
     /// - Throws: ``HealthSync/StorageError``.
     public func checkStates(urn: String?, subStreamId: String?) async throws(StorageError) -> [StoredCheckState] {
         try await read("reading check states") { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let urn {
-                conditions.append("urn = ?")
-                arguments += [urn]
-            }
-            if let subStreamId {
-                conditions.append("subStreamId = ?")
-                arguments += [subStreamId]
-            }
+            let (conditions, arguments) = Self.checkStateFilter(urn: urn, subStreamId: subStreamId)
             let statement = try db.cachedStatement(
                 sql: "SELECT \(Self.checkStateColumns) FROM checkState\(Self.whereClause(conditions)) "
                     + "ORDER BY urn, subStreamId, checkStateId"
