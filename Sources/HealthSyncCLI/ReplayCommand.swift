@@ -100,6 +100,7 @@ struct ReplayCommand: ConsoleCommand {
         let outcome = try await replayer.replay(sources, start: start?.date, until: until?.date)
         for rejection in outcome.rejections { console.printError(rejection.description) }
         for warning in outcome.warnings { console.printError("warning: \(warning)") }
+        for note in Self.notes(on: outcome) { console.printError("note: \(note)") }
         console.print(Self.summary(of: outcome))
         if showState {
             console.print("")
@@ -155,6 +156,25 @@ struct ReplayCommand: ConsoleCommand {
             parts.append("\(plural(outcome.envelopesAlreadyApplied, "envelope")) skipped as already applied")
         }
         return parts.joined(separator: "; ")
+    }
+
+    /// What a reader new to the format needs to read the diagnostics and the summary: what the warnings are, and
+    /// why many more timers fired than envelopes were applied.
+    static func notes(on outcome: Replayer.Outcome) -> [String] {
+        var notes: [String] = []
+        if !outcome.warnings.isEmpty {
+            notes.append(
+                "the \(plural(outcome.warnings.count, "warning")) above name check states dropped for an invalid "
+                    + "field (or, with --strict, unknown keys); the rest of each message was applied, and each "
+                    + "stream's SubStreamTransformerError says so in `healthsync status --urn URN`")
+        }
+        if outcome.timersFired > 10 * max(1, outcome.envelopesApplied), let clock = outcome.clock {
+            notes.append(
+                "timers fire as the clock passes deadlines: a stream that stopped sending is reported late "
+                    + "(SubStreamLateData) once per missed repeat interval, up to the clock at "
+                    + "\(TimeArgument.format(clock)); `healthsync streams` and `healthsync status --urn URN` show them")
+        }
+        return notes
     }
 
     /// `1 envelope`, `2 envelopes`.

@@ -30,7 +30,8 @@ import Testing
         let bytes = try Data(
             contentsOf: Self.fixtures.appendingPathComponent("scenarios/00-documentation-example/payload.json"))
         let envelope = try decoder.decode(bytes)
-        #expect(envelope.collectionTimestamp?.timeIntervalSince1970 == 1_548_857_167)
+        // Published as 1548857167; stamped next to the other scenarios (Fixtures/README.md).
+        #expect(envelope.collectionTimestamp?.timeIntervalSince1970 == 1_700_000_000)
         #expect(envelope.internalHostname == "localdocker.test")
         let message = try #require(envelope.messages.first)
         #expect(message.stream == .main("urn:health:sourceId:streamId"))
