@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func yearsOfHistoryGetAFewTicksLabelledByYear() throws {
-        // The README's database: scenario 00 in January 2019, the others in November 2023 (1,762 days).
+        // Years of history: from January 2019 to November 2023 (1,762 days, as the README's database spanned).
         let scale = TimeScale(period: try Self.period("2019-01-30T14:06:07Z", "2023-11-27T16:00:00Z"))
         #expect((2...TimeScale.maximumTicks).contains(scale.ticks.count))
         let labels = scale.ticks.map(scale.label)
