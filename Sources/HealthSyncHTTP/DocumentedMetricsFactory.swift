@@ -67,7 +67,8 @@ struct DocumentedMetricsFactory: CoreMetrics.MetricsFactory {
 
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         registry.makeDurationHistogram(
-            descriptor: Self.descriptor(label), labels: dimensions, buckets: durationBuckets[label] ?? defaultDurationBuckets)
+            descriptor: Self.descriptor(label), labels: dimensions,
+            buckets: durationBuckets[label] ?? defaultDurationBuckets)
     }
 
     func destroyCounter(_ handler: any CounterHandler) {
