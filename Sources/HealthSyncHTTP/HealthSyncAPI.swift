@@ -164,9 +164,14 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Builds the application and runs it until SIGTERM or SIGINT, then shuts down gracefully (see
     /// ``buildApplication(onServerRunning:)``).
-    /// - Throws: when the server cannot start, such as when the port is taken.
+    /// - Throws: ``ListenError`` when the server cannot listen on its address (such as when the port is taken);
+    ///   whatever else stopped the service.
     public func runService() async throws {
-        try await buildApplication().runService()
+        do {
+            try await buildApplication().runService()
+        } catch {
+            throw ListenError(error, host: configuration.host, port: configuration.port) ?? error
+        }
     }
 }
 
