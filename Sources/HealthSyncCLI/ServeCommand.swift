@@ -191,6 +191,9 @@ struct ServeCommand: ConsoleCommand {
         try await warnOfClockJump(store: store, logger: logger)
         do {
             try await api.runService()
+        } catch let error as ListenError {
+            console.printError("error: \(error)")
+            throw ExitCode(2)
         } catch {
             console.printError("error: the service stopped: \(error)")
             throw ExitCode(1)

@@ -121,6 +121,8 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
                         await prune()
                     }
                 } catch {
+                    // Stopped while sweeping (such as when the server could not listen): not a failure to report.
+                    if Task.isCancelled { break }
                     failures += 1
                     metrics?.recordSweep(succeeded: false, lag: nil)
                     pause = retryDelay(after: failures)
@@ -181,13 +183,19 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
     /// than ``DeadlineSweeperConfiguration/idempotencyKeyRetention`` before the processor clock (the store's clock
     /// when it is ahead of the wall clock, as after a replay of future-stamped payloads). A failure is logged; the
     /// next pruning is one ``DeadlineSweeperConfiguration/pruneInterval`` later.
+    /// Logs a pruning failure as an error, or at debug level when the sweeper was stopped while pruning (the
+    /// store's answer is then `cancelled`, which is no failure of the store).
+    private func logPruneFailure(_ message: Logger.Message, _ error: any Error) {
+        logger.log(level: Task.isCancelled ? .debug : .error, message, metadata: ["error": "\(error)"])
+    }
+
     private func prune() async {
         let now: Date
         do {
             let stored = try await processor.store.clock()
             now = max(clock.now, stored ?? clock.now)
         } catch {
-            logger.error("pruning failed: the clock cannot be read", metadata: ["error": "\(error)"])
+            logPruneFailure("pruning failed: the clock cannot be read", error)
             return
         }
         if let retention = configuration.eventRetention {
@@ -197,7 +205,7 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
                     logger.info("events pruned", metadata: ["events": "\(pruned)", "retention_s": "\(retention)"])
                 }
             } catch {
-                logger.error("pruning events failed", metadata: ["error": "\(error)"])
+                logPruneFailure("pruning events failed", error)
             }
         }
         if let retention = configuration.idempotencyKeyRetention {
@@ -209,7 +217,7 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
                         "idempotency keys pruned", metadata: ["keys": "\(pruned)", "retention_s": "\(retention)"])
                 }
             } catch {
-                logger.error("pruning idempotency keys failed", metadata: ["error": "\(error)"])
+                logPruneFailure("pruning idempotency keys failed", error)
             }
         }
     }

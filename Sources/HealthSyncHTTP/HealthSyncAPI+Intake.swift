@@ -6,7 +6,7 @@ import Logging
 
 extension HealthSyncAPI {
     /// `POST /receiver/stsAgent/intake` and `POST /stsAgent/intake`.
-    func addIntakeRoutes<Context: RequestContext>(to routes: RouteCollection<Context>) {
+    func addIntakeRoutes<Context: RequestContext>(to routes: some RouterMethods<Context>) {
         for path in ["/receiver/stsAgent/intake", "/stsAgent/intake"] {
             routes.post(RouterPath(path)) { request, context in
                 try await intake(request, context: context)

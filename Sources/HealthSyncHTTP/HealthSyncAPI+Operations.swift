@@ -5,7 +5,7 @@ import Logging
 
 extension HealthSyncAPI {
     /// `GET /healthz`, `GET /readyz` and `GET /metrics`, which need no API key (probes and scrapers).
-    func addOperationsRoutes<Context: RequestContext>(to routes: RouteCollection<Context>) {
+    func addOperationsRoutes<Context: RequestContext>(to routes: some RouterMethods<Context>) {
         routes.get("/healthz") { _, _ in
             try JSONResponse.make(Probe(status: "ok"))
         }

@@ -6,7 +6,7 @@ extension HealthSyncAPI {
     static var streamsPath: String { "/api/synchronization/health/streams" }
 
     /// The health-sync status API under `/api`, with StackState's paths and shapes.
-    func addStatusRoutes<Context: RequestContext>(to routes: RouteCollection<Context>) {
+    func addStatusRoutes<Context: RequestContext>(to routes: some RouterMethods<Context>) {
         let streams = Self.streamsPath
         routes.get(RouterPath(streams)) { request, _ in
             try authenticator.authorize(request)

@@ -100,7 +100,12 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     public func routes<Context: RequestContext>(
         context: Context.Type = BasicRequestContext.self
     ) -> RouteCollection<Context> {
-        let routes = RouteCollection(context: Context.self)
+        recordedRoutes(context: Context.self).collection
+    }
+
+    /// Every route, as ``routes(context:)`` makes them, and the table of their methods and paths.
+    func recordedRoutes<Context: RequestContext>(context: Context.Type) -> RouteRecorder<Context> {
+        let routes = RouteRecorder(RouteCollection(context: Context.self))
         routes.add(middleware: RequestMiddleware<Context>(metrics: metrics))
         addIntakeRoutes(to: routes)
         addStatusRoutes(to: routes)
@@ -108,10 +113,17 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
         return routes
     }
 
-    /// A router with ``routes(context:)`` mounted at the root.
+    /// A router with ``routes(context:)`` mounted at the root. A request no route takes is answered in JSON, with
+    /// its `x-request-id`: 404 `NotFound` for an unknown path, 405 `MethodNotAllowed` with an `Allow` header for a
+    /// known path with another method.
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.addRoutes(routes())
+        let routes = recordedRoutes(context: BasicRequestContext.self)
+        router.addRoutes(routes.collection)
+        // Router middleware applies to the routes added after it and to the not-found responder: added last, these
+        // two wrap only the requests no route takes.
+        router.add(middleware: RequestMiddleware(metrics: metrics))
+        router.add(middleware: UnmatchedRouteMiddleware(table: routes.table))
         return router
     }
 
@@ -152,9 +164,14 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Builds the application and runs it until SIGTERM or SIGINT, then shuts down gracefully (see
     /// ``buildApplication(onServerRunning:)``).
-    /// - Throws: when the server cannot start, such as when the port is taken.
+    /// - Throws: ``ListenError`` when the server cannot listen on its address (such as when the port is taken);
+    ///   whatever else stopped the service.
     public func runService() async throws {
-        try await buildApplication().runService()
+        do {
+            try await buildApplication().runService()
+        } catch {
+            throw ListenError(error, host: configuration.host, port: configuration.port) ?? error
+        }
     }
 }
 

@@ -31,6 +31,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case invalidHeader
             case streamNotFound
             case subStreamNotFound
+            case notFound
+            case methodNotAllowed
             case storageUnavailable
             case storageFailed
             case internalError
@@ -67,6 +69,11 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         public static let streamNotFound = Code(value: .streamNotFound)
         /// 404: no such sub-stream.
         public static let subStreamNotFound = Code(value: .subStreamNotFound)
+        /// 404: no route at the request's path.
+        public static let notFound = Code(value: .notFound)
+        /// 405: a route at the request's path, but not for its method (``HealthSyncHTTPError/allowedMethods`` names
+        /// the methods it takes, also in the `Allow` header).
+        public static let methodNotAllowed = Code(value: .methodNotAllowed)
         /// 503: the store is full, read-only, unreachable or lost a race too often; retry later.
         public static let storageUnavailable = Code(value: .storageUnavailable)
         /// 500: the store failed otherwise (corrupt, or an unexpected driver error).
@@ -83,7 +90,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .invalidContentEncoding, .invalidBody, .invalidEnvelope, .invalidURN, .invalidSubStreamId,
                 .invalidQuery, .invalidHeader, .conflictingAPIKeys:
                 .badRequest
-            case .streamNotFound, .subStreamNotFound: .notFound
+            case .streamNotFound, .subStreamNotFound, .notFound: .notFound
+            case .methodNotAllowed: .methodNotAllowed
             case .storageUnavailable: .serviceUnavailable
             case .storageFailed, .internalError: .internalServerError
             }
@@ -106,6 +114,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .invalidHeader: "InvalidHeader"
             case .streamNotFound: "HealthStreamNotFound"
             case .subStreamNotFound: "HealthSubStreamNotFound"
+            case .notFound: "NotFound"
+            case .methodNotAllowed: "MethodNotAllowed"
             case .storageUnavailable: "StorageUnavailable"
             case .storageFailed: "StorageFailure"
             case .internalError: "InternalError"
@@ -132,6 +142,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
     public var limit: Int?
     /// The request header of an ``Code/invalidHeader``, such as `Idempotency-Key`.
     public var header: String?
+    /// The methods the path of a ``Code/methodNotAllowed`` takes, such as `GET`.
+    public var allowedMethods: [String]?
 
     /// Creates an error.
     public init(
@@ -142,7 +154,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         payloadError: PayloadError? = nil,
         storageError: StorageError? = nil,
         limit: Int? = nil,
-        header: String? = nil
+        header: String? = nil,
+        allowedMethods: [String]? = nil
     ) {
         self.code = code
         self.message = message
@@ -152,6 +165,7 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         self.storageError = storageError
         self.limit = limit
         self.header = header
+        self.allowedMethods = allowedMethods
     }
 
     /// The error of a store failure: 503 for what may pass (full, read-only, unavailable, conflicts), else 500.
@@ -195,11 +209,12 @@ extension HealthSyncHTTPError: HTTPResponseError {
     /// The HTTP status of ``code``.
     public var status: HTTPResponse.Status { code.status }
 
-    /// `retry-after` for 503, `www-authenticate` for 401.
+    /// `retry-after` for 503, `www-authenticate` for 401, `allow` for 405.
     public var headers: HTTPFields {
         switch code.value {
         case .storageUnavailable: [.retryAfter: "5"]
         case .unauthorized: [.wwwAuthenticate: "ApiKey realm=\"healthsync\""]
+        case .methodNotAllowed: [.allow: (allowedMethods ?? []).joined(separator: ", ")]
         default: [:]
         }
     }
@@ -224,6 +239,7 @@ extension HealthSyncHTTPError: HTTPResponseError {
         var limit: Int?
         var storage: String?
         var header: String?
+        var allow: [String]?
 
         init(_ error: HealthSyncHTTPError) {
             type = error.code.typeName
@@ -241,11 +257,12 @@ extension HealthSyncHTTPError: HTTPResponseError {
             limit = error.limit
             storage = error.storageError?.code.description
             header = error.header
+            allow = error.allowedMethods
         }
 
         enum CodingKeys: String, CodingKey {
             case type = "_type"
-            case code, message, urn, subStreamId, path, reason, value, line, column, limit, storage, header
+            case code, message, urn, subStreamId, path, reason, value, line, column, limit, storage, header, allow
         }
     }
 }

@@ -13,6 +13,9 @@ import Synchronization
 /// other swift-metrics user (such as the processor's own counters) into the same registry with
 /// ``bootstrapMetricsSystem()``.
 ///
+/// Every family has a `# HELP` line, the processor's too once bootstrapped; a name the service does not know gets
+/// a generic one.
+///
 /// | name | type | labels |
 /// |---|---|---|
 /// | `healthsync_intake_envelopes_accepted_total` | counter | |
@@ -68,7 +71,7 @@ public final class HealthSyncMetrics: Sendable {
 
     /// The registry the metrics live in.
     public let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
+    private let factory: DocumentedMetricsFactory
     private let envelopesAccepted: CoreMetrics.Counter
     private let envelopesRejected: [RejectionReason: CoreMetrics.Counter]
     private let messagesRejected: CoreMetrics.Counter
@@ -86,12 +89,12 @@ public final class HealthSyncMetrics: Sendable {
     /// - Parameter registry: where to register them; a fresh one by default.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets["healthsync_sweep_lag_seconds"] = [
+        var factory = DocumentedMetricsFactory(registry: registry)
+        factory.durationBuckets["healthsync_sweep_lag_seconds"] = [
             .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
             .seconds(1), .seconds(2), .seconds(5), .seconds(15), .seconds(60), .seconds(300),
         ]
-        factory.durationHistogramBuckets["healthsync_http_request_duration_seconds"] = [
+        factory.durationBuckets["healthsync_http_request_duration_seconds"] = [
             .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
             .seconds(1), .seconds(2), .seconds(5), .seconds(10),
