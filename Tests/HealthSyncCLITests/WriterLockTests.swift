@@ -50,8 +50,13 @@ import Testing
             #expect(
                 replay.errors.contains("\(workspace.database) is held by healthsync serve (pid \(pid)) since "),
                 "\(replay.errors)")
+            // On the first one's port, so that without the lock it exits too (the port is busy) instead of serving.
             let second = try Executable.run(
-                ["serve", "--db", workspace.database, "--port", "0", "--api-key", "k"], in: workspace.directory)
+                [
+                    "serve", "--db", workspace.database, "--host", "127.0.0.1", "--port", "\(serve.port)",
+                    "--api-key", "k",
+                ],
+                in: workspace.directory)
             #expect(second.status == 2)
             #expect(second.errors.contains("held by healthsync serve (pid \(pid))"), "\(second.errors)")
             let streams = try Executable.run(["streams", "--db", workspace.database], in: workspace.directory)
