@@ -100,7 +100,7 @@ struct AuditCommand: ConsoleCommand {
         let input: AuditInput
         if files.isEmpty {
             let path = db ?? DatabaseOptions.defaultPath
-            let store = try DatabaseOptions.openStore(at: path, creating: false, console: console)
+            let store = try DatabaseOptions.openStore(at: path, creating: false, readOnly: true, console: console)
             input = try await AuditInput.load(
                 from: store, source: path, urn: urn, since: since?.date, until: until?.date)
         } else {

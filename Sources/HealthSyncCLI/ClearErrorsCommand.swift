@@ -21,7 +21,9 @@ struct ClearErrorsCommand: ConsoleCommand {
     @OptionGroup var logging: LoggingOptions
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, console: console)
+        let (store, lock) = try database.openWriter(command: "clear-errors", creating: false, console: console)
+        // The writer lock is held until the command returns.
+        defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(store: store, logger: logging.makeLogger())
         guard let closed = try await processor.clearErrors(of: urn, at: processor.clock() ?? SystemClock().now) else {
             console.printError("error: no stream \(urn)")

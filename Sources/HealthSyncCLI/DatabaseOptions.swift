@@ -6,7 +6,7 @@ import HealthSyncSQLite
 /// `--db PATH`: the one place where commands open their store.
 ///
 /// Commands that need the database without this option group (`audit`, whose `--db` excludes payload files) call
-/// the static ``openStore(at:creating:console:cache:)``: an option group built by hand has no parsed values, and
+/// the static ``openStore(at:creating:readOnly:console:cache:)``: an option group built by hand has no parsed values, and
 /// reading its properties is a fatal error of the argument parser.
 struct DatabaseOptions: ParsableArguments {
     /// The database used without `--db`.
@@ -19,18 +19,50 @@ struct DatabaseOptions: ParsableArguments {
     /// - Parameters:
     ///   - creating: create the file when it does not exist (replay); otherwise a missing file is an error, so a
     ///     mistyped `--db` is reported instead of showing an empty database.
+    ///   - readOnly: open the file without writing it (the commands that only inspect): it may be a read-only file
+    ///     or in a read-only directory, and every commit fails.
     ///   - console: where a failure is reported.
     ///   - cache: the context cache's capacity (``CacheOptions``); the store's default when `nil`.
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
-    func openStore(creating: Bool, console: Console, cache: CacheOptions? = nil) throws -> any HealthStore {
-        try Self.openStore(at: db, creating: creating, console: console, cache: cache)
+    func openStore(
+        creating: Bool, readOnly: Bool = false, console: Console, cache: CacheOptions? = nil
+    ) throws -> any HealthStore {
+        try Self.openStore(at: db, creating: creating, readOnly: readOnly, console: console, cache: cache)
     }
 
-    /// Opens the database at `db`, as ``openStore(creating:console:cache:)`` does.
+    /// Takes the writer lock of the database (``WriterLock``) for `command`, then opens the database for writing.
+    /// The caller keeps the lock for as long as it writes; a second writer fails at once.
+    /// - Throws: `ExitCode(2)` after printing who holds the lock or why the database cannot be opened.
+    func openWriter(
+        command: String, creating: Bool, console: Console, cache: CacheOptions? = nil
+    ) throws -> (store: any HealthStore, lock: WriterLock) {
+        try Self.checkPath(db, creating: creating, console: console)
+        let lock = try WriterLock.acquire(database: db, command: command, console: console)
+        let store = try Self.openStore(at: db, creating: creating, console: console, cache: cache)
+        return (store, lock)
+    }
+
+    /// Opens the database at `db`, as ``openStore(creating:readOnly:console:cache:)`` does.
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
     static func openStore(
-        at db: String, creating: Bool, console: Console, cache: CacheOptions? = nil
+        at db: String, creating: Bool, readOnly: Bool = false, console: Console, cache: CacheOptions? = nil
     ) throws -> any HealthStore {
+        try checkPath(db, creating: creating, console: console)
+        do {
+            return try SQLiteHealthStore(
+                path: db,
+                readOnly: readOnly,
+                contextCacheCapacity: cache?.contextCache ?? SQLiteHealthStore.defaultContextCacheCapacity
+            )
+        } catch {
+            console.printError("error: cannot open database \(db): \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// Refuses a path whose directory is missing, that names a directory, or (unless `creating`) that is missing.
+    /// - Throws: `ExitCode(2)` after printing why.
+    static func checkPath(_ db: String, creating: Bool, console: Console) throws {
         let fileManager = FileManager.default
         let url = URL(fileURLWithPath: db)
         let directory = url.deletingLastPathComponent().path
@@ -49,15 +81,6 @@ struct DatabaseOptions: ParsableArguments {
         }
         if !creating, !fileManager.fileExists(atPath: db) {
             console.printError("error: no database at \(db) (replay payloads first, or name another with --db)")
-            throw ExitCode(2)
-        }
-        do {
-            return try SQLiteHealthStore(
-                path: db,
-                contextCacheCapacity: cache?.contextCache ?? SQLiteHealthStore.defaultContextCacheCapacity
-            )
-        } catch {
-            console.printError("error: cannot open database \(db): \(error)")
             throw ExitCode(2)
         }
     }

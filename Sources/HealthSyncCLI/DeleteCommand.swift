@@ -21,7 +21,9 @@ struct DeleteCommand: ConsoleCommand {
     @OptionGroup var logging: LoggingOptions
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, console: console)
+        let (store, lock) = try database.openWriter(command: "delete", creating: false, console: console)
+        // The writer lock is held until the command returns.
+        defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(store: store, logger: logging.makeLogger())
         guard try await processor.deleteStream(urn, at: processor.clock() ?? SystemClock().now) else {
             console.printError("error: no stream \(urn)")

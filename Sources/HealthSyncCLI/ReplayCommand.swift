@@ -85,7 +85,9 @@ struct ReplayCommand: ConsoleCommand {
                 throw ExitCode(2)
             }
         }
-        let store = try database.openStore(creating: true, console: console, cache: cache)
+        let (store, lock) = try database.openWriter(command: "replay", creating: true, console: console, cache: cache)
+        // The writer lock is held until the command returns.
+        defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(
             store: store,
             configuration: HealthProcessor.Configuration(lateGrace: lateGrace),

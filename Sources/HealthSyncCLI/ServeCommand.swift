@@ -177,7 +177,9 @@ struct ServeCommand: ConsoleCommand {
             console: console
         )
 
-        let store = try database.openStore(creating: true, console: console, cache: cache)
+        let (store, lock) = try database.openWriter(command: "serve", creating: true, console: console, cache: cache)
+        // The writer lock is held until the command returns.
+        defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(
             store: store, configuration: HealthProcessor.Configuration(lateGrace: lateGrace), logger: logger
         )

@@ -42,7 +42,9 @@ struct SweepCommand: ConsoleCommand {
     @OptionGroup var logging: LoggingOptions
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, console: console)
+        let (store, lock) = try database.openWriter(command: "sweep", creating: false, console: console)
+        // The writer lock is held until the command returns.
+        defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(store: store, logger: logging.makeLogger())
         let before = try await processor.clock()
         let wallTime = SystemClock().now

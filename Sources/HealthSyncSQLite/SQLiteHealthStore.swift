@@ -63,7 +63,8 @@ public struct SQLiteHealthStore: HealthStore {
     ///   - durability: What a returned commit survives; ``Durability/full`` by default.
     ///   - readOnly: Opens the file without write access, for reporting on a live database: every
     ///     ``commit(_:)`` fails with ``HealthSync/StorageError/Code/readOnly``. The file must exist and already
-    ///     be at ``schemaVersion``.
+    ///     be at ``schemaVersion``; it may be a file or in a directory this process cannot write (when the `-shm`
+    ///     cannot be created either, the file is read `immutable` if its `-wal` is empty, and refused otherwise).
     ///   - contextCacheCapacity: How many check states (and stream, sub-stream and error records) the store keeps in
     ///     memory of the streams it lately committed or read, so that processing the next message of such a
     ///     stream reads nothing from the file; `0` turns the cache off (a read-only store has none). The cache is
@@ -100,13 +101,15 @@ public struct SQLiteHealthStore: HealthStore {
                 message: "\(shm) (the WAL index) cannot be written (immutable, or a read-only file system): "
                     + "writing would kill the process with SIGBUS; make it writable (chattr -i) and start again")
         }
-        let pool: DatabasePool
-        do {
-            var configuration = Self.configuration()
-            configuration.readonly = readOnly
-            pool = try DatabasePool(path: path, configuration: configuration)
-        } catch {
-            throw Self.storageError(error, while: "opening \(path)")
+        let pool: any DatabaseWriter
+        if readOnly {
+            pool = try Self.openReadOnly(path: path)
+        } else {
+            do {
+                pool = try DatabasePool(path: path, configuration: Self.configuration())
+            } catch {
+                throw Self.storageError(error, while: "opening \(path)")
+            }
         }
         if !readOnly {
             let writable: Bool
@@ -216,6 +219,52 @@ public struct SQLiteHealthStore: HealthStore {
             } catch {
                 throw Self.storageError(error, while: "opening \(name)")
             }
+        }
+    }
+
+    /// Opens `path` for reading only, on one connection that never writes the file: no WAL set-up and no probe
+    /// write (a `DatabasePool` writes both, and fails on a file it may not write).
+    ///
+    /// SQLite reads a WAL database read-only when its `-shm` (the WAL index) exists or can be created. When neither
+    /// holds (a read-only directory, a read-only file system) and the `-wal` holds no commits, nothing but the
+    /// database file has content, and it is opened `immutable=1`: SQLite reads it without locks or a WAL index.
+    /// A non-empty `-wal` whose index cannot be created is refused: reading without it would miss its commits.
+    static func openReadOnly(path: String) throws(StorageError) -> DatabaseQueue {
+        var configuration = Self.configuration()
+        configuration.readonly = true
+        do {
+            return try DatabaseQueue(path: path, configuration: configuration)
+        } catch let error as DatabaseError
+            where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode)
+            && FileManager.default.fileExists(atPath: path)
+        {
+            // The -wal or -shm cannot be created: read the file alone, below, if that is all there is.
+        } catch {
+            throw Self.storageError(error, while: "opening \(path)")
+        }
+        let wal = path + "-wal"
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? NSNumber)?.intValue ?? 0
+        guard walSize == 0 else {
+            throw StorageError(
+                code: .readOnly,
+                message: "\(path) cannot be read: \(wal) holds commits not yet in the database file, and its WAL "
+                    + "index \(path)-shm cannot be created (read-only directory or file system); open it once "
+                    + "where the directory can be written, or as a user who may write it")
+        }
+        guard sqlite3_compileoption_used("USE_URI") != 0 else {
+            throw StorageError(
+                code: .readOnly,
+                message: "\(path) cannot be read: its WAL index \(path)-shm cannot be created (read-only directory "
+                    + "or file system), and this SQLite does not take the URI that opens a file immutable")
+        }
+        var uri = URLComponents()
+        uri.scheme = "file"
+        uri.path = URL(fileURLWithPath: path).standardizedFileURL.path
+        uri.queryItems = [URLQueryItem(name: "immutable", value: "1")]
+        do {
+            return try DatabaseQueue(path: uri.string ?? path, configuration: configuration)
+        } catch {
+            throw Self.storageError(error, while: "opening \(path) read-only")
         }
     }
 

@@ -83,7 +83,11 @@ enum CLI {
 enum Executable {
     /// Runs `healthsync` with `arguments` in `directory`, with `input` as standard input (empty when `nil`), and waits
     /// for it to exit. Standard output and error go through files in `directory`, so a large output cannot block.
-    static func run(_ arguments: [String], in directory: URL, input: Data? = nil) throws -> CLIResult {
+    /// `launcher`, when given, runs the executable (its path appended to the launcher's arguments): `setpriv` to
+    /// run it as another user.
+    static func run(
+        _ arguments: [String], in directory: URL, input: Data? = nil, launcher: [String] = []
+    ) throws -> CLIResult {
         let binary = try #require(ReplayCrashTests.healthsyncBinary(), "the healthsync executable is built")
         let id = UUID().uuidString
         let outputURL = directory.appendingPathComponent("stdout-\(id)")
@@ -100,8 +104,13 @@ enum Executable {
         let errorsHandle = try FileHandle(forWritingTo: errorsURL)
         let inputHandle = try FileHandle(forReadingFrom: inputURL)
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = launcher.dropFirst() + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = directory
         process.standardOutput = outputHandle
         process.standardError = errorsHandle
