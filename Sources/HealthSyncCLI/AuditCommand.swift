@@ -60,9 +60,13 @@ struct AuditCommand: ConsoleCommand {
     var strict = false
 
     @Option(
-        help: ArgumentHelp("Extra time a source gets past its repeat interval before it is late.", valueName: "seconds")
+        help: ArgumentHelp(
+            "Extra time a source gets past its repeat interval before it is late (30s, 5m, 1h; a bare number is "
+                + "seconds; at most 1w).",
+            valueName: "duration"),
+        transform: LateGraceArgument.parse
     )
-    var lateGrace: Double = 0
+    var lateGrace = LateGraceArgument.none
 
     @Option(help: ArgumentHelp("Flap score above which a check state starts flapping.", valueName: "percent"))
     var flapHigh: Double = 50
@@ -82,9 +86,6 @@ struct AuditCommand: ConsoleCommand {
     func validate() throws {
         if db != nil, !files.isEmpty {
             throw ValidationError("Give either --db or payload files, not both.")
-        }
-        if !lateGrace.isFinite || lateGrace < 0 {
-            throw ValidationError("--late-grace must be a non-negative number of seconds.")
         }
         guard flapLow.isFinite, flapHigh.isFinite, 0 <= flapLow, flapLow <= flapHigh, flapHigh <= 100 else {
             throw ValidationError("--flap-low and --flap-high must satisfy 0 ≤ low ≤ high ≤ 100.")
@@ -117,7 +118,7 @@ struct AuditCommand: ConsoleCommand {
             input = try await AuditInput.replay(
                 sources,
                 decoder: EnvelopeDecoder(strict: strict),
-                configuration: HealthProcessor.Configuration(lateGrace: lateGrace),
+                configuration: HealthProcessor.Configuration(lateGrace: lateGrace.seconds),
                 start: start?.date,
                 urn: urn,
                 since: since?.date,
@@ -126,7 +127,7 @@ struct AuditCommand: ConsoleCommand {
         }
         let analyzer = AuditAnalyzer(
             configuration: AuditConfiguration(
-                lateGrace: lateGrace,
+                lateGrace: lateGrace.seconds,
                 flapDetection: FlapDetection(highThreshold: flapHigh, lowThreshold: flapLow),
                 suspiciousWithinSnapshots: suspiciousWithin
             ))

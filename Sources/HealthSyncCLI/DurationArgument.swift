@@ -28,3 +28,37 @@ struct DurationArgument: ExpressibleByArgument, Sendable, Hashable {
     /// The retention this duration stands for.
     var retention: EventRetention { EventRetention(duration: seconds) }
 }
+
+/// `--late-grace DURATION`: extra time a source gets past its repeat interval before it is late, as `--retain-events`
+/// takes it (`30s`, `5m`, `1h`; a bare number is seconds), and `0` for none. At most a week: a longer grace would
+/// hide a silent source for good.
+struct LateGraceArgument: Sendable, Hashable, CustomStringConvertible {
+    /// The grace in seconds.
+    var seconds: TimeInterval
+
+    /// No grace.
+    static let none = LateGraceArgument(seconds: 0)
+
+    /// The longest grace accepted: one week.
+    static let maximum: TimeInterval = 604_800
+
+    /// `5m`, or `0`.
+    var description: String { seconds == 0 ? "0" : EventRetention.formatDuration(seconds) }
+
+    /// Parses `--late-grace`; throws a message naming the accepted forms.
+    static func parse(_ argument: String) throws -> LateGraceArgument {
+        let trimmed = argument.trimmingCharacters(in: .whitespaces)
+        if let zero = Double(trimmed), zero == 0 { return .none }
+        guard let seconds = EventRetention.parseDuration(trimmed) else {
+            throw ValidationError(
+                "--late-grace: '\(argument)' is not a duration: give a number with a unit s, m, h, d or w "
+                    + "(30s, 5m, 1h; a bare number is seconds), or 0 for none.")
+        }
+        guard seconds <= maximum else {
+            throw ValidationError(
+                "--late-grace: \(EventRetention.formatDuration(seconds)) is longer than the maximum, "
+                    + "\(EventRetention.formatDuration(maximum)).")
+        }
+        return LateGraceArgument(seconds: seconds)
+    }
+}

@@ -123,15 +123,21 @@ enum JSONContract {
         }
     }
 
-    /// One sub-stream of a status.
+    /// One sub-stream of a status: what the table shows, with every deadline and counter behind its columns.
     struct SubStreamEntry: Encodable, Sendable {
         var subStreamId: String?
         var checkStateCount: Int
         var repeatIntervalS: Int?
         var expiryIntervalS: Int?
         var snapshotOpen: Bool
+        /// When the open snapshot started (epoch seconds), `nil` when none is open.
+        var snapshotStartedAt: Double?
         var checkpoint: CheckpointEntry?
         var lastMessageAt: Double
+        /// The earliest of `deadlines` (the table's NEXT DEADLINE).
+        var nextDeadline: Double?
+        var deadlines: DeadlinesEntry
+        var metrics: MetricsEntry
         var errors: [ErrorEntry]
 
         init(_ subStream: StreamStatus.SubStream) {
@@ -141,14 +147,18 @@ enum JSONContract {
             repeatIntervalS = record.intervals?.repeatInterval
             expiryIntervalS = record.intervals?.expiry
             snapshotOpen = record.openSnapshot != nil
+            snapshotStartedAt = record.openSnapshot?.startedAt.timeIntervalSince1970
             checkpoint = record.checkpoint.map(CheckpointEntry.init)
             lastMessageAt = record.lastMessageAt.timeIntervalSince1970
+            nextDeadline = record.nextDeadline?.timeIntervalSince1970
+            deadlines = DeadlinesEntry(record.deadlines)
+            metrics = MetricsEntry(record.metrics)
             errors = ErrorEntry.sorted(subStream.errors)
         }
 
         private enum CodingKeys: String, CodingKey {
-            case subStreamId, checkStateCount, repeatIntervalS, expiryIntervalS, snapshotOpen, checkpoint
-            case lastMessageAt, errors
+            case subStreamId, checkStateCount, repeatIntervalS, expiryIntervalS, snapshotOpen, snapshotStartedAt
+            case checkpoint, lastMessageAt, nextDeadline, deadlines, metrics, errors
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -158,9 +168,75 @@ enum JSONContract {
             try container.encode(repeatIntervalS, forKey: .repeatIntervalS)
             try container.encode(expiryIntervalS, forKey: .expiryIntervalS)
             try container.encode(snapshotOpen, forKey: .snapshotOpen)
+            try container.encode(snapshotStartedAt, forKey: .snapshotStartedAt)
             try container.encode(checkpoint, forKey: .checkpoint)
             try container.encode(lastMessageAt, forKey: .lastMessageAt)
+            try container.encode(nextDeadline, forKey: .nextDeadline)
+            try container.encode(deadlines, forKey: .deadlines)
+            try container.encode(metrics, forKey: .metrics)
             try container.encode(errors, forKey: .errors)
+        }
+    }
+
+    /// A sub-stream's timers (epoch seconds; `null` when not set).
+    struct DeadlinesEntry: Encodable, Sendable {
+        var lateData: Double?
+        var missingStop: Double?
+        var expiry: Double?
+        var checkStateExpiry: Double?
+
+        init(_ deadlines: SubStreamDeadlines) {
+            lateData = deadlines.lateData?.timeIntervalSince1970
+            missingStop = deadlines.missingStop?.timeIntervalSince1970
+            expiry = deadlines.expiry?.timeIntervalSince1970
+            checkStateExpiry = deadlines.checkStateExpiry?.timeIntervalSince1970
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case lateData, missingStop, expiry, checkStateExpiry
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(lateData, forKey: .lateData)
+            try container.encode(missingStop, forKey: .missingStop)
+            try container.encode(expiry, forKey: .expiry)
+            try container.encode(checkStateExpiry, forKey: .checkStateExpiry)
+        }
+    }
+
+    /// A sub-stream's lifetime counters (the table's second section).
+    struct MetricsEntry: Encodable, Sendable {
+        var messages: Int64
+        var creates: Int64
+        var updates: Int64
+        var deletes: Int64
+        /// Mean seconds from receipt to processing over all messages; `null` before the first.
+        var averageLatencyS: Double?
+        /// The last message's latency in seconds; `null` before the first.
+        var lastLatencyS: Double?
+
+        init(_ metrics: SubStreamMetrics) {
+            messages = metrics.messages
+            creates = metrics.creates
+            updates = metrics.updates
+            deletes = metrics.deletes
+            averageLatencyS = metrics.messages > 0 ? metrics.totalLatency / Double(metrics.messages) : nil
+            lastLatencyS = metrics.messages > 0 ? metrics.lastLatency : nil
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case messages, creates, updates, deletes, averageLatencyS, lastLatencyS
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(messages, forKey: .messages)
+            try container.encode(creates, forKey: .creates)
+            try container.encode(updates, forKey: .updates)
+            try container.encode(deletes, forKey: .deletes)
+            try container.encode(averageLatencyS, forKey: .averageLatencyS)
+            try container.encode(lastLatencyS, forKey: .lastLatencyS)
         }
     }
 

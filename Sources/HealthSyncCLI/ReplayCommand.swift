@@ -40,9 +40,13 @@ struct ReplayCommand: ConsoleCommand {
     var strict = false
 
     @Option(
-        help: ArgumentHelp("Extra time a source gets past its repeat interval before it is late.", valueName: "seconds")
+        help: ArgumentHelp(
+            "Extra time a source gets past its repeat interval before it is late (30s, 5m, 1h; a bare number is "
+                + "seconds; at most 1w).",
+            valueName: "duration"),
+        transform: LateGraceArgument.parse
     )
-    var lateGrace: Double = 0
+    var lateGrace = LateGraceArgument.none
 
     @Flag(help: "After the summary, print the resulting check states as `healthsync state` does.")
     var showState = false
@@ -60,9 +64,6 @@ struct ReplayCommand: ConsoleCommand {
     var files: [String]
 
     func validate() throws {
-        if !lateGrace.isFinite || lateGrace < 0 {
-            throw ValidationError("--late-grace must be a non-negative number of seconds.")
-        }
         if let start, let until, until.date < start.date {
             throw ValidationError("--until must not be earlier than --start.")
         }
@@ -90,7 +91,7 @@ struct ReplayCommand: ConsoleCommand {
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(
             store: store,
-            configuration: HealthProcessor.Configuration(lateGrace: lateGrace),
+            configuration: HealthProcessor.Configuration(lateGrace: lateGrace.seconds),
             logger: logging.makeLogger()
         )
         let clock = try await processor.clock()

@@ -48,7 +48,8 @@ struct StatusCommand: ConsoleCommand {
         }
     }
 
-    /// The status as text: a header (with the processor clock), the sub-streams, their metrics and the open errors.
+    /// The status as text: a header (with the processor clock), then titled tables of the sub-streams, their
+    /// counters and the open errors.
     static func table(_ status: StreamStatus, clock: Date?) -> String {
         let snapshots = status.consistencyModel == .repeatSnapshots
         let subStreams = status.subStreams.sorted { $0.record.key < $1.record.key }
@@ -81,8 +82,8 @@ struct StatusCommand: ConsoleCommand {
                     String(counters.updates), String(counters.deletes), latency.map { "\(formatSeconds($0)) avg" },
                 ])
             }
-            sections.append(table.render())
-            sections.append(metrics.render())
+            sections.append("Sub-streams\n" + table.render())
+            sections.append("Messages and changes since each sub-stream was created\n" + metrics.render())
         }
 
         let errors =
@@ -100,7 +101,7 @@ struct StatusCommand: ConsoleCommand {
                     TimeArgument.format(record.firstSeenAt), TimeArgument.format(record.lastSeenAt), record.message,
                 ])
             }
-            sections.append(table.render())
+            sections.append("Open errors\n" + table.render())
         }
         return sections.joined(separator: "\n\n")
     }

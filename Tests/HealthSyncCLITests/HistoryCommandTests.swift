@@ -31,8 +31,8 @@ import Testing
             #expect(history.status == 0)
             let output = history.output
             #expect(output.contains("snapshotAutoStopped"))
-            #expect(output.contains("no stop_snapshot within 2 × repeat_interval_s; started at 1700300050"))
-            #expect(output.contains("SubStreamMissingStop opened: the snapshot started at 1700300050"))
+            #expect(output.contains("no stop_snapshot within 2 × repeat_interval_s; started at 2023-11-18T09:34:10Z"))
+            #expect(output.contains("SubStreamMissingStop opened: the snapshot started at 2023-11-18T09:34:10Z"))
             #expect(output.contains("CLEAR → DEVIATING"))
             #expect(output.contains("SubStreamLateData closed: snapshot completed"))
             #expect(output.contains("stop_snapshot (clean)"))

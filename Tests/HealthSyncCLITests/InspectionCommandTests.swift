@@ -121,25 +121,57 @@ import Testing
                         {
                           "checkStateCount" : 1,
                           "checkpoint" : null,
+                          "deadlines" : {
+                            "checkStateExpiry" : null,
+                            "expiry" : null,
+                            "lateData" : 2800,
+                            "missingStop" : null
+                          },
                           "errors" : [
 
                           ],
                           "expiryIntervalS" : null,
                           "lastMessageAt" : 1000,
+                          "metrics" : {
+                            "averageLatencyS" : 0,
+                            "creates" : 1,
+                            "deletes" : 0,
+                            "lastLatencyS" : 0,
+                            "messages" : 1,
+                            "updates" : 0
+                          },
+                          "nextDeadline" : 2800,
                           "repeatIntervalS" : 1800,
                           "snapshotOpen" : false,
+                          "snapshotStartedAt" : null,
                           "subStreamId" : null
                         },
                         {
                           "checkStateCount" : 2,
                           "checkpoint" : null,
+                          "deadlines" : {
+                            "checkStateExpiry" : null,
+                            "expiry" : 1120,
+                            "lateData" : 1060,
+                            "missingStop" : null
+                          },
                           "errors" : [
 
                           ],
                           "expiryIntervalS" : 120,
                           "lastMessageAt" : 1000,
+                          "metrics" : {
+                            "averageLatencyS" : 0,
+                            "creates" : 2,
+                            "deletes" : 0,
+                            "lastLatencyS" : 0,
+                            "messages" : 1,
+                            "updates" : 0
+                          },
+                          "nextDeadline" : 1060,
                           "repeatIntervalS" : 60,
                           "snapshotOpen" : false,
+                          "snapshotStartedAt" : null,
                           "subStreamId" : "eu"
                         }
                       ],
@@ -197,8 +229,8 @@ import Testing
             #expect(
                 Set(main.keys) == [
                     "subStreamId", "checkStateCount", "repeatIntervalS", "expiryIntervalS", "snapshotOpen",
-                    "checkpoint",
-                    "lastMessageAt", "errors",
+                    "snapshotStartedAt", "checkpoint", "lastMessageAt", "nextDeadline", "deadlines", "metrics",
+                    "errors",
                 ])
             let errors = try #require(main["errors"] as? [[String: Any]])
             let outside = try #require(errors.first)
@@ -245,6 +277,11 @@ import Testing
                     $0.hasPrefix("eu          2             60s     120s    closed    -           1970-01-01T00:16:40Z")
                 })
             #expect(lines.contains("no open errors"))
+            let titles = ["Sub-streams", "Messages and changes since each sub-stream was created"]
+            for (title, header) in zip(titles, ["SUB-STREAM  CHECK STATES", "SUB-STREAM  MESSAGES"]) {
+                let index = try #require(lines.firstIndex(of: Substring(title)), "table titled \(title)")
+                #expect(lines[index + 1].hasPrefix(header), "\(title) is the title of its table")
+            }
         }
     }
 

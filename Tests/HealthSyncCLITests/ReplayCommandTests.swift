@@ -168,7 +168,11 @@ import Testing
         }
     }
 
-    @Test(arguments: [(nil, "1 error opened"), ("20", "0 errors opened")] as [(String?, String)])
+    @Test(
+        arguments: [
+            (nil, "1 error opened"), ("0", "1 error opened"), ("20", "0 errors opened"), ("20s", "0 errors opened"),
+            ("9s", "1 error opened"), ("1m", "0 errors opened"),
+        ] as [(String?, String)])
     func lateGraceDelaysLateData(grace: String?, errors: String) async throws {
         try await Workspace.with { workspace in
             // REPEAT_STATES at 1000 with a 30 s repeat: late at 1030, or at 1050 with 20 s of grace.
@@ -250,6 +254,9 @@ import Testing
     @Test(arguments: [
         ["replay"],
         ["replay", "f.json", "--late-grace", "-1"],
+        ["replay", "f.json", "--late-grace", "5 minutes"],
+        ["replay", "f.json", "--late-grace", "2w"],
+        ["replay", "f.json", "--late-grace", "nan"],
         ["replay", "f.json", "--start", "200", "--until", "100"],
         ["replay", "f.json", "--context-cache=-1"],
     ])

@@ -228,13 +228,29 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func lateDataOpenedBySeveralMissedDeadlinesRecordsTheFirstInItsEvent(kind: StoreKind) async throws {
+        let h = try Harness(kind)
+        try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 60, states: [Payload.checkState("a")]))
+        try await h.advance(to: 400)
+        let late = try #require(try await h.error(urn, .subStreamLateData))
+        #expect(late.count == 4)
+        #expect(late.message.hasSuffix("it was due by 1970-01-01T00:05:40Z"), "the record tells the last (340)")
+        let opened = try #require(try await h.events(urn, .errorOpened).first)
+        #expect(opened.at.epoch == 160)
+        let first = "no snapshot completed within repeat_interval_s (60 s): it was due by 1970-01-01T00:02:40Z"
+        #expect(opened.detail == first, "the event tells the opening occurrence (160), in the tables' time format")
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func lateDataBeforeTheFirstCompletionCountsFromCreationWithGrace(kind: StoreKind) async throws {
         let h = try Harness(kind, lateGrace: 15)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 60, stop: false))
         try await h.advance(to: 175)
         #expect(try await h.error(urn, .subStreamLateData) == nil)
         try await h.advance(to: 176)
-        #expect(try await h.error(urn, .subStreamLateData)?.firstSeenAt.epoch == 175)
+        let late = try #require(try await h.error(urn, .subStreamLateData))
+        #expect(late.firstSeenAt.epoch == 175)
+        #expect(late.message.contains("within repeat_interval_s (60 s) + late grace (15 s): it was due by"))
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -160,9 +160,18 @@ func subStreamName(_ key: StreamKey) -> String {
     key.isMain ? "main" : "\"\(key.subStreamId)\""
 }
 
-/// A time as epoch seconds, for messages.
+/// A time as messages write it: ISO-8601 in UTC (`2023-11-19T13:20:30Z`), with milliseconds only when there is a
+/// fraction — the format of the command line's tables, so that a message reads like the columns beside it.
 func timestamp(_ date: Date) -> String {
-    let seconds = date.timeIntervalSince1970
-    if seconds == seconds.rounded() && abs(seconds) < 1e15 { return String(Int64(seconds)) }
-    return String(seconds)
+    let fractional = date.timeIntervalSince1970.rounded(.down) != date.timeIntervalSince1970
+    return date.formatted(fractional ? messageTimeWithFraction : messageTime)
 }
+
+/// A length of time as messages write it: whole seconds as `90 s`, fractions with up to three decimals.
+func seconds(_ interval: TimeInterval) -> String {
+    if interval == interval.rounded() && abs(interval) < 1e15 { return "\(Int64(interval)) s" }
+    return interval.formatted(.number.grouping(.never).precision(.fractionLength(0...3))) + " s"
+}
+
+private let messageTime = Date.ISO8601FormatStyle()
+private let messageTimeWithFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

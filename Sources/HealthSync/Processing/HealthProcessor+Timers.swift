@@ -96,14 +96,13 @@ extension HealthProcessor {
         let last = deadline.addingTimeInterval(TimeInterval(missed - 1) * interval)
         let model = try await work.stream(sub.key.urn)?.consistencyModel ?? .repeatSnapshots
         let absent = model == .repeatSnapshots ? "no snapshot completed" : "no message arrived"
-        let grace =
-            configuration.lateGrace > 0
-            ? " + late grace (\(timestamp(Date(timeIntervalSince1970: configuration.lateGrace))) s)" : ""
+        let grace = configuration.lateGrace > 0 ? " + late grace (\(seconds(configuration.lateGrace)))" : ""
+        let said = "\(absent) within repeat_interval_s (\(repeatInterval) s)\(grace): it was due by "
         work.raise(
             .subStreamLateData, on: sub.key, streamLevel: false,
-            message: "\(absent) within repeat_interval_s (\(repeatInterval) s)\(grace): it was due by "
-                + "\(timestamp(last))",
-            at: deadline, repeats: missed, lastAt: last
+            message: said + timestamp(last),
+            at: deadline, repeats: missed, lastAt: last,
+            openingMessage: said + timestamp(deadline)
         )
         sub.deadlines.lateData = last.addingTimeInterval(interval)
         return missed

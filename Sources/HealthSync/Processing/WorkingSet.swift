@@ -387,8 +387,11 @@ final class WorkingSet {
     /// Raises an error: opens a record, or aggregates into the open one (count, last seen, latest message).
     /// - Parameters:
     ///   - time: when it was (first) raised.
+    ///   - message: what the record says: of the last occurrence.
     ///   - repeats: how many occurrences this raise stands for (a timer that missed several deadlines at once).
     ///   - lastTime: when the last of them happened; `time` when `nil`.
+    ///   - openingMessage: what the first occurrence said, when `repeats` stand for several that say different
+    ///     things: the `errorOpened` event records it; `message` when `nil`.
     func raise(
         _ code: StreamErrorCode,
         on key: StreamKey,
@@ -396,7 +399,8 @@ final class WorkingSet {
         message: String,
         at time: Date,
         repeats: Int = 1,
-        lastAt lastTime: Date? = nil
+        lastAt lastTime: Date? = nil,
+        openingMessage: String? = nil
     ) {
         let errorKey = ErrorKey(urn: key.urn, streamLevel: streamLevel, subStreamId: key.subStreamId, code: code)
         let last = lastTime ?? time
@@ -422,7 +426,7 @@ final class WorkingSet {
                     urn: key.urn,
                     subStreamId: key.subStreamId,
                     errorCode: code,
-                    detail: message
+                    detail: openingMessage ?? message
                 ))
         }
         markOwnerDirty(of: errorKey)
