@@ -65,7 +65,7 @@ struct DiffCommand: ConsoleCommand {
         }
         for removal in diff.removed {
             let entry = removal.entry
-            let cause = removal.reason.map { "deleted by \(HistoryCommand.reason($0))" } ?? "deleted"
+            let cause = removal.reason.map { "deleted by \($0.words)" } ?? "deleted"
             table.append([
                 "removed", entry.key.publicSubStreamId, entry.checkStateId, entry.checkState.health.rawValue,
                 "\(cause) at \(TimeArgument.format(removal.removedAt))", entry.checkState.name,

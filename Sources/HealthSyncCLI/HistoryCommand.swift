@@ -81,59 +81,10 @@ struct HistoryCommand: ConsoleCommand {
             for event in events {
                 table.append([
                     TimeArgument.format(event.at), event.urn, event.subStreamId, event.kind.rawValue,
-                    event.checkStateId, event.checkState?.health.rawValue, Self.cause(of: event),
+                    event.checkStateId, event.checkState?.health.rawValue, event.explanation,
                 ])
             }
             console.print(table.render())
-        }
-    }
-
-    /// Why an event happened, in words: `deleted by snapshot diff`, `CLEAR → CRITICAL`, `SubStreamLateData opened:
-    /// ...`.
-    static func cause(of event: HealthEvent) -> String {
-        switch event.kind {
-        case .streamCreated:
-            return "first message" + (event.detail.map { " (\($0))" } ?? "")
-        case .streamDeleted:
-            return "delete request"
-        case .subStreamCreated:
-            return "set up by its first start_snapshot or expiry"
-        case .subStreamExpired:
-            return "no message within expiry_interval_s"
-        case .snapshotStarted:
-            return "start_snapshot" + (event.detail.map { " (\($0))" } ?? "")
-        case .snapshotCompleted:
-            return "stop_snapshot (\(event.detail ?? "completed"))"
-        case .snapshotAbandoned:
-            return "start_snapshot while open" + (event.detail.map { "; \($0)" } ?? "")
-        case .snapshotAutoStopped:
-            return "no stop_snapshot within 2 × repeat_interval_s" + (event.detail.map { "; \($0)" } ?? "")
-        case .checkStateCreated:
-            return "created"
-        case .checkStateUpdated:
-            let health = event.checkState?.health
-            guard let previous = event.previousHealth, let health, previous != health else {
-                return "updated (health unchanged)"
-            }
-            return "\(previous.rawValue) → \(health.rawValue)"
-        case .checkStateDeleted:
-            return "deleted by " + (event.deletionReason.map(Self.reason) ?? "an unknown cause")
-        case .errorOpened:
-            return "\(event.errorCode?.rawValue ?? "error") opened" + (event.detail.map { ": \($0)" } ?? "")
-        case .errorClosed:
-            return "\(event.errorCode?.rawValue ?? "error") closed" + (event.detail.map { ": \($0)" } ?? "")
-        }
-    }
-
-    /// A deletion reason in words.
-    static func reason(_ reason: DeletionReason) -> String {
-        switch reason {
-        case .snapshotDiff: "snapshot diff"
-        case .automaticStop: "automatic stop"
-        case .expiry: "expiry"
-        case .subStreamExpired: "sub-stream expiry"
-        case .streamDeleted: "stream deletion"
-        case .deleteRequest: "delete request"
         }
     }
 }

@@ -43,7 +43,7 @@ extension JSONContract {
             deletionReason = event.deletionReason?.rawValue
             errorCode = event.errorCode?.rawValue
             detail = event.detail
-            cause = HistoryCommand.cause(of: event)
+            cause = event.explanation
         }
 
         private enum CodingKeys: String, CodingKey {

@@ -79,11 +79,14 @@ extension HealthProcessor {
                 guard let reads else { preconditionFailure("a staged batch is read before it is processed") }
                 let work = WorkingSet(store: store)
                 let (results, clock) = try await process(entries, from: start, reading: reads, of: requests, in: work)
-                let commit = PipelinedCommit(
-                    committing: work.makeChange(clock: clock, receipt: nil), at: clock, to: store, after: previous
-                ) { [self] in noteClock(clock) }
+                let change = work.makeChange(clock: clock, receipt: nil)
+                let commit = PipelinedCommit(committing: change, at: clock, to: store, after: previous) { [self] in
+                    noteClock(clock)
+                }
                 pipelineTail.withLock { $0 = commit }
-                return StagedBatch(entries: entries, outcome: .success(results), backlog: backlog, commit: commit)
+                return StagedBatch(
+                    entries: entries, outcome: .success(results), backlog: backlog, commit: commit,
+                    decisions: logger.logLevel <= .debug ? change.events : [])
             }
         } catch {
             return StagedBatch(entries: entries, outcome: .failure(error), commit: nil)
@@ -101,6 +104,7 @@ extension HealthProcessor {
         do {
             var results = try staged.outcome.get()
             if let commit = staged.commit { try await commit.task.value }
+            logDecisions(staged.decisions)
             noteCommitted(results)
             Self.merge(staged.backlog, into: &results)
             return results
@@ -130,17 +134,21 @@ extension HealthProcessor {
         let outcome: Result<[IntakeResult], any Error>
         let backlog: SweepResult?
         let commit: PipelinedCommit?
+        /// The committed events to log once the commit succeeded (debug logging only; empty otherwise).
+        let decisions: [HealthEvent]
 
         init(
             entries: [BatchEntry],
             outcome: Result<[IntakeResult], any Error>,
             backlog: SweepResult? = nil,
-            commit: PipelinedCommit?
+            commit: PipelinedCommit?,
+            decisions: [HealthEvent] = []
         ) {
             self.entries = entries
             self.outcome = outcome
             self.backlog = backlog
             self.commit = commit
+            self.decisions = decisions
         }
     }
 }

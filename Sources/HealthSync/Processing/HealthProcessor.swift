@@ -135,7 +135,7 @@ public final class HealthProcessor: Sendable {
                     for message in envelope.messages {
                         try await process(message, in: work, at: time, receivedAt: receivedAt ?? time)
                     }
-                    try await store.commit(work.makeChange(clock: time, receipt: receipt))
+                    try await commitLogged(work.makeChange(clock: time, receipt: receipt))
                     return work.counts
                 }
                 result.counts = counts
@@ -224,7 +224,7 @@ public final class HealthProcessor: Sendable {
                 }
                 let (results, clock) = try await process(
                     entries, from: start, reading: reads, of: contextRequests, in: work)
-                try await store.commit(work.makeChange(clock: clock, receipt: nil))
+                try await commitLogged(work.makeChange(clock: clock, receipt: nil))
                 return results
             }
             noteCommitted(results)
@@ -357,7 +357,7 @@ public final class HealthProcessor: Sendable {
                 work.stage(reads.contexts, of: due)
                 var fired = 0
                 for key in due { fired += try await fireTimers(of: key, in: work, before: time) }
-                try await store.commit(work.makeChange(clock: nil, receipt: nil))
+                try await commitLogged(work.makeChange(clock: nil, receipt: nil))
                 return (work.counts, fired)
             }
             result.counts += counts
@@ -394,7 +394,7 @@ public final class HealthProcessor: Sendable {
                 _ = work.closeAll(of: urn, at: time, because: "stream deleted")
                 work.deleteStream(urn)
                 work.record(HealthEvent(at: time, kind: .streamDeleted, urn: urn, subStreamId: ""))
-                try await store.commit(work.makeChange(clock: time, receipt: nil))
+                try await commitLogged(work.makeChange(clock: time, receipt: nil))
                 noteClock(time)
                 return true
             }
@@ -415,7 +415,7 @@ public final class HealthProcessor: Sendable {
                     _ = try await work.subStream(StreamKey(urn: urn, subStreamId: error.key.subStreamId))
                 }
                 let closed = work.closeAll(of: urn, at: time, because: "cleared")
-                try await store.commit(work.makeChange(clock: time, receipt: nil))
+                try await commitLogged(work.makeChange(clock: time, receipt: nil))
                 noteClock(time)
                 return closed
             }
@@ -423,6 +423,24 @@ public final class HealthProcessor: Sendable {
     }
 
     // MARK: Internals
+
+    /// Commits `change`, then, with debug logging, logs what it decided (``logDecisions(_:)``).
+    func commitLogged(_ change: StoreChange) async throws {
+        try await store.commit(change)
+        logDecisions(change.events)
+    }
+
+    /// With debug logging (the command line's `--verbose`), one line per committed event: what processing decided
+    /// and why — `urn:health:a:b main check a: CLEAR → CRITICAL`, `… SubStreamLateData opened: …`. Nothing is built
+    /// at any other level.
+    func logDecisions(_ events: [HealthEvent]) {
+        guard logger.logLevel <= .debug else { return }
+        for event in events {
+            var subject = "\(event.urn) \(event.subStreamId.isEmpty ? "main" : "sub-stream \(event.subStreamId)")"
+            if let id = event.checkStateId { subject += " check \(id)" }
+            logger.debug("\(timestamp(event.at)) \(subject): \(event.explanation)")
+        }
+    }
 
     /// Runs `body` through the gate, once the commits of staged batches (``stage(batch:)``) finished: a mutation
     /// that is not a staged batch reads and commits on top of everything staged before it.
