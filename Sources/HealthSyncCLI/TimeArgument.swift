@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HealthSync
 
 /// A TIME argument: epoch seconds, integer or fractional (`1548857167`, `1548857167.25`), or ISO-8601 with a
 /// `Z` or numeric offset, with or without fractional seconds (`2019-01-30T14:06:07Z`,
@@ -18,7 +19,7 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Hashable {
     /// The earliest accepted time in epoch seconds, as for `collection_timestamp`.
     static let minimumSeconds: Double = 0
     /// The latest accepted time in epoch seconds, 9999-12-31T23:59:59Z, as for `collection_timestamp`.
-    static let maximumSeconds: Double = 253_402_300_799
+    static let maximumSeconds = EnvelopeRules.latestTimestamp
 
     /// The accepted formats, for error messages and help.
     static let formats =

@@ -111,6 +111,35 @@ import Testing
         #expect(Self.common(Array(text.utf8), decoder) == nil)
     }
 
+    /// Each shared rule at its bounds: both paths accept the value on the valid side (the common path decodes it as
+    /// the full decoder does), and on the other side the full decoder rejects it and the common path declines.
+    @Test(arguments: [
+        (#"{"collection_timestamp":253402300799,"health":[]}"#, #"{"collection_timestamp":253402300800,"health":[]}"#),
+        (
+            #"{"health":[{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":1}}]}"#,
+            #"{"health":[{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":0}}]}"#
+        ),
+        (
+            #"{"health":[{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":315360000}}]}"#,
+            #"{"health":[{"stream":{"urn":"urn:health:a:b"},"start_snapshot":{"repeat_interval_s":315360001}}]}"#
+        ),
+        (
+            #"{"health":[{"stream":{"urn":"urn:health:a:b"},"consistency_model":"REPEAT_STATES","expiry":{"repeat_interval_s":5,"expiry_interval_s":315360000}}]}"#,
+            #"{"health":[{"stream":{"urn":"urn:health:a:b"},"consistency_model":"REPEAT_STATES","expiry":{"repeat_interval_s":5,"expiry_interval_s":315360001}}]}"#
+        ),
+    ])
+    func sharedRulesDrawTheSameLineOnBothPaths(valid: String, invalid: String) {
+        let decoder = EnvelopeDecoder()
+        #expect(Self.expectAgreement(Array(valid.utf8), decoder, "valid side"), "the common path decodes \(valid)")
+        #expect(Self.common(Array(invalid.utf8), decoder) == nil)
+        let rejected: Bool
+        switch Self.full(Array(invalid.utf8), decoder) {
+        case .failure: rejected = true
+        case .success(let envelope): rejected = !envelope.rejections.isEmpty
+        }
+        #expect(rejected, "the full decoder rejects \(invalid)")
+    }
+
     @Test func invalidUTF8AndStrictUnknownKeysAreLeftToTheFullDecoder() {
         var bytes = Array(#"{"internalHostname":"host-"#.utf8)
         bytes += [0xC3, 0x28]

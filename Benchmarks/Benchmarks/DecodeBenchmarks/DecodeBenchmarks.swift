@@ -32,5 +32,57 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.measurement(bytesPerSecond, Rates.perSecond(repeats * body.count, seconds))
             benchmark.measurement(statesPerSecond, Rates.perSecond(repeats * count, seconds))
         }
+        // Foundation's JSONDecoder on the same bytes into plain Codable structs, with no validation, no positions in
+        // errors and no fast path: the reference that keeps the hand-written parser's reason measured.
+        Benchmark(
+            "Foundation JSONDecoder, envelope of \(count) check states (\(body.count) bytes)",
+            configuration: .init(
+                metrics: [.wallClock, .mallocCountTotal, bytesPerSecond, statesPerSecond],
+                maxDuration: .seconds(5), maxIterations: 50
+            )
+        ) { benchmark in
+            let decoder = JSONDecoder()
+            let data = Data(body)
+            let clock = ContinuousClock()
+            let start = clock.now
+            for _ in 0..<repeats {
+                do {
+                    blackHole(try decoder.decode(FoundationEnvelope.self, from: data))
+                } catch {
+                    benchmark.error("decoding failed: \(error)")
+                }
+            }
+            let seconds = Rates.seconds(clock.now - start)
+            benchmark.measurement(bytesPerSecond, Rates.perSecond(repeats * body.count, seconds))
+            benchmark.measurement(statesPerSecond, Rates.perSecond(repeats * count, seconds))
+        }
     }
+}
+
+/// The envelope as Codable structs, for the JSONDecoder reference row: the fields the engine reads, nothing checked.
+struct FoundationEnvelope: Decodable {
+    struct Message: Decodable {
+        struct Stream: Decodable {
+            var urn: String
+            var sub_stream_id: String?
+        }
+        struct Intervals: Decodable {
+            var repeat_interval_s: Int
+            var expiry_interval_s: Int?
+        }
+        struct CheckState: Decodable {
+            var checkStateId: String
+            var name: String
+            var health: String
+            var topologyElementIdentifier: String
+            var message: String?
+        }
+        var stream: Stream
+        var consistency_model: String?
+        var start_snapshot: Intervals?
+        var check_states: [CheckState]?
+    }
+    var collection_timestamp: Double?
+    var internalHostname: String?
+    var health: [Message]
 }

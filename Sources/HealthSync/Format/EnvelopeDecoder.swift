@@ -75,7 +75,7 @@ public struct EnvelopeDecoder: Sendable {
 
     /// Decodes one envelope from a parsed JSON value.
     /// - Throws: ``PayloadError`` (level 1) when the value is not an intake envelope.
-    public func decode(_ value: JSONValue) throws(PayloadError) -> Envelope {
+    func decode(_ value: JSONValue) throws(PayloadError) -> Envelope {
         guard case .object(let root) = value else {
             throw PayloadError(
                 code: .invalidEnvelope, path: "$",
@@ -84,16 +84,16 @@ public struct EnvelopeDecoder: Sendable {
             )
         }
         var warnings: [PayloadError] = []
-        reportUnknownKeys(of: root, known: Self.envelopeKeys, at: "", into: &warnings)
+        reportUnknownKeys(of: root, known: EnvelopeRules.envelopeKeys, at: "", into: &warnings)
 
         var timestamp: Date?
         switch root["collection_timestamp"] {
         case nil, .null?: break
         case let field?:
-            guard let seconds = field.numberValue, seconds.isFinite, seconds >= 0, seconds <= 253_402_300_799 else {
+            guard let seconds = field.numberValue, EnvelopeRules.isValidTimestamp(seconds) else {
                 throw PayloadError(
                     code: .invalidEnvelope, path: "collection_timestamp",
-                    reason: "expected epoch seconds between 0 and 253402300799", value: field.briefDescription
+                    reason: EnvelopeRules.timestampExpectation, value: field.briefDescription
                 )
             }
             timestamp = Date(timeIntervalSince1970: seconds)
@@ -139,7 +139,7 @@ public struct EnvelopeDecoder: Sendable {
             if case .array = value { reason += "; " + Self.documentationDefectNote }
             throw messageError(path, reason, value)
         }
-        reportUnknownKeys(of: object, known: Self.messageKeys, at: path, into: &warnings)
+        reportUnknownKeys(of: object, known: EnvelopeRules.messageKeys, at: path, into: &warnings)
 
         guard let streamValue = object["stream"], case .object(let stream) = streamValue else {
             throw messageError("\(path).stream", "expected an object with a urn", object["stream"])
@@ -173,7 +173,9 @@ public struct EnvelopeDecoder: Sendable {
             message.startSnapshot = try decodeIntervals(
                 object["start_snapshot"], at: "\(path).start_snapshot", warnings: &warnings
             )
-            if let start = message.startSnapshot, configuration.strict, !key.isMain, start.expiry == nil {
+            if let start = message.startSnapshot,
+                EnvelopeRules.lacksRequiredExpiry(start, of: key, strict: configuration.strict)
+            {
                 throw messageError(
                     "\(path).start_snapshot.expiry_interval_s",
                     "strict mode: a non-main sub-stream needs an expiry_interval_s above 0", object["start_snapshot"]
@@ -235,7 +237,7 @@ public struct EnvelopeDecoder: Sendable {
         guard case .string(let urn)? = value else {
             throw messageError(path, "expected a URN string such as urn:health:sourceId:streamId", value)
         }
-        guard Self.isValidURN(urn) else {
+        guard EnvelopeRules.isValidURN(urn) else {
             throw messageError(
                 path,
                 "expected a URN such as urn:health:sourceId:streamId (\"urn:\" prefix, no spaces, at most "
@@ -245,23 +247,11 @@ public struct EnvelopeDecoder: Sendable {
         return urn
     }
 
-    /// A stream URN: "urn:" (any case) and more, at most 1024 bytes, no whitespace or control characters.
-    static func isValidURN(_ urn: String) -> Bool {
-        urn.utf8.count > 4 && urn.utf8.count <= 1024 && urn.lowercased().hasPrefix("urn:")
-            && !urn.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
-            )
-    }
-
-    /// A sub-stream id: at most 1024 bytes, no control characters.
-    static func isValidSubStreamId(_ id: String) -> Bool {
-        id.utf8.count <= 1024 && !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-    }
-
     private func decodeSubStreamId(_ value: JSONValue?, at path: String) throws(PayloadError) -> String? {
         switch value {
         case nil, .null?: return nil
         case .string(let id)?:
-            guard Self.isValidSubStreamId(id) else {
+            guard EnvelopeRules.isValidSubStreamId(id) else {
                 throw messageError(
                     path, "expected a sub-stream id of at most 1024 bytes without control characters", value)
             }
@@ -284,7 +274,8 @@ public struct EnvelopeDecoder: Sendable {
             else {
                 throw messageError("\(path).repeat_interval_s", "expected a whole number of seconds of at least 1", nil)
             }
-            guard repeatInterval >= 1 else {
+            guard EnvelopeRules.isValidRepeatInterval(repeatInterval, limit: configuration.maximumIntervalSeconds)
+            else {
                 throw messageError(
                     "\(path).repeat_interval_s", "expected a whole number of seconds of at least 1",
                     object["repeat_interval_s"]
@@ -303,10 +294,15 @@ public struct EnvelopeDecoder: Sendable {
         switch value {
         case nil, .null?: return nil
         case .integer(let seconds)?:
-            guard seconds >= 0, seconds <= Int64(limit) else { throw messageError(path, expectation, value) }
+            guard seconds >= 0, seconds <= Int64(limit), EnvelopeRules.isValidInterval(Int(seconds), limit: limit)
+            else {
+                throw messageError(path, expectation, value)
+            }
             return Int(seconds)
         case .double(let seconds)?:
-            guard seconds >= 0, seconds <= Double(limit), seconds == seconds.rounded() else {
+            guard seconds >= 0, seconds <= Double(limit), seconds == seconds.rounded(),
+                EnvelopeRules.isValidInterval(Int(seconds), limit: limit)
+            else {
                 throw messageError(path, expectation, value)
             }
             return Int(seconds)
@@ -351,7 +347,7 @@ public struct EnvelopeDecoder: Sendable {
         guard case .object(let object) = value else {
             return .invalid(checkStateId: nil, problem: checkStateError(path, "expected a check state object", value))
         }
-        reportUnknownKeys(of: object, known: Self.checkStateKeys, at: path, into: &warnings)
+        reportUnknownKeys(of: object, known: EnvelopeRules.checkStateKeys, at: path, into: &warnings)
         let id: String?
         if case .string(let text)? = object["checkStateId"], !text.isEmpty { id = text } else { id = nil }
         guard let id else {
@@ -360,7 +356,7 @@ public struct EnvelopeDecoder: Sendable {
                 problem: checkStateError("\(path).checkStateId", "expected a non-empty string", object["checkStateId"])
             )
         }
-        if let problem = Self.textProblem(id, .identifier) {
+        if let problem = EnvelopeRules.textProblem(id, .identifier) {
             // An id that cannot be stored as sent is not an id: nothing of that name counts as seen.
             return .invalid(
                 checkStateId: nil,
@@ -381,7 +377,7 @@ public struct EnvelopeDecoder: Sendable {
             return .invalid(
                 checkStateId: id, problem: checkStateError("\(path).name", "expected a string", object["name"]))
         }
-        if let problem = Self.textProblem(name, .name) {
+        if let problem = EnvelopeRules.textProblem(name, .name) {
             return .invalid(checkStateId: id, problem: checkStateError("\(path).name", problem, object["name"]))
         }
         guard case .string(let healthText)? = object["health"], let health = Health(wireValue: healthText) else {
@@ -401,7 +397,7 @@ public struct EnvelopeDecoder: Sendable {
                 )
             )
         }
-        if let problem = Self.textProblem(element, .identifier) {
+        if let problem = EnvelopeRules.textProblem(element, .identifier) {
             return .invalid(
                 checkStateId: id,
                 problem: checkStateError(
@@ -412,7 +408,7 @@ public struct EnvelopeDecoder: Sendable {
         switch object["message"] {
         case nil, .null?: break
         case .string(let text)?:
-            if let problem = Self.textProblem(text, .message) {
+            if let problem = EnvelopeRules.textProblem(text, .message) {
                 return .invalid(
                     checkStateId: id, problem: checkStateError("\(path).message", problem, object["message"]))
             }
@@ -429,52 +425,12 @@ public struct EnvelopeDecoder: Sendable {
         )
     }
 
-    /// The kinds of a check state's text fields, each with its own limits (Docs/wire-format.md, "Text fields").
-    enum TextField {
-        /// `checkStateId` and `topologyElementIdentifier`: at most ``maximumIdentifierBytes``, no control character.
-        case identifier
-        /// `name`: at most ``maximumNameBytes``; tab, line feed and carriage return are allowed.
-        case name
-        /// `message` (markdown): at most ``maximumMessageBytes``; tab, line feed and carriage return are allowed.
-        case message
-    }
-
     /// The most UTF-8 bytes of a `checkStateId` or a `topologyElementIdentifier` (as of a URN or a sub-stream id).
-    public static let maximumIdentifierBytes = 1024
+    public static let maximumIdentifierBytes = EnvelopeRules.maximumIdentifierBytes
     /// The most UTF-8 bytes of a check state's `name`.
-    public static let maximumNameBytes = 1024
+    public static let maximumNameBytes = EnvelopeRules.maximumNameBytes
     /// The most UTF-8 bytes of a check state's `message`: 64 KiB, pages of markdown.
-    public static let maximumMessageBytes = 65_536
-
-    /// What is wrong with a check state's text field, as the expectation a rejection states, or `nil` when it may be
-    /// stored: too long, or a control character (U+0000–U+001F, U+007F) other than the tab, line feed and carriage
-    /// return that a name or a markdown message may hold. Control characters are single bytes in UTF-8, so this
-    /// scans bytes; the fast path and the full decoder both call it, so they agree.
-    static func textProblem(_ text: String, _ field: TextField) -> String? {
-        let limit: Int
-        let allowsLineBreaks: Bool
-        switch field {
-        case .identifier: (limit, allowsLineBreaks) = (maximumIdentifierBytes, false)
-        case .name: (limit, allowsLineBreaks) = (maximumNameBytes, true)
-        case .message: (limit, allowsLineBreaks) = (maximumMessageBytes, true)
-        }
-        let what = field == .message ? "a string or null" : (field == .name ? "a string" : "a non-empty string")
-        let bytes = text.utf8
-        if bytes.count > limit {
-            return "expected \(what) of at most \(limit) bytes, found \(bytes.count) bytes"
-        }
-        if bytes.contains(where: { Self.isForbiddenControl($0, allowsLineBreaks: allowsLineBreaks) }) {
-            let allowed = allowsLineBreaks ? " other than tab, line feed and carriage return" : ""
-            return "expected \(what) without control characters\(allowed) (U+0000 to U+001F, U+007F)"
-        }
-        return nil
-    }
-
-    /// Whether a UTF-8 byte is a control character that a field must not hold.
-    private static func isForbiddenControl(_ byte: UInt8, allowsLineBreaks: Bool) -> Bool {
-        guard byte < 0x20 || byte == 0x7F else { return false }
-        return !(allowsLineBreaks && (byte == 0x09 || byte == 0x0A || byte == 0x0D))
-    }
+    public static let maximumMessageBytes = EnvelopeRules.maximumMessageBytes
 
     /// SPEC §2 (decision): a duplicate `checkStateId` inside one message: the last one wins.
     static func lastOccurrences(_ inputs: [CheckStateInput]) -> [CheckStateInput] {
@@ -494,16 +450,6 @@ public struct EnvelopeDecoder: Sendable {
     }
 
     // MARK: Helpers
-
-    static let envelopeKeys: Set<String> = [
-        "collection_timestamp", "internalHostname", "events", "metrics", "service_checks", "topologies", "health",
-    ]
-    static let messageKeys: Set<String> = [
-        "stream", "consistency_model", "check_states", "start_snapshot", "stop_snapshot", "expiry", "increment",
-    ]
-    static let checkStateKeys: Set<String> = [
-        "checkStateId", "name", "health", "topologyElementIdentifier", "message", "delete",
-    ]
 
     static let documentationDefectNote =
         "this is the shape of the StackState 4.4 documentation example, which is a documentation defect: `health` "

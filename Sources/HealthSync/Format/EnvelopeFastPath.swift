@@ -41,7 +41,9 @@ private struct FastReader {
             case key.is("collection_timestamp"):
                 guard reader.firstTime(of: 1, in: &seen) else { return false }
                 if reader.null() { return true }
-                guard let seconds = reader.integer(), seconds <= 253_402_300_799 else { return false }
+                guard let seconds = reader.integer(), EnvelopeRules.isValidTimestamp(Double(seconds)) else {
+                    return false
+                }
                 timestamp = Date(timeIntervalSince1970: Double(seconds))
                 return true
             case key.is("internalHostname"):
@@ -56,7 +58,7 @@ private struct FastReader {
                 messages = reader.messages()
                 return messages != nil
             default:
-                guard !reader.strict || EnvelopeDecoder.envelopeKeys.contains(key.text) else { return false }
+                guard !reader.strict || EnvelopeRules.envelopeKeys.contains(key.text) else { return false }
                 return reader.skipValue(depth: 1)
             }
         }
@@ -142,7 +144,7 @@ private struct FastReader {
         var message = HealthMessage(stream: stream, consistencyModel: model, path: "health[\(position)]")
         switch model {
         case .repeatSnapshots:
-            if let start, strict, !stream.isMain, start.expiry == nil { return nil }
+            if let start, EnvelopeRules.lacksRequiredExpiry(start, of: stream, strict: strict) { return nil }
             message.startSnapshot = start
             message.stopSnapshot = stop
         case .repeatStates:
@@ -161,14 +163,14 @@ private struct FastReader {
         let complete = object { reader, key in
             switch true {
             case key.is("urn"):
-                guard reader.firstTime(of: 1, in: &seen), let text = reader.string(), EnvelopeDecoder.isValidURN(text)
+                guard reader.firstTime(of: 1, in: &seen), let text = reader.string(), EnvelopeRules.isValidURN(text)
                 else { return false }
                 urn = text
                 return true
             case key.is("sub_stream_id"):
                 guard reader.firstTime(of: 2, in: &seen) else { return false }
                 if reader.null() { return true }
-                guard let text = reader.string(), EnvelopeDecoder.isValidSubStreamId(text) else { return false }
+                guard let text = reader.string(), EnvelopeRules.isValidSubStreamId(text) else { return false }
                 subStreamId = text
                 return true
             default:
@@ -186,15 +188,17 @@ private struct FastReader {
         let complete = object { reader, key in
             switch true {
             case key.is("repeat_interval_s"):
-                guard reader.firstTime(of: 1, in: &seen), let seconds = reader.integer(), seconds >= 1,
-                    seconds <= reader.limit
+                guard reader.firstTime(of: 1, in: &seen), let seconds = reader.integer(),
+                    EnvelopeRules.isValidRepeatInterval(seconds, limit: reader.limit)
                 else { return false }
                 repeatInterval = seconds
                 return true
             case key.is("expiry_interval_s"):
                 guard reader.firstTime(of: 2, in: &seen) else { return false }
                 if reader.null() { return true }
-                guard let seconds = reader.integer(), seconds <= reader.limit else { return false }
+                guard let seconds = reader.integer(), EnvelopeRules.isValidInterval(seconds, limit: reader.limit) else {
+                    return false
+                }
                 expiryInterval = seconds
                 return true
             default:
@@ -216,12 +220,12 @@ private struct FastReader {
             switch true {
             case key.is("checkStateId"):
                 guard reader.firstTime(of: 1, in: &seen), let text = reader.string(), !text.isEmpty,
-                    EnvelopeDecoder.textProblem(text, .identifier) == nil
+                    EnvelopeRules.textProblem(text, .identifier) == nil
                 else { return false }
                 id = text
             case key.is("name"):
                 guard reader.firstTime(of: 2, in: &seen), let text = reader.string(),
-                    EnvelopeDecoder.textProblem(text, .name) == nil
+                    EnvelopeRules.textProblem(text, .name) == nil
                 else { return false }
                 name = text
             case key.is("health"):
@@ -229,13 +233,13 @@ private struct FastReader {
                 health = parsed
             case key.is("topologyElementIdentifier"):
                 guard reader.firstTime(of: 8, in: &seen), let text = reader.string(), !text.isEmpty,
-                    EnvelopeDecoder.textProblem(text, .identifier) == nil
+                    EnvelopeRules.textProblem(text, .identifier) == nil
                 else { return false }
                 element = text
             case key.is("message"):
                 guard reader.firstTime(of: 16, in: &seen) else { return false }
                 if reader.null() { return true }
-                guard let text = reader.string(), EnvelopeDecoder.textProblem(text, .message) == nil else {
+                guard let text = reader.string(), EnvelopeRules.textProblem(text, .message) == nil else {
                     return false
                 }
                 message = text

@@ -8,19 +8,19 @@
 ///
 /// Nesting is handled with an explicit stack, so the parser itself never recurses; ``maximumDepth`` still bounds the
 /// nesting because the resulting ``JSONValue`` is destroyed and compared recursively.
-public struct JSONParser: Sendable {
+struct JSONParser: Sendable {
     /// The maximum number of arrays and objects that may be nested inside each other (default 64).
     ///
     /// A top-level array counts as depth 1. Opening a container beyond this depth is a parse error.
-    public var maximumDepth: Int
+    var maximumDepth: Int
 
     /// Creates a parser that allows at most `maximumDepth` nested arrays and objects.
-    public init(maximumDepth: Int = 64) {
+    init(maximumDepth: Int = 64) {
         self.maximumDepth = maximumDepth
     }
 
     /// Parses exactly one JSON value (surrounding whitespace allowed; anything else after it is an error).
-    public func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+    func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
         let depth = maximumDepth
         if let result = bytes.withContiguousStorageIfAvailable({ JSONParser.parse(buffer: $0, maximumDepth: depth) }) {
             return try result.get()
@@ -43,18 +43,18 @@ public struct JSONParser: Sendable {
 }
 
 /// A JSON syntax error, with the position of the offending byte.
-public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The 1-based line of the error. Lines end at LF, CR LF or a lone CR.
-    public var line: Int
+    var line: Int
     /// The 1-based column of the error, counted in bytes of that line.
-    public var column: Int
+    var column: Int
     /// The 0-based byte offset of the error in the input (equal to the input length for "end of input" errors).
-    public var offset: Int
+    var offset: Int
     /// What was expected and what was found, e.g. "expected ',' or '}' after an object member, found '{'".
-    public var reason: String
+    var reason: String
 
     /// Creates an error at the given position.
-    public init(line: Int, column: Int, offset: Int, reason: String) {
+    init(line: Int, column: Int, offset: Int, reason: String) {
         self.line = line
         self.column = column
         self.offset = offset
@@ -62,7 +62,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     /// The position and reason, e.g. "line 26, column 5: expected ',' or '}' after an object member, found '{'".
-    public var description: String { "line \(line), column \(column): \(reason)" }
+    var description: String { "line \(line), column \(column): \(reason)" }
 }
 
 // MARK: - Implementation

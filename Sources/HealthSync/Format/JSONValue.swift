@@ -4,7 +4,7 @@
 ///
 /// Equality is structural and exact: `.integer(1)` and `.double(1)` are different values, and two objects are equal
 /// only when they have the same members in the same order.
-public enum JSONValue: Sendable, Equatable {
+enum JSONValue: Sendable, Equatable {
     /// The JSON literal `null`.
     case null
     /// The JSON literal `true` or `false`.
@@ -28,17 +28,17 @@ public enum JSONValue: Sendable, Equatable {
 /// Duplicate keys are kept as written; ``subscript(_:)`` returns the value of the last member with a given key, which
 /// is what most JSON implementations do. Lookups are a linear scan, which is the fastest option for the small objects
 /// that typical records consist of.
-public struct JSONObject: Sendable, Equatable {
+struct JSONObject: Sendable, Equatable {
     /// The members in document order, including any duplicate keys.
-    public var members: [(key: String, value: JSONValue)]
+    var members: [(key: String, value: JSONValue)]
 
     /// Creates an object from its members, kept in the given order.
-    public init(_ members: [(key: String, value: JSONValue)]) {
+    init(_ members: [(key: String, value: JSONValue)]) {
         self.members = members
     }
 
     /// The value of the LAST member named `key`, or nil.
-    public subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> JSONValue? {
         var index = members.endIndex
         while index > members.startIndex {
             index -= 1
@@ -50,12 +50,12 @@ public struct JSONObject: Sendable, Equatable {
     }
 
     /// The keys of all members in document order, including duplicates.
-    public var keys: [String] {
+    var keys: [String] {
         members.map(\.key)
     }
 
     /// Two objects are equal when they have the same members (key and value) in the same order.
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.members.count == rhs.members.count else {
             return false
         }
@@ -68,7 +68,7 @@ public struct JSONObject: Sendable, Equatable {
 
 extension JSONValue {
     /// The JSON type of the value, for error messages: "null", "boolean", "number", "string", "array" or "object".
-    public var typeName: String {
+    var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
@@ -84,7 +84,7 @@ extension JSONValue {
     /// Meant for quoting offending values in error messages; rendering stops as soon as the limit is reached, so this
     /// is cheap even for huge values. Non-finite doubles, which the parser never produces, render as `inf`, `-inf` or
     /// `nan`.
-    public var briefDescription: String {
+    var briefDescription: String {
         var renderer = JSONBriefRenderer(limit: 60)
         renderer.write(self)
         return renderer.result
