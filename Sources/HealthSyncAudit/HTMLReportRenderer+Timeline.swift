@@ -30,7 +30,7 @@ extension HTMLReportRenderer {
             return Self.labelWidth + fraction * Self.plotWidth
         }
 
-        func svg() -> String {
+        func svg() -> HTMLText {
             let states = sub.checkStates
             let individual: [CheckStateAudit]
             let aggregated: [CheckStateAudit]
@@ -54,7 +54,7 @@ extension HTMLReportRenderer {
             let chartHeight = states.count > 60 ? 90.0 : 0
             let aggregateHeight = aggregated.isEmpty ? 0 : 18.0
             var y = axisHeight
-            var body = ""
+            var body: HTMLText = ""
 
             if chartHeight > 0 {
                 body += distribution(top: y, height: chartHeight - 12)
@@ -71,14 +71,14 @@ extension HTMLReportRenderer {
                 y += aggregateHeight
             }
             if states.isEmpty {
-                body +=
-                    "<text x=\"\(Self.labelWidth + 6)\" y=\"\(fmt(y + 14))\" class=\"axis\">no check states in "
-                    + "the period</text>"
+                body += "<text x=\"\(fmt(Self.labelWidth + 6))\" y=\"\(fmt(y + 14))\" class=\"axis\">"
+                body += "no check states in the period</text>"
                 y += 22
             }
             let height = y + 6
-            var svg = "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(fmt(Self.width)) "
-            svg += "\(fmt(height))\" role=\"img\" aria-label=\"timeline of sub-stream \(escape(sub.displayName))\">"
+            var svg: HTMLText = "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
+            svg += "viewBox=\"0 0 \(fmt(Self.width)) "
+            svg += "\(fmt(height))\" role=\"img\" aria-label=\"timeline of sub-stream \(sub.displayName)\">"
             svg += "<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
             svg += "patternTransform=\"rotate(45)\"><rect width=\"2.5\" height=\"6\" fill=\"#1d2330\" "
             svg += "fill-opacity=\".55\"/></pattern></defs>"
@@ -95,8 +95,8 @@ extension HTMLReportRenderer {
         }
 
         /// Ticks and labels along the top, with grid lines down the plot.
-        func axis(height: Double) -> String {
-            var svg = "<text x=\"4\" y=\"14\" class=\"axis\">UTC</text>"
+        func axis(height: Double) -> HTMLText {
+            var svg: HTMLText = "<text x=\"4\" y=\"14\" class=\"axis\">UTC</text>"
             let scale = TimeScale(period: period)
             for tick in scale.ticks {
                 let position = x(tick)
@@ -110,8 +110,8 @@ extension HTMLReportRenderer {
         }
 
         /// Late windows shaded across the whole height, with a bar on the axis.
-        func overlays(top: Double, bottom: Double) -> String {
-            var svg = ""
+        func overlays(top: Double, bottom: Double) -> HTMLText {
+            var svg: HTMLText = ""
             for window in sub.lateWindows {
                 let from = x(window.from)
                 let width = max(3, x(window.to) - from)
@@ -124,19 +124,19 @@ extension HTMLReportRenderer {
         }
 
         /// Expiries and missing stops as vertical lines on top of the bands.
-        func markers(top: Double, bottom: Double) -> String {
-            var svg = ""
+        func markers(top: Double, bottom: Double) -> HTMLText {
+            var svg: HTMLText = ""
             for expiry in sub.expiries {
                 let position = fmt(x(expiry.at))
                 let what = expiry.kind == .subStream ? "sub-stream expired" : "check states expired"
                 svg += "<g><title>\(what) at \(AuditFormat.time(expiry.at)): "
-                svg += "\(escape(AuditFormat.list(expiry.checkStateIds, limit: 10)))</title><line class=\"exp\" "
+                svg += "\(AuditFormat.list(expiry.checkStateIds, limit: 10))</title><line class=\"exp\" "
                 svg += "x1=\"\(position)\" y1=\"\(fmt(top))\" x2=\"\(position)\" y2=\"\(fmt(bottom))\"/></g>"
             }
             for stop in sub.missingStops {
                 let position = fmt(x(stop.at))
                 svg += "<g><title>missing stop: snapshot stopped automatically at \(AuditFormat.time(stop.at)), "
-                svg += "deleting \(escape(AuditFormat.list(stop.deletedCheckStateIds, limit: 10)))</title>"
+                svg += "deleting \(AuditFormat.list(stop.deletedCheckStateIds, limit: 10))</title>"
                 svg += "<line class=\"stop\" x1=\"\(position)\" y1=\"\(fmt(top))\" x2=\"\(position)\" "
                 svg += "y2=\"\(fmt(bottom))\"/></g>"
             }
@@ -148,9 +148,9 @@ extension HTMLReportRenderer {
         func bandRow(
             _ state: CheckStateAudit, top: Double, height: Double, label: Bool, unlabelledIndex: Int
         )
-            -> String
+            -> HTMLText
         {
-            var svg = "<g><title>\(escape(state.checkStateId)) — \(escape(state.name)): "
+            var svg: HTMLText = "<g><title>\(state.checkStateId) — \(state.name): "
             svg += "\(state.transitions) transitions"
             if let flap = state.flap { svg += ", flap score \(AuditFormat.percent(flap.score))" }
             if state.suspiciousDeletions > 0 { svg += ", \(state.suspiciousDeletions) suspicious deletions" }
@@ -158,7 +158,7 @@ extension HTMLReportRenderer {
             if label {
                 var text = state.checkStateId
                 if text.count > 30 { text = String(text.prefix(29)) + "…" }
-                svg += "<text x=\"4\" y=\"\(fmt(top + height - 3))\">\(escape(text))</text>"
+                svg += "<text x=\"4\" y=\"\(fmt(top + height - 3))\">\(text)</text>"
             }
             svg += "<rect class=\"row\" x=\"\(fmt(Self.labelWidth))\" y=\"\(fmt(top))\" "
             svg += "width=\"\(fmt(Self.plotWidth))\" height=\"\(fmt(height))\"/>"
@@ -184,12 +184,12 @@ extension HTMLReportRenderer {
         }
 
         /// One band standing for many check states that need no look.
-        func aggregateRow(_ states: [CheckStateAudit], top: Double, height: Double) -> String {
+        func aggregateRow(_ states: [CheckStateAudit], top: Double, height: Double) -> HTMLText {
             let clear = states.allSatisfy { !$0.isNotable }
             let text =
                 clear
                 ? "\(states.count) more, CLEAR throughout" : "\(states.count) more (see the table)"
-            var svg = "<g><title>\(text)</title><text x=\"4\" y=\"\(fmt(top + height - 3))\">\(text)</text>"
+            var svg: HTMLText = "<g><title>\(text)</title><text x=\"4\" y=\"\(fmt(top + height - 3))\">\(text)</text>"
             svg += "<rect class=\"\(clear ? "c" : "row")\" x=\"\(fmt(Self.labelWidth))\" y=\"\(fmt(top))\" "
             svg += "width=\"\(fmt(Self.plotWidth))\" height=\"\(fmt(height))\" fill-opacity=\".55\"/></g>"
             return svg
@@ -197,7 +197,7 @@ extension HTMLReportRenderer {
 
         /// How many check states were DEVIATING and CRITICAL over time, stacked (DEVIATING below), scaled to the
         /// peak, over a pale green background standing for the ones that were CLEAR.
-        func distribution(top: Double, height: Double) -> String {
+        func distribution(top: Double, height: Double) -> HTMLText {
             var changes: [(time: Date, health: Health, delta: Int)] = []
             for state in sub.checkStates {
                 for segment in state.segments where segment.health != .clear {
@@ -232,7 +232,7 @@ extension HTMLReportRenderer {
             }
             let scale = height / Double(max(1, peak))
             let bottom = top + height
-            var svg = "<text x=\"4\" y=\"\(fmt(top + 12))\">not CLEAR over time</text>"
+            var svg: HTMLText = "<text x=\"4\" y=\"\(fmt(top + 12))\">not CLEAR over time</text>"
             svg += "<text x=\"4\" y=\"\(fmt(top + 26))\" class=\"axis\">peak \(peak) of \(sub.checkStates.count)</text>"
             svg += "<rect class=\"calm\" x=\"\(fmt(Self.labelWidth))\" y=\"\(fmt(top))\" "
             svg += "width=\"\(fmt(Self.plotWidth))\" height=\"\(fmt(height))\"/>"
