@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "HealthSyncTesting", targets: ["HealthSyncTesting"]),
         .library(name: "HealthSyncHTTP", targets: ["HealthSyncHTTP"]),
         .library(name: "HealthSyncAudit", targets: ["HealthSyncAudit"]),
+        .library(name: "HealthSyncConsole", targets: ["HealthSyncConsole"]),
         .executable(name: "healthsync", targets: ["HealthSyncCLI"]),
     ],
     dependencies: [
@@ -68,7 +69,12 @@ let package = Package(
         ),
         .target(
             name: "HealthSyncAudit",
-            dependencies: ["HealthSync"],
+            dependencies: ["HealthSync", "HealthSyncConsole"],
+            swiftSettings: swiftSettings
+        ),
+        // Text for terminals: aligned tables, escaping of control characters, durations as operators type them.
+        .target(
+            name: "HealthSyncConsole",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -78,6 +84,7 @@ let package = Package(
                 "HealthSyncSQLite",
                 "HealthSyncHTTP",
                 "HealthSyncAudit",
+                "HealthSyncConsole",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthSyncAuditTests",
-            dependencies: ["HealthSyncAudit", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
+            dependencies: ["HealthSyncAudit", "HealthSyncConsole", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

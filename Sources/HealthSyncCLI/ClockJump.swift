@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HealthSyncAudit
+import HealthSyncConsole
 
 /// A move of the stored processor clock that a command is about to make, and the confirmation (`--yes`) it needs
 /// when it is far: further than the event retention (the pruning after it would delete the history before the new
@@ -31,7 +32,7 @@ struct ClockJump {
         if let retention, let from, distance > retention.duration {
             concerns.append(
                 "the jump of \(Self.describe(distance)) is longer than the event retention "
-                    + "(\(EventRetention.formatDuration(retention.duration))): the events before "
+                    + "(\(DurationText.format(retention.duration))): the events before "
                     + "\(TimeArgument.format(retention.cutoff(at: to))) would be pruned, which is all the history "
                     + "recorded up to the current clock \(TimeArgument.format(from)) but the latest values of live "
                     + "check states, and every timer due in between would fire")

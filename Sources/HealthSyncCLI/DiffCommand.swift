@@ -1,6 +1,7 @@
 import ArgumentParser
 import HealthSync
 import HealthSyncAudit
+import HealthSyncConsole
 
 /// `healthsync diff`: the check states of a stream added, removed and changed between two times.
 struct DiffCommand: ConsoleCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HealthSyncAudit
+import HealthSyncConsole
 
 /// A DURATION argument: a positive number with a unit `s`, `m`, `h`, `d` or `w` (`90m`, `12h`, `30d`, `2w`); a bare
 /// number is seconds.
@@ -15,7 +16,7 @@ struct DurationArgument: ExpressibleByArgument, Sendable, Hashable {
 
     /// Parses `argument`; `nil` for anything but a positive duration.
     init?(argument: String) {
-        guard let seconds = EventRetention.parseDuration(argument) else { return nil }
+        guard let seconds = DurationText.parse(argument) else { return nil }
         self.seconds = seconds
     }
 
@@ -23,7 +24,7 @@ struct DurationArgument: ExpressibleByArgument, Sendable, Hashable {
     static let defaultRetention = DurationArgument(seconds: EventRetention.defaultDuration)
 
     /// How help shows a default: `30d`.
-    var defaultValueDescription: String { EventRetention.formatDuration(seconds) }
+    var defaultValueDescription: String { DurationText.format(seconds) }
 
     /// The retention this duration stands for.
     var retention: EventRetention { EventRetention(duration: seconds) }
@@ -43,21 +44,21 @@ struct LateGraceArgument: Sendable, Hashable, CustomStringConvertible {
     static let maximum: TimeInterval = 604_800
 
     /// `5m`, or `0`.
-    var description: String { seconds == 0 ? "0" : EventRetention.formatDuration(seconds) }
+    var description: String { seconds == 0 ? "0" : DurationText.format(seconds) }
 
     /// Parses `--late-grace`; throws a message naming the accepted forms.
     static func parse(_ argument: String) throws -> LateGraceArgument {
         let trimmed = argument.trimmingCharacters(in: .whitespaces)
         if let zero = Double(trimmed), zero == 0 { return .none }
-        guard let seconds = EventRetention.parseDuration(trimmed) else {
+        guard let seconds = DurationText.parse(trimmed) else {
             throw ValidationError(
                 "--late-grace: '\(argument)' is not a duration: give a number with a unit s, m, h, d or w "
                     + "(30s, 5m, 1h; a bare number is seconds), or 0 for none.")
         }
         guard seconds <= maximum else {
             throw ValidationError(
-                "--late-grace: \(EventRetention.formatDuration(seconds)) is longer than the maximum, "
-                    + "\(EventRetention.formatDuration(maximum)).")
+                "--late-grace: \(DurationText.format(seconds)) is longer than the maximum, "
+                    + "\(DurationText.format(maximum)).")
         }
         return LateGraceArgument(seconds: seconds)
     }

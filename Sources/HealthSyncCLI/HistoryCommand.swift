@@ -1,6 +1,7 @@
 import ArgumentParser
 import HealthSync
 import HealthSyncAudit
+import HealthSyncConsole
 
 /// `healthsync history`: the event record (SPEC §6 events), oldest first, with time and cause.
 struct HistoryCommand: ConsoleCommand {

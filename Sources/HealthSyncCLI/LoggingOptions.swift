@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HealthSyncAudit
+import HealthSyncConsole
 import Logging
 
 /// `--verbose`: log processing to standard error.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncConsole
 import HealthSyncHTTP
 import Logging
 import ServiceLifecycle
@@ -213,7 +214,7 @@ struct ServeCommand: ConsoleCommand {
             retention: retainEvents.retention)
         guard let from = jump.from, jump.distance > retainEvents.seconds else { return }
         let stored = TimeArgument.format(from)
-        let retention = EventRetention.formatDuration(retainEvents.seconds)
+        let retention = DurationText.format(retainEvents.seconds)
         let cutoff = TimeArgument.format(retainEvents.retention.cutoff(at: jump.to))
         let message: String =
             "the stored clock \(stored) is \(ClockJump.describe(jump.distance)) behind wall time, more than the "

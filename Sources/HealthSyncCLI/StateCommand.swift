@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncConsole
 
 /// `healthsync state`: the current check states, or with `--at` those of any time in the retained event window.
 struct StateCommand: ConsoleCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncConsole
 
 /// `healthsync status`: one stream's status (SPEC §6).
 struct StatusCommand: ConsoleCommand {

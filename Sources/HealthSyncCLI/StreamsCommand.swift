@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncConsole
 
 /// `healthsync streams`: every stream with its model and counts.
 struct StreamsCommand: ConsoleCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncConsole
 
 /// `healthsync sweep`: advances the clock and fires the timers due before the new time.
 struct SweepCommand: ConsoleCommand {

@@ -1,27 +1,28 @@
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncConsole
 import HealthSyncTesting
 import Testing
 
 /// Event retention: pruning keeps `state --at T` exact for every T from the cutoff on, and bounds the record.
 @Suite struct EventRetentionTests {
     @Test func parsesAndFormatsDurations() {
-        #expect(EventRetention.parseDuration("30d") == 2_592_000)
-        #expect(EventRetention.parseDuration("12h") == 43_200)
-        #expect(EventRetention.parseDuration("90m") == 5_400)
-        #expect(EventRetention.parseDuration("45s") == 45)
-        #expect(EventRetention.parseDuration("2w") == 1_209_600)
-        #expect(EventRetention.parseDuration("1.5d") == 129_600)
-        #expect(EventRetention.parseDuration("3600") == 3_600)
-        #expect(EventRetention.parseDuration("7D") == 604_800)
+        #expect(DurationText.parse("30d") == 2_592_000)
+        #expect(DurationText.parse("12h") == 43_200)
+        #expect(DurationText.parse("90m") == 5_400)
+        #expect(DurationText.parse("45s") == 45)
+        #expect(DurationText.parse("2w") == 1_209_600)
+        #expect(DurationText.parse("1.5d") == 129_600)
+        #expect(DurationText.parse("3600") == 3_600)
+        #expect(DurationText.parse("7D") == 604_800)
         for invalid in ["", "d", "0d", "-1d", "1e3", "3x", "1.d", ".5h", "inf", "nan", "1 d"] {
-            #expect(EventRetention.parseDuration(invalid) == nil, "\(invalid)")
+            #expect(DurationText.parse(invalid) == nil, "\(invalid)")
         }
-        #expect(EventRetention.formatDuration(2_592_000) == "30d")
-        #expect(EventRetention.formatDuration(1_209_600) == "2w")
-        #expect(EventRetention.formatDuration(5_400) == "90m")
-        #expect(EventRetention.formatDuration(45) == "45s")
+        #expect(DurationText.format(2_592_000) == "30d")
+        #expect(DurationText.format(1_209_600) == "2w")
+        #expect(DurationText.format(5_400) == "90m")
+        #expect(DurationText.format(45) == "45s")
         #expect(EventRetention.defaultDuration == 30 * 86_400)
         #expect(EventRetention(duration: 60).cutoff(at: epoch(1_000)) == epoch(940))
     }

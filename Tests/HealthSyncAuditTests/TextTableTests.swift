@@ -1,4 +1,5 @@
 import HealthSyncAudit
+import HealthSyncConsole
 import Testing
 
 @Suite struct TextTableTests {
