@@ -23,8 +23,9 @@ import Testing
     }
 
     /// Runs `tool` with `arguments` and waits for it; standard output and error go through files in `directory`.
+    /// `input`, when given, is the file standard input reads.
     static func run(
-        _ tool: URL, _ arguments: [String], in directory: URL
+        _ tool: URL, _ arguments: [String], in directory: URL, input: URL? = nil
     ) throws -> (status: Int32, output: String, errors: String) {
         let id = UUID().uuidString
         let outputURL = directory.appendingPathComponent("stdout-\(id)")
@@ -39,7 +40,9 @@ import Testing
         process.executableURL = tool
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
+        let inputHandle = try input.map { try FileHandle(forReadingFrom: $0) }
+        defer { try? inputHandle?.close() }
+        process.standardInput = inputHandle ?? FileHandle.nullDevice
         process.standardOutput = outputHandle
         process.standardError = errorsHandle
         try process.run()
