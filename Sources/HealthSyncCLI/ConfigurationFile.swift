@@ -47,7 +47,13 @@ struct ConfigurationFile: Sendable {
     func values() throws(ServeSettingsError) -> [ServeSettings.Key: ServeSettings.Value] {
         let entries = try format == .json ? jsonEntries() : yamlEntries()
         var values: [ServeSettings.Key: ServeSettings.Value] = [:]
+        var lines: [String: Int] = [:]
         for entry in entries {
+            // JSON parsers keep one of two equal keys, YAML refuses them: a file that says two things says neither.
+            if let first = lines[entry.key] {
+                throw error(line: entry.line, "duplicate key '\(entry.key)' (first on line \(first))")
+            }
+            lines[entry.key] = entry.line
             guard let key = ServeSettings.Key(rawValue: entry.key) else {
                 let known = ServeSettings.Key.allCases.map(\.rawValue).joined(separator: ", ")
                 throw error(line: entry.line, "unknown key '\(entry.key)' (the keys are \(known))")
@@ -238,8 +244,14 @@ struct ConfigurationFile: Sendable {
             line = bytes.prefix(offset ?? 0).reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
             problem = text
         case .duplicatedKeysInMapping(let duplicates, let context):
-            line = context.mark.line
-            problem = "duplicated key \(duplicates.joined(separator: ", "))"
+            // Yams marks the mapping; the line of the second top-level occurrence says more.
+            let lines = contents.split(separator: "\n", omittingEmptySubsequences: false)
+            let second = duplicates.first.flatMap { key in
+                lines.indices.filter { lines[$0].hasPrefix("\(key):") || lines[$0].hasPrefix("\"\(key)\":") }
+                    .dropFirst().first
+            }
+            line = second.map { $0 + 1 } ?? context.mark.line
+            problem = "duplicate key \(duplicates.joined(separator: ", "))"
         default:
             line = 1
             problem = "\(yamlError)"

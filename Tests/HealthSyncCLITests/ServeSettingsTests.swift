@@ -256,6 +256,8 @@ import Testing
         ("bad.yaml", "port: 8080\nhost: [0.0.0.0\nstrict: true\n", "bad.yaml:3: not valid YAML"),
         ("tabs.yaml", "port: 8080\n\thost: x\n", "tabs.yaml:2: not valid YAML"),
         ("top.json", "[1, 2]", "top.json:1: the file holds one JSON object"),
+        ("twice.json", "{\n  \"port\": 1,\n  \"port\": 2\n}", "twice.json:3: duplicate key 'port' (first on line 2)"),
+        ("twice.yaml", "port: 1\nhost: x\nport: 2\n", "twice.yaml:3: not valid YAML: duplicate key port"),
         ("top.yaml", "- port\n", "top.yaml:1: the file holds one YAML mapping"),
     ])
     func refusesAFileThatDoesNotParseNamingTheLine(name: String, contents: String, prefix: String) async throws {
