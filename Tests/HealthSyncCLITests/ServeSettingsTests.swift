@@ -335,6 +335,18 @@ import Testing
         #expect(settings.apiKeysFile != nil)
     }
 
+    @Test func theJSONAndYAMLExamplesSayTheSame() async throws {
+        func settings(_ name: String) async throws -> ServeSettings {
+            try await ServeSettings.resolve(
+                commandLine: [:], configFile: Self.deployDirectory.appendingPathComponent(name).path, environment: [:])
+        }
+        let yaml = try await settings("healthsync.yaml")
+        #expect(try await settings("healthsync.json") == yaml)
+        #expect(yaml.host == "0.0.0.0")
+        #expect(yaml.idleTimeout.seconds == 30)
+        #expect(yaml.retainIdempotencyKeys.seconds == 86_400)
+    }
+
     @Test func theExecutableRefusesABadFileWithStatus2AndTheLineBeforeOpeningAnything() throws {
         try Workspace.withSync { workspace in
             let file = try workspace.write("healthsync.yaml", "port: 8080\nhost: 127.0.0.1\nmax-conections: 10\n")
