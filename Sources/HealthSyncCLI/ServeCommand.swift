@@ -25,6 +25,13 @@ struct ServeCommand: ConsoleCommand {
             without any key the service refuses to start (exit status 2) unless --insecure-no-auth is given. \
             The status API is under /api/synchronization/health; /healthz, /readyz and /metrics need no key.
 
+            Every option may also come from an environment variable (HEALTHSYNC_ and the option's name in capitals, \
+            such as HEALTHSYNC_PORT) or from a JSON or YAML file (--config FILE or HEALTHSYNC_CONFIG) whose keys \
+            are the long options' names (port, max-body-bytes, api-keys…). The command line wins over the \
+            environment, which wins over the file, which wins over the defaults; API keys of every source are \
+            accepted together. A value that is not acceptable, an unknown key or a file that cannot be parsed \
+            refuses to start (exit status 2), naming the option, the variable or the file and its line.
+
             SIGTERM and SIGINT stop the service gracefully: it stops accepting connections, finishes the \
             requests in flight (each acknowledged envelope is committed before its answer) and exits 0. \
             Logs go to standard error. Events older than --retain-events are pruned once an hour, keeping what \
@@ -51,115 +58,200 @@ struct ServeCommand: ConsoleCommand {
     /// The metrics of this process: the executable routes swift-metrics into them once (see ``run()``).
     static let processMetrics = HealthSyncMetrics()
 
-    @OptionGroup var database: DatabaseOptions
+    /// The options that a configuration file or the environment may give too (``ServeSettings``): none has a
+    /// default here, so that an option not given leaves the value to the other sources.
+    @Option(help: ArgumentHelp(Key.db.help("The database file."), valueName: "path"))
+    var db: String?
 
-    @OptionGroup var cache: CacheOptions
+    @Option(
+        help: ArgumentHelp(
+            Key.contextCache.help(
+                "How many check states of the streams lately written to keep in memory, so that their next messages "
+                    + "read nothing from the database (about 500 to 700 bytes each); 0 turns the cache off."),
+            valueName: "count")
+    )
+    var contextCache: Int?
 
-    @Option(help: ArgumentHelp("The address to listen on (0.0.0.0 for every interface).", valueName: "address"))
-    var host = "127.0.0.1"
+    @Option(
+        help: ArgumentHelp(
+            "A configuration file, .json or .yaml/.yml, of these options by long name (\(ServeSettings.configVariable)).",
+            valueName: "file")
+    )
+    var config: String?
 
-    @Option(help: ArgumentHelp("The port to listen on; 0 picks a free one.", valueName: "port"))
-    var port = 7077
+    @Option(
+        help: ArgumentHelp(
+            Key.host.help("The address to listen on (0.0.0.0 for every interface)."), valueName: "address"))
+    var host: String?
 
-    @Option(name: .customLong("api-key"), help: ArgumentHelp("An accepted API key (repeatable).", valueName: "key"))
+    @Option(help: ArgumentHelp(Key.port.help("The port to listen on; 0 picks a free one."), valueName: "port"))
+    var port: Int?
+
+    @Option(
+        name: .customLong("api-key"),
+        help: ArgumentHelp(
+            Key.apiKeys.help("An accepted API key (repeatable; comma-separated in the variable)."), valueName: "key"))
     var apiKeys: [String] = []
 
-    @Option(help: ArgumentHelp("A file of accepted API keys, one per line; # starts a comment.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            Key.apiKeysFile.help("A file of accepted API keys, one per line; # starts a comment."), valueName: "file"))
     var apiKeysFile: String?
 
-    @Flag(help: "Accept requests without an API key (local experiments only).")
-    var insecureNoAuth = false
-
-    @Option(
-        help: ArgumentHelp("The largest accepted body in bytes, as sent and after decompression.", valueName: "bytes")
-    )
-    var maxBodyBytes = 8 << 20
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(Key.insecureNoAuth.help("Accept requests without an API key (local experiments only).")))
+    var insecureNoAuth: Bool?
 
     @Option(
         help: ArgumentHelp(
-            "Group commit: the most check states of concurrent requests committed in one transaction.",
+            Key.maxBodyBytes.help("The largest accepted body in bytes, as sent and after decompression."),
+            valueName: "bytes")
+    )
+    var maxBodyBytes: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.maxBatchCheckStates.help(
+                "Group commit: the most check states of concurrent requests committed in one transaction."),
             valueName: "count")
     )
-    var maxBatchCheckStates = 10_000
-
-    @Option(
-        help: ArgumentHelp("Extra time a source gets past its repeat interval before it is late.", valueName: "seconds")
-    )
-    var lateGrace: Double = 0
-
-    @Flag(help: "Report unknown keys as warnings and reject non-main sub-streams without expiry.")
-    var strict = false
+    var maxBatchCheckStates: Int?
 
     @Option(
         help: ArgumentHelp(
-            "Keep events for DURATION before the clock (90m, 12h, 30d, 2w; a bare number is seconds); pruned hourly.",
+            Key.lateGrace.help("Extra time a source gets past its repeat interval before it is late."),
+            valueName: "seconds")
+    )
+    var lateGrace: Double?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            Key.strict.help("Report unknown keys as warnings and reject non-main sub-streams without expiry."))
+    )
+    var strict: Bool?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.retainEvents.help(
+                "Keep events for DURATION before the clock (90m, 12h, 30d, 2w; a bare number is seconds); pruned hourly."
+            ),
             valueName: "duration")
     )
-    var retainEvents = DurationArgument.defaultRetention
+    var retainEvents: DurationArgument?
 
     @Option(
         help: ArgumentHelp(
-            "Remember an Idempotency-Key for DURATION before the clock; a re-send after that is applied again "
-                + "(pruned hourly).",
+            Key.retainIdempotencyKeys.help(
+                "Remember an Idempotency-Key for DURATION before the clock; a re-send after that is applied again "
+                    + "(pruned hourly)."),
             valueName: "duration")
     )
-    var retainIdempotencyKeys = DurationArgument(seconds: 86_400)
+    var retainIdempotencyKeys: DurationArgument?
 
     @Option(
         help: ArgumentHelp(
-            "Close a connection that waits longer than DURATION for a request (a bare number is seconds).",
+            Key.idleTimeout.help(
+                "Close a connection that waits longer than DURATION for a request (a bare number is seconds)."),
             valueName: "duration")
     )
-    var idleTimeout = DurationArgument(seconds: 30)
+    var idleTimeout: DurationArgument?
 
     @Option(
         help: ArgumentHelp(
-            "Close a connection whose request head (request line and headers) takes longer than DURATION.",
+            Key.headerTimeout.help(
+                "Close a connection whose request head (request line and headers) takes longer than DURATION."),
             valueName: "duration")
     )
-    var headerTimeout = DurationArgument(seconds: 10)
+    var headerTimeout: DurationArgument?
 
     @Option(
         help: ArgumentHelp(
-            "Close a connection whose request body takes longer than DURATION from the end of its head.",
+            Key.bodyTimeout.help(
+                "Close a connection whose request body takes longer than DURATION from the end of its head."),
             valueName: "duration")
     )
-    var bodyTimeout = DurationArgument(seconds: 60)
+    var bodyTimeout: DurationArgument?
 
     @Option(
         help: ArgumentHelp(
-            "The most connections open at once; more are answered 503 and closed. Lowered at start to stay "
-                + "\(Self.reservedDescriptors) descriptors below the descriptor limit.",
+            Key.maxConnections.help(
+                "The most connections open at once; more are answered 503 and closed. Lowered at start to stay "
+                    + "\(Self.reservedDescriptors) descriptors below the descriptor limit."),
             valueName: "count")
     )
-    var maxConnections = 512
+    var maxConnections: Int?
 
     @Option(
         help: ArgumentHelp(
-            "Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level")
+            Key.logLevel.help("Log level: trace, debug, info, notice, warning, error or critical."), valueName: "level")
     )
-    var logLevel = "info"
+    var logLevel: String?
+
+    /// A setting's key.
+    typealias Key = ServeSettings.Key
+
+    /// The options given on the command line, each checked as the environment and a configuration file are.
+    /// - Throws: ``ServeSettingsError`` naming the option of the first value that is not acceptable.
+    func commandLineValues() throws(ServeSettingsError) -> [Key: ServeSettings.Value] {
+        var given: [Key: String] = [:]
+        given[.db] = db
+        given[.contextCache] = contextCache.map { "\($0)" }
+        given[.host] = host
+        given[.port] = port.map { "\($0)" }
+        given[.apiKeysFile] = apiKeysFile
+        given[.insecureNoAuth] = insecureNoAuth.map { "\($0)" }
+        given[.maxBodyBytes] = maxBodyBytes.map { "\($0)" }
+        given[.maxBatchCheckStates] = maxBatchCheckStates.map { "\($0)" }
+        given[.lateGrace] = lateGrace.map { "\($0)" }
+        given[.strict] = strict.map { "\($0)" }
+        given[.maxConnections] = maxConnections.map { "\($0)" }
+        given[.logLevel] = logLevel
+        var values: [Key: ServeSettings.Value] = [:]
+        for (key, text) in given {
+            guard let value = key.kind.value(ofText: text) else {
+                throw ServeSettings.invalid(key.kind, found: text, in: key.option)
+            }
+            values[key] = value
+        }
+        // The argument parser checked the durations; they are numbers of seconds here.
+        let durations: [Key: DurationArgument?] = [
+            .retainEvents: retainEvents, .retainIdempotencyKeys: retainIdempotencyKeys, .idleTimeout: idleTimeout,
+            .headerTimeout: headerTimeout, .bodyTimeout: bodyTimeout,
+        ]
+        for case (let key, let duration?) in durations { values[key] = .number(duration.seconds) }
+        if let blank = apiKeys.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ServeSettings.invalid(.keys, found: blank, in: Key.apiKeys.option)
+        }
+        if !apiKeys.isEmpty { values[.apiKeys] = .keys(apiKeys) }
+        return values
+    }
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535.") }
-        guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1.") }
-        guard maxBatchCheckStates >= 1 else { throw ValidationError("--max-batch-check-states must be at least 1.") }
-        guard lateGrace.isFinite, lateGrace >= 0 else {
-            throw ValidationError("--late-grace must be a non-negative number of seconds.")
-        }
-        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1.") }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical.")
-        }
-        if apiKeys.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            throw ValidationError("--api-key must not be empty or blank.")
+        do {
+            _ = try commandLineValues()
+        } catch {
+            throw ValidationError(error.description)
         }
     }
 
-    /// The executable's entry: logs to standard error and routes swift-metrics into ``processMetrics``, once per
-    /// process, then serves.
+    /// The settings of every source (``ServeSettings``).
+    /// - Throws: `ExitCode(2)` after printing which value is not acceptable.
+    func settings(environment: [String: String], console: Console) async throws -> ServeSettings {
+        do {
+            return try await ServeSettings.resolve(
+                commandLine: try commandLineValues(), configFile: config, environment: environment)
+        } catch {
+            console.printError("error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// The executable's entry: logs to standard error at the configured level and routes swift-metrics into
+    /// ``processMetrics``, once per process, then serves.
     mutating func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let level = try await settings(environment: ProcessInfo.processInfo.environment, console: .standard).logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -170,19 +262,22 @@ struct ServeCommand: ConsoleCommand {
     }
 
     func execute(console: Console) async throws {
-        var configuration = try makeConfiguration(environment: ProcessInfo.processInfo.environment, console: console)
+        let settings = try await settings(environment: ProcessInfo.processInfo.environment, console: console)
+        var configuration = try Self.makeConfiguration(settings, console: console)
         var logger = Logger(label: "healthsync")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = settings.logLevel
         configuration.maximumConnections = try Self.connectionCap(
             requested: configuration.maximumConnections, descriptorLimit: Self.descriptorLimit(), logger: logger,
             console: console
         )
 
+        let database = try DatabaseOptions.parse(["--db=\(settings.db)"])
+        let cache = try CacheOptions.parse(["--context-cache", "\(settings.contextCache)"])
         let (store, lock) = try database.openWriter(command: "serve", creating: true, console: console, cache: cache)
         // The writer lock is held until the command returns.
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(
-            store: store, configuration: HealthProcessor.Configuration(lateGrace: lateGrace), logger: logger
+            store: store, configuration: HealthProcessor.Configuration(lateGrace: settings.lateGrace), logger: logger
         )
         let api = try HealthSyncAPI(
             processor: processor, configuration: configuration, metrics: Self.processMetrics, logger: logger
@@ -190,8 +285,8 @@ struct ServeCommand: ConsoleCommand {
         if configuration.apiKeys.isEmpty {
             logger.warning("serving WITHOUT authentication (--insecure-no-auth): any caller may post and delete")
         }
-        logger.info("starting", metadata: ["db": "\(database.db)", "configuration": "\(configuration)"])
-        try await warnOfClockJump(store: store, logger: logger)
+        logger.info("starting", metadata: ["db": "\(settings.db)", "configuration": "\(configuration)"])
+        try await warnOfClockJump(store: store, settings: settings, logger: logger)
         do {
             try await api.runService()
         } catch let error as ListenError {
@@ -208,7 +303,8 @@ struct ServeCommand: ConsoleCommand {
     /// at wall time, so its first sweep fires every timer due in between and prunes the history recorded so far
     /// (a database a replay left in the past, such as the README's). The service starts anyway, so that it comes
     /// back after a long outage; an operator who wants to keep a replayed history serves another `--db`.
-    func warnOfClockJump(store: any HealthStore, logger: Logger) async throws {
+    func warnOfClockJump(store: any HealthStore, settings: ServeSettings, logger: Logger) async throws {
+        let retainEvents = settings.retainEvents
         let jump = ClockJump(
             from: try await store.clock(), to: SystemClock().now, wallTime: SystemClock().now,
             retention: retainEvents.retention)
@@ -223,16 +319,15 @@ struct ServeCommand: ConsoleCommand {
             + "and serve a copy or another --db"
         logger.warning(
             "\(message)",
-            metadata: ["db": "\(database.db)"])
+            metadata: ["db": "\(settings.db)"])
     }
 
-    /// The service settings from the options, with the keys of every source.
-    /// - Parameter environment: where ``apiKeysVariable`` is looked up.
+    /// The service configuration of `settings`, with the keys of ``ServeSettings/apiKeysFile`` added.
     /// - Throws: `ExitCode(2)` after printing why, when the keys file cannot be read or no key is configured
     ///   without `--insecure-no-auth`.
-    func makeConfiguration(environment: [String: String], console: Console) throws -> HealthSyncHTTPConfiguration {
-        var keys = apiKeys
-        if let apiKeysFile {
+    static func makeConfiguration(_ settings: ServeSettings, console: Console) throws -> HealthSyncHTTPConfiguration {
+        var keys = settings.apiKeys
+        if let apiKeysFile = settings.apiKeysFile {
             let contents: String
             do {
                 contents = try String(contentsOfFile: apiKeysFile, encoding: .utf8)
@@ -242,25 +337,25 @@ struct ServeCommand: ConsoleCommand {
             }
             keys += Self.keys(inFile: contents)
         }
-        if let variable = environment[Self.apiKeysVariable] {
-            keys += Self.keys(inVariable: variable)
-        }
         var seen = Set<String>()
         let configuration = HealthSyncHTTPConfiguration(
-            host: host, port: port, apiKeys: keys.filter { seen.insert($0).inserted },
-            insecureNoAuth: insecureNoAuth, maximumBodyBytes: maxBodyBytes, strict: strict,
+            host: settings.host, port: settings.port, apiKeys: keys.filter { seen.insert($0).inserted },
+            insecureNoAuth: settings.insecureNoAuth, maximumBodyBytes: settings.maxBodyBytes, strict: settings.strict,
             sweeper: DeadlineSweeperConfiguration(
-                eventRetention: retainEvents.seconds, idempotencyKeyRetention: retainIdempotencyKeys.seconds),
-            maximumBatchCheckStates: maxBatchCheckStates,
-            idleTimeout: .seconds(idleTimeout.seconds), headerTimeout: .seconds(headerTimeout.seconds),
-            bodyTimeout: .seconds(bodyTimeout.seconds), maximumConnections: maxConnections
+                eventRetention: settings.retainEvents.seconds,
+                idempotencyKeyRetention: settings.retainIdempotencyKeys.seconds),
+            maximumBatchCheckStates: settings.maxBatchCheckStates,
+            idleTimeout: .seconds(settings.idleTimeout.seconds),
+            headerTimeout: .seconds(settings.headerTimeout.seconds),
+            bodyTimeout: .seconds(settings.bodyTimeout.seconds), maximumConnections: settings.maxConnections
         )
         do {
             try configuration.validate()
         } catch  where error.code == .noAPIKey {
             console.printError(
-                "error: no API key is configured: give --api-key KEY, --api-keys-file FILE or "
-                    + "\(Self.apiKeysVariable)=KEY1,KEY2, or allow unauthenticated access with --insecure-no-auth"
+                "error: no API key is configured: give --api-key KEY, --api-keys-file FILE, "
+                    + "\(Self.apiKeysVariable)=KEY1,KEY2 or api-keys in the --config file, or allow unauthenticated "
+                    + "access with --insecure-no-auth"
             )
             throw ExitCode(2)
         } catch {

@@ -16,20 +16,21 @@ import Testing
     static func configuration(
         _ arguments: [String],
         environment: [String: String] = [:]
-    ) throws -> (HealthSyncHTTPConfiguration?, status: Int32, errors: String) {
+    ) async throws -> (HealthSyncHTTPConfiguration?, status: Int32, errors: String) {
         let command = try parse(arguments)
         let errors = CapturedOutput()
+        let console = Console(output: CapturedOutput(), errors: errors)
         do {
-            let configuration = try command.makeConfiguration(
-                environment: environment, console: Console(output: CapturedOutput(), errors: errors))
+            let settings = try await command.settings(environment: environment, console: console)
+            let configuration = try ServeCommand.makeConfiguration(settings, console: console)
             return (configuration, 0, errors.text)
         } catch let exit as ExitCode {
             return (nil, exit.rawValue, errors.text)
         }
     }
 
-    @Test func refusesToStartWithoutAnyKey() throws {
-        let (configuration, status, errors) = try Self.configuration([])
+    @Test func refusesToStartWithoutAnyKey() async throws {
+        let (configuration, status, errors) = try await Self.configuration([])
         #expect(configuration == nil)
         #expect(status == 2)
         #expect(errors.contains("no API key is configured"))
@@ -46,15 +47,15 @@ import Testing
         }
     }
 
-    @Test func startsWithoutKeysOnlyWhenInsecureIsExplicit() throws {
-        let (configuration, status, _) = try Self.configuration(["--insecure-no-auth"])
+    @Test func startsWithoutKeysOnlyWhenInsecureIsExplicit() async throws {
+        let (configuration, status, _) = try await Self.configuration(["--insecure-no-auth"])
         #expect(status == 0)
         #expect(configuration?.insecureNoAuth == true)
         #expect(configuration?.apiKeys == [])
     }
 
-    @Test func collectsKeysFromOptionsFileAndEnvironment() throws {
-        try Workspace.withSync { workspace in
+    @Test func collectsKeysFromOptionsFileAndEnvironment() async throws {
+        try await Workspace.with { workspace in
             let file = try workspace.write(
                 "keys.txt",
                 """
@@ -65,25 +66,25 @@ import Testing
                 shared
                 """
             )
-            let (configuration, status, _) = try Self.configuration(
+            let (configuration, status, _) = try await Self.configuration(
                 ["--api-key", "flag-key", "--api-key", "shared", "--api-keys-file", file],
                 environment: [ServeCommand.apiKeysVariable: "env-key-1, ,env-key-2,shared"]
             )
             #expect(status == 0)
             #expect(
-                configuration?.apiKeys == ["flag-key", "shared", "file-key-1", "file-key-2", "env-key-1", "env-key-2"])
+                configuration?.apiKeys == ["flag-key", "shared", "env-key-1", "env-key-2", "file-key-1", "file-key-2"])
         }
     }
 
-    @Test func reportsAnUnreadableKeysFile() throws {
-        let (configuration, status, errors) = try Self.configuration(["--api-keys-file", "/nonexistent/keys.txt"])
+    @Test func reportsAnUnreadableKeysFile() async throws {
+        let (configuration, status, errors) = try await Self.configuration(["--api-keys-file", "/nonexistent/keys.txt"])
         #expect(configuration == nil)
         #expect(status == 2)
         #expect(errors.contains("cannot read API keys file /nonexistent/keys.txt"))
     }
 
-    @Test func passesTheOptionsToTheService() throws {
-        let (configuration, _, _) = try Self.configuration([
+    @Test func passesTheOptionsToTheService() async throws {
+        let (configuration, _, _) = try await Self.configuration([
             "--api-key", "k", "--host", "0.0.0.0", "--port", "9000", "--max-body-bytes", "1024", "--strict",
             "--max-batch-check-states", "500", "--retain-events", "12h", "--retain-idempotency-keys", "2d",
         ])
@@ -98,8 +99,8 @@ import Testing
         #expect(!service.insecureNoAuth)
     }
 
-    @Test func usesTheDocumentedDefaults() throws {
-        let service = try #require(try Self.configuration(["--api-key", "k"]).0)
+    @Test func usesTheDocumentedDefaults() async throws {
+        let service = try #require(try await Self.configuration(["--api-key", "k"]).0)
         #expect(service.host == "127.0.0.1")
         #expect(service.port == 7077)
         #expect(service.maximumBodyBytes == 8 << 20)

@@ -43,14 +43,14 @@ import Testing
         #expect(errors.contains("descriptor limit"))
     }
 
-    @Test func parsesTheTimeoutAndConnectionOptions() throws {
-        let defaults = try #require(try ServeCommandTests.configuration(["--api-key", "k"]).0)
+    @Test func parsesTheTimeoutAndConnectionOptions() async throws {
+        let defaults = try #require(try await ServeCommandTests.configuration(["--api-key", "k"]).0)
         #expect(defaults.idleTimeout == .seconds(30))
         #expect(defaults.headerTimeout == .seconds(10))
         #expect(defaults.bodyTimeout == .seconds(60))
         #expect(defaults.maximumConnections == 512)
         let set = try #require(
-            try ServeCommandTests.configuration([
+            try await ServeCommandTests.configuration([
                 "--api-key", "k", "--idle-timeout", "5", "--header-timeout", "2s", "--body-timeout", "2m",
                 "--max-connections", "64",
             ]).0)
