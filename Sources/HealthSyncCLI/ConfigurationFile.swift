@@ -131,7 +131,7 @@ struct ConfigurationFile: Sendable {
                 (.json(_, .string(let text)), .duration), (.json(_, .string(let text)), .logLevel):
                 return kind.value(ofText: text)
             case (.json(let text, .number), .port), (.json(let text, .number), .count),
-                (.json(let text, .number), .seconds), (.json(let text, .number), .duration):
+                (.json(let text, .number), .grace), (.json(let text, .number), .duration):
                 return kind.value(ofText: text)
             case (.json(_, .bool(let flag)), .flag):
                 return .flag(flag)
@@ -139,8 +139,10 @@ struct ConfigurationFile: Sendable {
                 return keys.contains { $0.trimmingCharacters(in: .whitespaces).isEmpty } ? nil : .keys(keys)
             case (.scalar(let scalar), .port), (.scalar(let scalar), .count):
                 return Int.construct(from: scalar).flatMap { kind.accepts(integer: $0) ? .integer($0) : nil }
-            case (.scalar(let scalar), .seconds):
-                return Double.construct(from: scalar).flatMap { $0.isFinite && $0 >= 0 ? .number($0) : nil }
+            case (.json(_, .string(let text)), .grace):
+                return kind.value(ofText: text)
+            case (.scalar(let scalar), .grace):
+                return scalar.isNull ? nil : kind.value(ofText: scalar.string)
             case (.scalar(let scalar), .flag):
                 return Bool.construct(from: scalar).map { .flag($0) }
             case (.scalar(let scalar), .path), (.scalar(let scalar), .address), (.scalar(let scalar), .duration),

@@ -120,10 +120,13 @@ struct ServeCommand: ConsoleCommand {
 
     @Option(
         help: ArgumentHelp(
-            Key.lateGrace.help("Extra time a source gets past its repeat interval before it is late."),
-            valueName: "seconds")
+            Key.lateGrace.help(
+                "Extra time a source gets past its repeat interval before it is late (30s, 5m, 1h; a bare number "
+                    + "is seconds; at most 1w)."),
+            valueName: "duration"),
+        transform: LateGraceArgument.parse
     )
-    var lateGrace: Double?
+    var lateGrace: LateGraceArgument?
 
     @Flag(
         inversion: .prefixedNo,
@@ -204,7 +207,7 @@ struct ServeCommand: ConsoleCommand {
         given[.insecureNoAuth] = insecureNoAuth.map { "\($0)" }
         given[.maxBodyBytes] = maxBodyBytes.map { "\($0)" }
         given[.maxBatchCheckStates] = maxBatchCheckStates.map { "\($0)" }
-        given[.lateGrace] = lateGrace.map { "\($0)" }
+        given[.lateGrace] = lateGrace.map { "\($0.seconds)" }
         given[.strict] = strict.map { "\($0)" }
         given[.maxConnections] = maxConnections.map { "\($0)" }
         given[.logLevel] = logLevel

@@ -78,7 +78,7 @@ struct ServeSettings: Sendable, Equatable {
             case .port: .port
             case .contextCache: .count(minimum: 0)
             case .maxBodyBytes, .maxBatchCheckStates, .maxConnections: .count(minimum: 1)
-            case .lateGrace: .seconds
+            case .lateGrace: .grace
             case .insecureNoAuth, .strict: .flag
             case .retainEvents, .retainIdempotencyKeys, .idleTimeout, .headerTimeout, .bodyTimeout: .duration
             case .logLevel: .logLevel
@@ -100,7 +100,7 @@ struct ServeSettings: Sendable, Equatable {
         case address
         case port
         case count(minimum: Int)
-        case seconds
+        case grace
         case flag
         case duration
         case logLevel
@@ -113,7 +113,7 @@ struct ServeSettings: Sendable, Equatable {
             case .address: "a non-empty address"
             case .port: "a port 0…65535"
             case .count(let minimum): "a whole number ≥ \(minimum)"
-            case .seconds: "a number of seconds ≥ 0"
+            case .grace: "0 or a duration such as 30, 30s, 5m or 1h, at most 1w"
             case .flag: "true or false"
             case .duration: "a positive duration such as 90, 90m, 12h, 30d or 2w"
             case .logLevel: "trace, debug, info, notice, warning, error or critical"
@@ -128,8 +128,8 @@ struct ServeSettings: Sendable, Equatable {
                 return text.isEmpty ? nil : .text(text)
             case .port, .count:
                 return Int(text).flatMap { accepts(integer: $0) ? .integer($0) : nil }
-            case .seconds:
-                return Double(text).flatMap { $0.isFinite && $0 >= 0 ? .number($0) : nil }
+            case .grace:
+                return (try? LateGraceArgument.parse(text)).map { .number($0.seconds) }
             case .flag:
                 // The spellings of swift-configuration's EnvironmentVariablesProvider.
                 switch text.lowercased() {
@@ -188,7 +188,7 @@ struct ServeSettings: Sendable, Equatable {
         case .insecureNoAuth: "\(insecureNoAuth)"
         case .maxBodyBytes: "\(maxBodyBytes)"
         case .maxBatchCheckStates: "\(maxBatchCheckStates)"
-        case .lateGrace: "\(lateGrace)"
+        case .lateGrace: LateGraceArgument(seconds: lateGrace).description
         case .strict: "\(strict)"
         case .retainEvents: retainEvents.defaultValueDescription
         case .retainIdempotencyKeys: retainIdempotencyKeys.defaultValueDescription
@@ -248,6 +248,13 @@ struct ServeSettings: Sendable, Equatable {
         func integer(_ key: Key, _ fallback: Int) -> Int { reader.int(forKey: key.configKey, default: fallback) }
         func flag(_ key: Key, _ fallback: Bool) -> Bool { reader.bool(forKey: key.configKey, default: fallback) }
         func text(_ key: Key, _ fallback: String) -> String { reader.string(forKey: key.configKey, default: fallback) }
+        func grace(_ key: Key, _ fallback: TimeInterval) -> TimeInterval {
+            // As `duration`, and 0 for none: checked (at most a week) before it is read.
+            if let text = reader.string(forKey: key.configKey), let grace = try? LateGraceArgument.parse(text) {
+                return grace.seconds
+            }
+            return reader.double(forKey: key.configKey).flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? fallback
+        }
         func duration(_ key: Key, _ fallback: DurationArgument) -> DurationArgument {
             // The environment and YAML give text, the command line and JSON may give a number of seconds.
             if let text = reader.string(forKey: key.configKey), let duration = DurationArgument(argument: text) {
@@ -264,7 +271,7 @@ struct ServeSettings: Sendable, Equatable {
         settings.insecureNoAuth = flag(.insecureNoAuth, settings.insecureNoAuth)
         settings.maxBodyBytes = integer(.maxBodyBytes, settings.maxBodyBytes)
         settings.maxBatchCheckStates = integer(.maxBatchCheckStates, settings.maxBatchCheckStates)
-        settings.lateGrace = reader.double(forKey: Key.lateGrace.configKey, default: settings.lateGrace)
+        settings.lateGrace = grace(.lateGrace, settings.lateGrace)
         settings.strict = flag(.strict, settings.strict)
         settings.retainEvents = duration(.retainEvents, settings.retainEvents)
         settings.retainIdempotencyKeys = duration(.retainIdempotencyKeys, settings.retainIdempotencyKeys)

@@ -111,7 +111,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ["--max-body-bytes", "0"], ["--port", "70000"], ["--late-grace", "-1"], ["--log-level", "loud"],
+        ["--max-body-bytes", "0"], ["--port", "70000"], ["--late-grace", "-1"], ["--late-grace", "8d"],
+        ["--log-level", "loud"],
         ["--api-key", ""], ["--max-batch-check-states", "0"], ["--retain-events", "-1d"],
         ["--retain-idempotency-keys", "-1h"],
     ])

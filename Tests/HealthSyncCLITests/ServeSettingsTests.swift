@@ -118,7 +118,14 @@ import Testing
         ("HEALTHSYNC_PORT", "70000", "HEALTHSYNC_PORT: expected a port 0…65535, found '70000'"),
         ("HEALTHSYNC_MAX_BODY_BYTES", "0", "HEALTHSYNC_MAX_BODY_BYTES: expected a whole number ≥ 1, found '0'"),
         ("HEALTHSYNC_CONTEXT_CACHE", "-1", "HEALTHSYNC_CONTEXT_CACHE: expected a whole number ≥ 0, found '-1'"),
-        ("HEALTHSYNC_LATE_GRACE", "-1", "HEALTHSYNC_LATE_GRACE: expected a number of seconds ≥ 0, found '-1'"),
+        (
+            "HEALTHSYNC_LATE_GRACE", "-1",
+            "HEALTHSYNC_LATE_GRACE: expected 0 or a duration such as 30, 30s, 5m or 1h, at most 1w, found '-1'"
+        ),
+        (
+            "HEALTHSYNC_LATE_GRACE", "2w",
+            "HEALTHSYNC_LATE_GRACE: expected 0 or a duration such as 30, 30s, 5m or 1h, at most 1w, found '2w'"
+        ),
         ("HEALTHSYNC_STRICT", "maybe", "HEALTHSYNC_STRICT: expected true or false, found 'maybe'"),
         (
             "HEALTHSYNC_RETAIN_EVENTS", "-1d",
@@ -138,7 +145,6 @@ import Testing
     @Test(arguments: [
         (["--port", "70000"], "--port: expected a port 0…65535, found '70000'"),
         (["--max-connections", "0"], "--max-connections: expected a whole number ≥ 1, found '0'"),
-        (["--late-grace=-1"], "--late-grace: expected a number of seconds ≥ 0, found '-1.0'"),
         (
             ["--log-level", "loud"],
             "--log-level: expected trace, debug, info, notice, warning, error or critical, found 'loud'"
@@ -168,7 +174,7 @@ import Testing
                 insecure-no-auth: yes
                 max-body-bytes: 1024
                 max-batch-check-states: 50
-                late-grace: 2.5
+                late-grace: 5m
                 strict: true
                 retain-events: 12h
                 retain-idempotency-keys: 2d
@@ -189,7 +195,7 @@ import Testing
         #expect(settings.insecureNoAuth)
         #expect(settings.maxBodyBytes == 1024)
         #expect(settings.maxBatchCheckStates == 50)
-        #expect(settings.lateGrace == 2.5)
+        #expect(settings.lateGrace == 300, "a duration, as on the command line")
         #expect(settings.strict)
         #expect(settings.retainEvents.seconds == 43_200)
         #expect(settings.retainIdempotencyKeys.seconds == 172_800)
