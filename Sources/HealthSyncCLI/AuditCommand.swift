@@ -59,14 +59,7 @@ struct AuditCommand: ConsoleCommand {
     @Flag(help: "With FILEs: report unknown keys and reject non-main sub-streams without expiry, as replay --strict.")
     var strict = false
 
-    @Option(
-        help: ArgumentHelp(
-            "Extra time a source gets past its repeat interval before it is late (30s, 5m, 1h; a bare number is "
-                + "seconds; at most 1w).",
-            valueName: "duration"),
-        transform: LateGraceArgument.parse
-    )
-    var lateGrace = LateGraceArgument.none
+    @OptionGroup var grace: LateGraceOptions
 
     @Option(help: ArgumentHelp("Flap score above which a check state starts flapping.", valueName: "percent"))
     var flapHigh: Double = 50
@@ -118,7 +111,7 @@ struct AuditCommand: ConsoleCommand {
             input = try await AuditInput.replay(
                 sources,
                 decoder: EnvelopeDecoder(strict: strict),
-                configuration: HealthProcessor.Configuration(lateGrace: lateGrace.seconds),
+                configuration: HealthProcessor.Configuration(lateGrace: grace.lateGrace.seconds),
                 start: start?.date,
                 urn: urn,
                 since: since?.date,
@@ -127,7 +120,7 @@ struct AuditCommand: ConsoleCommand {
         }
         let analyzer = AuditAnalyzer(
             configuration: AuditConfiguration(
-                lateGrace: lateGrace.seconds,
+                lateGrace: grace.lateGrace.seconds,
                 flapDetection: FlapDetection(highThreshold: flapHigh, lowThreshold: flapLow),
                 suspiciousWithinSnapshots: suspiciousWithin
             ))

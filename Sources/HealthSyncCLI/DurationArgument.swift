@@ -63,3 +63,15 @@ struct LateGraceArgument: Sendable, Hashable, CustomStringConvertible {
         return LateGraceArgument(seconds: seconds)
     }
 }
+
+/// `--late-grace DURATION`, shared by the commands that run the processor's timers offline (`replay`, `audit`).
+struct LateGraceOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Extra time a source gets past its repeat interval before it is late (30s, 5m, 1h; a bare number is "
+                + "seconds; at most 1w).",
+            valueName: "duration"),
+        transform: LateGraceArgument.parse
+    )
+    var lateGrace = LateGraceArgument.none
+}

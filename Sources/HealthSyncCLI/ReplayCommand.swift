@@ -39,14 +39,7 @@ struct ReplayCommand: ConsoleCommand {
     @Flag(help: "Report unknown keys as warnings and reject non-main sub-streams without expiry.")
     var strict = false
 
-    @Option(
-        help: ArgumentHelp(
-            "Extra time a source gets past its repeat interval before it is late (30s, 5m, 1h; a bare number is "
-                + "seconds; at most 1w).",
-            valueName: "duration"),
-        transform: LateGraceArgument.parse
-    )
-    var lateGrace = LateGraceArgument.none
+    @OptionGroup var grace: LateGraceOptions
 
     @Flag(help: "After the summary, print the resulting check states as `healthsync state` does.")
     var showState = false
@@ -91,7 +84,7 @@ struct ReplayCommand: ConsoleCommand {
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(
             store: store,
-            configuration: HealthProcessor.Configuration(lateGrace: lateGrace.seconds),
+            configuration: HealthProcessor.Configuration(lateGrace: grace.lateGrace.seconds),
             logger: logging.makeLogger()
         )
         let clock = try await processor.clock()

@@ -5,57 +5,50 @@ import HealthSync
 
 /// Workload 1: decoding intake envelopes of 1, 100 and 1,000 check states of about 240 bytes each.
 let benchmarks: @Sendable () -> Void = {
-    let bytesPerSecond = BenchmarkMetric.custom("bytes/s", polarity: .prefersLarger, useScalingFactor: false)
-    let statesPerSecond = BenchmarkMetric.custom("check states/s", polarity: .prefersLarger, useScalingFactor: false)
     for count in [1, 100, 1_000] {
         let body = PayloadText.decodeEnvelope(checkStates: count)
-        // Enough decodes per iteration to cover about 2 MB, so that one iteration is not dominated by the timer.
-        let repeats = max(1, 2_000_000 / body.count)
-        Benchmark(
-            "Decode envelope of \(count) check states (\(body.count) bytes)",
-            configuration: .init(
-                metrics: [.wallClock, .mallocCountTotal, bytesPerSecond, statesPerSecond],
-                maxDuration: .seconds(5), maxIterations: 50
-            )
-        ) { benchmark in
+        decodeBenchmark("Decode envelope of \(count) check states (\(body.count) bytes)", body, count) {
             let decoder = EnvelopeDecoder()
-            let clock = ContinuousClock()
-            let start = clock.now
-            for _ in 0..<repeats {
-                do {
-                    blackHole(try decoder.decode(body))
-                } catch {
-                    benchmark.error("decoding failed: \(error)")
-                }
-            }
-            let seconds = Rates.seconds(clock.now - start)
-            benchmark.measurement(bytesPerSecond, Rates.perSecond(repeats * body.count, seconds))
-            benchmark.measurement(statesPerSecond, Rates.perSecond(repeats * count, seconds))
+            return { try decoder.decode(body) }
         }
         // Foundation's JSONDecoder on the same bytes into plain Codable structs, with no validation, no positions in
         // errors and no fast path: the reference that keeps the hand-written parser's reason measured.
-        Benchmark(
-            "Foundation JSONDecoder, envelope of \(count) check states (\(body.count) bytes)",
-            configuration: .init(
-                metrics: [.wallClock, .mallocCountTotal, bytesPerSecond, statesPerSecond],
-                maxDuration: .seconds(5), maxIterations: 50
-            )
-        ) { benchmark in
+        decodeBenchmark("Foundation JSONDecoder, envelope of \(count) check states (\(body.count) bytes)", body, count) {
             let decoder = JSONDecoder()
             let data = Data(body)
-            let clock = ContinuousClock()
-            let start = clock.now
-            for _ in 0..<repeats {
-                do {
-                    blackHole(try decoder.decode(FoundationEnvelope.self, from: data))
-                } catch {
-                    benchmark.error("decoding failed: \(error)")
-                }
-            }
-            let seconds = Rates.seconds(clock.now - start)
-            benchmark.measurement(bytesPerSecond, Rates.perSecond(repeats * body.count, seconds))
-            benchmark.measurement(statesPerSecond, Rates.perSecond(repeats * count, seconds))
+            return { try decoder.decode(FoundationEnvelope.self, from: data) }
         }
+    }
+}
+
+/// One decode benchmark: enough decodes per iteration to cover about 2 MB, so that one iteration is not dominated by
+/// the timer, reported as bytes and check states per second. `makeDecode` runs once per iteration, outside the timing.
+func decodeBenchmark(
+    _ name: String, _ body: [UInt8], _ count: Int, makeDecode: @escaping @Sendable () -> () throws -> Any
+) {
+    let bytesPerSecond = BenchmarkMetric.custom("bytes/s", polarity: .prefersLarger, useScalingFactor: false)
+    let statesPerSecond = BenchmarkMetric.custom("check states/s", polarity: .prefersLarger, useScalingFactor: false)
+    let repeats = max(1, 2_000_000 / body.count)
+    Benchmark(
+        name,
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal, bytesPerSecond, statesPerSecond],
+            maxDuration: .seconds(5), maxIterations: 50
+        )
+    ) { benchmark in
+        let decode = makeDecode()
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<repeats {
+            do {
+                blackHole(try decode())
+            } catch {
+                benchmark.error("decoding failed: \(error)")
+            }
+        }
+        let seconds = Rates.seconds(clock.now - start)
+        benchmark.measurement(bytesPerSecond, Rates.perSecond(repeats * body.count, seconds))
+        benchmark.measurement(statesPerSecond, Rates.perSecond(repeats * count, seconds))
     }
 }
 
