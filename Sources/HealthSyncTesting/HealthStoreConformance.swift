@@ -70,6 +70,7 @@ public struct HealthStoreConformance: Sendable {
         Check("prunesReceiptsByPrefixAndClock") { try await $0.prunesReceiptsByPrefixAndClock() },
         Check("keepsTheMaximumClock") { try await $0.keepsTheMaximumClock() },
         Check("ordersQueries") { try await $0.ordersQueries() },
+        Check("ordersIdsAsTheirUTF8Bytes") { try await $0.ordersIdsAsTheirUTF8Bytes() },
         Check("filtersEvents") { try await $0.filtersEvents() },
         Check("findsDueSubStreamsStrictlyBeforeTimeEarliestFirstWithLimit") {
             try await $0.findsDueSubStreamsStrictlyBeforeTimeEarliestFirstWithLimit()
@@ -743,6 +744,40 @@ public struct HealthStoreConformance: Sendable {
     }
 
     // MARK: - Queries
+
+    /// Ids sort as their UTF-8 bytes (C collation) in every sorted listing, whatever the locale: URNs in
+    /// ``HealthSync/HealthStoreQueries/streams()``, sub-stream ids in ``HealthSync/HealthStore/subStreams(of:)``,
+    /// and URNs, sub-stream ids and check-state ids in ``HealthSync/HealthStoreQueries/checkStates(urn:subStreamId:)``
+    /// and its pages. The ids mix upper and lower case, accented letters and an emoji (all in NFC).
+    public func ordersIdsAsTheirUTF8Bytes() async throws {
+        let store = try await makeStore()
+        let suffixes = ["z", "é", "Z", "ä", "a", "😀", "e", "É"]
+        func bytewise(_ lhs: String, _ rhs: String) -> Bool { Array(lhs.utf8).lexicographicallyPrecedes(rhs.utf8) }
+        let urns = suffixes.map { "urn:health:test:\($0)" }
+        let keys = urns.map { StreamKey.main($0) } + suffixes.map { StreamKey(urn: Self.urnA, subStreamId: $0) }
+        let states = keys.flatMap { key in suffixes.map { Self.state(key, $0) } }
+        try await Self.seed(store, subStreams: keys, checkStates: states.reversed())
+
+        #expect(try await store.streams().map(\.urn) == urns.sorted(by: bytewise), "urn:health:test:a is urnA")
+        #expect(
+            try await store.subStreams(of: Self.urnA).map(\.key.subStreamId) == [""] + suffixes.sorted(by: bytewise))
+        let expected = states.sorted {
+            if $0.key.urn != $1.key.urn { return bytewise($0.key.urn, $1.key.urn) }
+            if $0.key.subStreamId != $1.key.subStreamId { return bytewise($0.key.subStreamId, $1.key.subStreamId) }
+            return bytewise($0.checkStateId, $1.checkStateId)
+        }
+        #expect(try await store.checkStates(urn: nil, subStreamId: nil) == expected)
+        var paged: [StoredCheckState] = []
+        var position: CheckStatePosition?
+        for _ in 0...expected.count {
+            let page = try await store.checkStates(
+                urn: nil, subStreamId: nil, healths: nil, after: position, limit: 7)
+            guard let last = page.last else { break }
+            paged += page
+            position = CheckStatePosition(last)
+        }
+        #expect(paged == expected)
+    }
 
     /// Queries return their documented order whatever the order of insertion: streams by URN, sub-streams main
     /// first, check states by URN, sub-stream and id, errors by ``HealthSync/ErrorKey``, events by time and then
