@@ -59,7 +59,7 @@ extension AuditInput {
     ///   - until: the end of the audited period.
     /// - Throws: ``HealthSync/StorageError``.
     public static func load(
-        from store: any HealthStore,
+        from store: any HealthStoreQueries,
         source: String,
         urn: String? = nil,
         since: Date? = nil,

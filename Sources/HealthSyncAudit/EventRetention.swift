@@ -4,7 +4,7 @@ import HealthSync
 /// How long the event record is kept, and the pruning that applies it.
 ///
 /// Pruning at processor time `now` deletes the events before `now − duration` through
-/// ``HealthSync/HealthStore/pruneEvents(before:)``, which keeps the latest state-defining event of every check
+/// ``HealthSync/HealthStoreRetention/pruneEvents(before:)``, which keeps the latest state-defining event of every check
 /// state alive at the cutoff. So `state --at T`, `diff` and `audit` stay exact for any `T` from the cutoff on: the
 /// *retained window*. `healthsync sweep --retain-events` uses it, and so can any long-running intake:
 ///
@@ -42,7 +42,7 @@ public struct EventRetention: Sendable, Hashable {
     /// - Returns: How many events were deleted.
     /// - Throws: ``HealthSync/StorageError``.
     @discardableResult
-    public func prune(_ store: any HealthStore, at now: Date) async throws -> Int {
+    public func prune(_ store: any HealthStoreRetention, at now: Date) async throws -> Int {
         try await store.pruneEvents(before: cutoff(at: now))
     }
 
@@ -81,7 +81,7 @@ public struct EventRetention: Sendable, Hashable {
     /// and its clock, read oldest first in growing pages (the events before the window are at most one per live
     /// check state).
     /// - Throws: ``HealthSync/StorageError``.
-    public static func windowStart(in store: any HealthStore) async throws -> Date? {
+    public static func windowStart(in store: any HealthStoreQueries) async throws -> Date? {
         var limit = 4_096
         while true {
             let events = try await store.events(EventQuery(limit: limit))

@@ -113,7 +113,7 @@ public enum TimeTravel {
     /// The check states at `time`, sorted by URN, sub-stream (main first), then check-state id.
     /// - Parameters:
     ///   - time: the instant.
-    ///   - events: events in record order (time, then sequence), as ``HealthSync/HealthStore/events(_:)``
+    ///   - events: events in record order (time, then sequence), as ``HealthSync/HealthStoreQueries/events(_:)``
     ///     returns them; later events are ignored, so passing more than needed is fine.
     public static func state(at time: Date, from events: some Sequence<HealthEvent>) -> [Entry] {
         var fold = Fold()

@@ -26,7 +26,7 @@ struct DatabaseOptions: ParsableArguments {
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
     func openStore(
         creating: Bool, readOnly: Bool = false, console: Console, cache: CacheOptions? = nil
-    ) throws -> any HealthStore {
+    ) throws -> any HealthStoreQueries & HealthStoreRetention {
         try Self.openStore(at: db, creating: creating, readOnly: readOnly, console: console, cache: cache)
     }
 
@@ -35,7 +35,7 @@ struct DatabaseOptions: ParsableArguments {
     /// - Throws: `ExitCode(2)` after printing who holds the lock or why the database cannot be opened.
     func openWriter(
         command: String, creating: Bool, console: Console, cache: CacheOptions? = nil
-    ) throws -> (store: any HealthStore, lock: WriterLock) {
+    ) throws -> (store: any HealthStoreQueries & HealthStoreRetention, lock: WriterLock) {
         try Self.checkPath(db, creating: creating, console: console)
         let lock = try WriterLock.acquire(database: db, command: command, console: console)
         let store = try Self.openStore(at: db, creating: creating, console: console, cache: cache)
@@ -46,7 +46,7 @@ struct DatabaseOptions: ParsableArguments {
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
     static func openStore(
         at db: String, creating: Bool, readOnly: Bool = false, console: Console, cache: CacheOptions? = nil
-    ) throws -> any HealthStore {
+    ) throws -> any HealthStoreQueries & HealthStoreRetention {
         try checkPath(db, creating: creating, console: console)
         do {
             return try SQLiteHealthStore(

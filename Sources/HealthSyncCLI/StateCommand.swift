@@ -69,7 +69,7 @@ struct StateCommand: ConsoleCommand {
     /// Fails with exit status 1 when `time` is before the start of the retained event window, where time travel
     /// would be inexact.
     static func checkRetainedWindow(
-        of store: any HealthStore, at time: Date, option: String, console: Console
+        of store: any HealthStoreQueries, at time: Date, option: String, console: Console
     )
         async throws
     {

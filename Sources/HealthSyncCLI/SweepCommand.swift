@@ -88,7 +88,7 @@ struct SweepCommand: ConsoleCommand {
 
     /// Prints what a sweep to `jump.to` would do: the sub-streams with timers due (with an estimate of how often
     /// they fire) and the events the pruning would delete; changes nothing.
-    static func describeDryRun(of jump: ClockJump, in store: any HealthStore, console: Console) async throws {
+    static func describeDryRun(of jump: ClockJump, in store: any HealthStoreQueries, console: Console) async throws {
         let clock = jump.from.map(TimeArgument.format) ?? "(none)"
         console.print(
             "dry run: the clock would move from \(clock) to \(TimeArgument.format(jump.to))"

@@ -18,12 +18,12 @@ public struct DeadlineSweeperConfiguration: Sendable {
     /// The longest delay between retries.
     public var maximumRetryDelay: Duration
     /// How long events are kept (seconds before the processor clock), or `nil` to keep them all. The sweeper
-    /// prunes older events through ``HealthSync/HealthStore/pruneEvents(before:)`` at most once per
+    /// prunes older events through ``HealthSync/HealthStoreRetention/pruneEvents(before:)`` at most once per
     /// ``pruneInterval``, keeping what time travel needs inside the retained window.
     public var eventRetention: TimeInterval?
     /// How long the intake remembers an `Idempotency-Key` (seconds before the processor clock), or `nil` to remember
     /// them all. The sweeper prunes older keys' receipts through
-    /// ``HealthSync/HealthStore/pruneReceipts(withPrefix:before:)`` with the events; a key re-sent after that is
+    /// ``HealthSync/HealthStoreRetention/pruneReceipts(withPrefix:before:)`` with the events; a key re-sent after that is
     /// applied again.
     public var idempotencyKeyRetention: TimeInterval?
     /// The least time between two prunings of the event record and the idempotency keys.
@@ -72,6 +72,8 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
     private let signal = WakeSignal()
     private let metrics: HealthSyncMetrics?
     private let logger: Logger
+    /// The store's retention, when it adopts it.
+    private let retention: (any HealthStoreRetention)?
 
     /// Creates a sweeper.
     /// - Parameters:
@@ -95,6 +97,7 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        retention = processor.store as? any HealthStoreRetention
     }
 
     /// Tells the sweeper that a deadline may have been added or moved: it looks at the store again (after
@@ -190,6 +193,10 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
     }
 
     private func prune() async {
+        guard let store = retention else {
+            logger.error("pruning skipped: the store does not adopt HealthStoreRetention")
+            return
+        }
         let now: Date
         do {
             let stored = try await processor.store.clock()
@@ -200,7 +207,7 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
         }
         if let retention = configuration.eventRetention {
             do {
-                let pruned = try await processor.store.pruneEvents(before: now.addingTimeInterval(-retention))
+                let pruned = try await store.pruneEvents(before: now.addingTimeInterval(-retention))
                 if pruned > 0 {
                     logger.info("events pruned", metadata: ["events": "\(pruned)", "retention_s": "\(retention)"])
                 }
@@ -210,7 +217,7 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
         }
         if let retention = configuration.idempotencyKeyRetention {
             do {
-                let pruned = try await processor.store.pruneReceipts(
+                let pruned = try await store.pruneReceipts(
                     withPrefix: idempotencyReceiptPrefix, before: now.addingTimeInterval(-retention))
                 if pruned > 0 {
                     logger.info(

@@ -50,7 +50,7 @@ extension HealthSyncAPI {
     // MARK: Handlers
 
     private func streamList() async throws -> Response {
-        let summaries = try await read { try await processor.store.streams() }
+        let summaries = try await read { try await queries.streams() }
         var items: [StatusDocuments.StreamListItem] = []
         for summary in summaries {
             let hasMain = try await read { try await processor.store.subStream(.main(summary.urn)) != nil }
@@ -112,7 +112,7 @@ extension HealthSyncAPI {
         let position = try query.get("cursor").map { cursor throws(HealthSyncHTTPError) in try Self.position(cursor) }
         let fetchLimit = limit + 1
         let states = try await read {
-            try await processor.store.checkStates(
+            try await queries.checkStates(
                 urn: urn, subStreamId: subStreamId, healths: healths, after: position, limit: fetchLimit
             )
         }

@@ -46,6 +46,8 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     public let sweeper: DeadlineSweeper<C>
     /// The service that watches whether the store is still fit to acknowledge into; run it next to the routes.
     public let storeMonitor: StoreMonitor
+    /// The processor's store, for the status API's listings.
+    let queries: any HealthStoreQueries
     let clock: any HealthClock
     let logger: Logger
     let authenticator: APIKeyAuthenticator
@@ -62,7 +64,9 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     ///   - sleepClock: the clock the sweeper sleeps on.
     ///   - metrics: where metrics are recorded.
     ///   - logger: where requests, sweeps and failures are logged. API keys are never logged.
-    /// - Throws: ``ConfigurationError`` when the configuration is not usable.
+    /// - Throws: ``ConfigurationError`` when the configuration is not usable, or with
+    ///   ``ConfigurationError/Code/unsupportedStore`` when the store does not adopt ``HealthSync/HealthStoreQueries``
+    ///   (or ``HealthSync/HealthStoreRetention`` while a retention is set).
     public init(
         processor: HealthProcessor,
         configuration: HealthSyncHTTPConfiguration,
@@ -72,6 +76,19 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
         logger: Logger
     ) throws(ConfigurationError) {
         try configuration.validate()
+        guard let queries = processor.store as? any HealthStoreQueries else {
+            throw ConfigurationError(
+                code: .unsupportedStore,
+                message: "\(type(of: processor.store)) does not answer the status API's queries (HealthStoreQueries)")
+        }
+        let retains =
+            configuration.sweeper.eventRetention != nil || configuration.sweeper.idempotencyKeyRetention != nil
+        if retains, !(processor.store is any HealthStoreRetention) {
+            throw ConfigurationError(
+                code: .unsupportedStore,
+                message: "\(type(of: processor.store)) cannot prune (HealthStoreRetention); set no retention")
+        }
+        self.queries = queries
         self.processor = processor
         self.configuration = configuration
         self.metrics = metrics

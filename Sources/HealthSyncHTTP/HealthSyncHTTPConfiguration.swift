@@ -147,6 +147,7 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
             case invalidPort
             case invalidTimeout
             case invalidConnectionLimit
+            case unsupportedStore
         }
 
         let value: Value
@@ -163,6 +164,9 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         public static let invalidTimeout = Code(value: .invalidTimeout)
         /// The connection cap is below 1.
         public static let invalidConnectionLimit = Code(value: .invalidConnectionLimit)
+        /// The processor's store lacks a capability the intake needs: ``HealthSync/HealthStoreQueries`` for the
+        /// status API, or ``HealthSync/HealthStoreRetention`` when a retention is set.
+        public static let unsupportedStore = Code(value: .unsupportedStore)
 
         /// A readable rendering.
         public var description: String { value.rawValue }

@@ -93,8 +93,8 @@ final class ContextCache: Sendable {
 
         /// The requests the cache does not hold, in order.
         func missing(
-            of requests: [(key: StreamKey, includingCheckStates: Bool)]
-        ) -> [(key: StreamKey, includingCheckStates: Bool)] {
+            of requests: [ContextRequest]
+        ) -> [ContextRequest] {
             zip(requests, contexts).compactMap { $1 == nil ? $0 : nil }
         }
 
@@ -108,7 +108,7 @@ final class ContextCache: Sendable {
 
     /// The contexts of a batch's requests that the cache holds, and whether it rules out due sub-streams.
     func lookup(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        of requests: [ContextRequest],
         dueBefore time: Date,
         limit: Int
     ) -> Lookup {
@@ -176,7 +176,7 @@ final class ContextCache: Sendable {
     func fill(
         _ token: UInt64,
         with contexts: [StreamContext],
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        of requests: [ContextRequest],
         nextDeadline: Date??
     ) {
         state.withLock { state in

@@ -2,7 +2,9 @@ import Foundation
 internal import GRDB
 import HealthSync
 
-extension SQLiteHealthStore {
+/// Commits, and the pipelining of ``HealthSync/PipelinedHealthStore``: a queue of commits on the writer connection,
+/// reads beside it on the pool's readers, and check-state refreshes as one range update.
+extension SQLiteHealthStore: PipelinedHealthStore {
     /// Applies `change` in one write transaction, in the order ``HealthSync/StoreChange`` documents.
     ///
     /// Versions are checked by the writes themselves (`UPDATE … WHERE version = ?`, `DELETE … WHERE version = ?`,

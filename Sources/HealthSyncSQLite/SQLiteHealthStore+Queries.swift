@@ -4,12 +4,12 @@ import HealthSync
 
 /// The reads of ``HealthStore``: each is one read transaction, so it sees one consistent state.
 ///
-/// The reads the processor makes while it processes (``streamContext(of:includingCheckStates:)``,
-/// ``checkStates(of:ids:)`` and ``dueSubStreams(before:limit:)``) run on the writer connection, between its commits:
+/// The reads the processor makes while it processes (``batchContext(of:due:)``, ``checkStates(of:ids:)`` and
+/// ``dueSubStreams(before:limit:)``) run on the writer connection, between its commits:
 /// SQLite keeps a connection's page cache across its own commits but drops a reader's after every commit of another
 /// connection, so on a busy intake the writer's reads hit a warm cache. They are still read transactions of their own, which see what is
 /// committed, by this process or any other, so nothing assumes this process is the only writer.
-extension SQLiteHealthStore {
+extension SQLiteHealthStore: HealthStoreQueries {
     /// The stream of `key` with its open errors, the sub-stream `key` and, when asked for and the sub-stream is
     /// stored, its check states, in one read transaction.
     /// - Throws: ``HealthSync/StorageError``.
@@ -17,45 +17,51 @@ extension SQLiteHealthStore {
         of key: StreamKey,
         includingCheckStates: Bool
     ) async throws(StorageError) -> StreamContext {
-        let requests = [(key: key, includingCheckStates: includingCheckStates)]
-        let read = try await batchContext(of: requests, dueBefore: .distantPast, limit: 0)
+        let requests = [ContextRequest(key: key, includingCheckStates: includingCheckStates)]
+        let read = try await batchContext(of: requests, due: nil)
         guard let context = read.contexts.first else {
             throw StorageError(code: .failed, message: "reading stream \(key.urn) returned nothing")
         }
         return context
     }
 
-    /// The sub-streams due before `time` and the contexts of several sub-streams
+    /// The due sub-streams asked for and the contexts of several sub-streams
     /// (``streamContext(of:includingCheckStates:)`` of each) in one read transaction: one call for a batch of
     /// envelopes instead of one per envelope and one for the timers. The contexts the context cache holds are
     /// answered from it; the rest (and the due sub-streams, unless the cache rules them out) are read in one
     /// transaction, and without SQL when nothing is left.
     /// - Throws: ``HealthSync/StorageError``.
     public func batchContext(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
-        dueBefore time: Date,
-        limit: Int
+        of requests: [ContextRequest],
+        due: DueTimers?
     ) async throws(StorageError) -> BatchContext {
-        try await cachedBatchContext(of: requests, dueBefore: time, limit: limit, besideWrites: false)
+        try await cachedBatchContext(
+            of: requests, dueBefore: due?.before ?? .distantPast, limit: Self.rowLimit(due), besideWrites: false)
     }
 
-    /// ``batchContext(of:dueBefore:limit:)`` on one of the pool's reader connections, which does not wait for the
-    /// writer: it sees what was committed when its transaction starts (an in-memory store's single connection
-    /// waits). The context cache answers what it holds, as for ``batchContext(of:dueBefore:limit:)``.
+    /// ``batchContext(of:due:)`` on one of the pool's reader connections, which does not wait for the writer: it
+    /// sees what was committed when its transaction starts (an in-memory store's single connection waits). The
+    /// context cache answers what it holds, as for ``batchContext(of:due:)``.
     /// - Throws: ``HealthSync/StorageError``.
     public func batchContextBesideWrites(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
-        dueBefore time: Date,
-        limit: Int
+        of requests: [ContextRequest],
+        due: DueTimers?
     ) async throws(StorageError) -> BatchContext {
-        try await cachedBatchContext(of: requests, dueBefore: time, limit: limit, besideWrites: true)
+        try await cachedBatchContext(
+            of: requests, dueBefore: due?.before ?? .distantPast, limit: Self.rowLimit(due), besideWrites: true)
+    }
+
+    /// The SQL row limit of the due sub-streams read: 0 for none, the largest 32-bit integer for all.
+    static func rowLimit(_ due: DueTimers?) -> Int {
+        guard let due else { return 0 }
+        return max(0, due.limit ?? Int(Int32.max))
     }
 
     /// A batch context from the cache, and, in one read transaction on the writer connection (or on a reader,
     /// `besideWrites`), what the cache does not hold: the missing requests, and the due sub-streams unless the cache
     /// rules them out. What is read fills the cache.
     private func cachedBatchContext(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        of requests: [ContextRequest],
         dueBefore time: Date,
         limit: Int,
         besideWrites: Bool
@@ -79,7 +85,7 @@ extension SQLiteHealthStore {
     /// Reads a batch context in `db` and, with a cache, caches it (with the next deadline, when the due
     /// sub-streams were asked for) unless a commit was applied to the cache since `token`.
     static func batchContext(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        of requests: [ContextRequest],
         dueBefore time: Date,
         limit: Int,
         in db: Database,
@@ -98,7 +104,7 @@ extension SQLiteHealthStore {
     }
 
     static func batchContext(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        of requests: [ContextRequest],
         dueBefore time: Date,
         limit: Int,
         in db: Database

@@ -2,9 +2,9 @@ import Foundation
 internal import GRDB
 import HealthSync
 
-/// Event and receipt retention: ``HealthSync/HealthStore/pruneEvents(before:)`` and
-/// ``HealthSync/HealthStore/pruneReceipts(withPrefix:before:)``.
-extension SQLiteHealthStore {
+/// Event and receipt retention: ``HealthSync/HealthStoreRetention/pruneEvents(before:)`` and
+/// ``HealthSync/HealthStoreRetention/pruneReceipts(withPrefix:before:)``.
+extension SQLiteHealthStore: HealthStoreRetention {
     /// The statement of ``pruneEvents(before:)``: a range scan of `event_at` below the cutoff, minus, per check
     /// state, the latest event before the cutoff when it created or updated the check state (a window function,
     /// SQLite 3.25 or later). Its one parameter is the cutoff.

@@ -70,6 +70,7 @@ public struct HealthStoreConformance: Sendable {
         Check("prunesReceiptsByPrefixAndClock") { try await $0.prunesReceiptsByPrefixAndClock() },
         Check("keepsTheMaximumClock") { try await $0.keepsTheMaximumClock() },
         Check("ordersQueries") { try await $0.ordersQueries() },
+        Check("ordersIdsAsTheirUTF8Bytes") { try await $0.ordersIdsAsTheirUTF8Bytes() },
         Check("filtersEvents") { try await $0.filtersEvents() },
         Check("findsDueSubStreamsStrictlyBeforeTimeEarliestFirstWithLimit") {
             try await $0.findsDueSubStreamsStrictlyBeforeTimeEarliestFirstWithLimit()
@@ -85,11 +86,16 @@ public struct HealthStoreConformance: Sendable {
         },
     ]
 
-    private let makeStore: @Sendable () async throws -> any HealthStore
+    private let makeStore: @Sendable () async throws -> any HealthStoreQueries
 
     /// Creates the suite.
+    ///
+    /// The checks read back through ``HealthSync/HealthStoreQueries``, so the store adopts it. The checks of
+    /// retention run when the store adopts ``HealthSync/HealthStoreRetention``; the checks of pipelining run on the
+    /// store when it adopts ``HealthSync/PipelinedHealthStore``, otherwise on ``HealthSync/UnpipelinedHealthStore``
+    /// over it, which is what the processor uses then.
     /// - Parameter makeStore: Returns a new, empty store each time it is called; every check calls it once.
-    public init(makeStore: @escaping @Sendable () async throws -> any HealthStore) {
+    public init(makeStore: @escaping @Sendable () async throws -> any HealthStoreQueries) {
         self.makeStore = makeStore
     }
 
@@ -739,6 +745,40 @@ public struct HealthStoreConformance: Sendable {
 
     // MARK: - Queries
 
+    /// Ids sort as their UTF-8 bytes (C collation) in every sorted listing, whatever the locale: URNs in
+    /// ``HealthSync/HealthStoreQueries/streams()``, sub-stream ids in ``HealthSync/HealthStore/subStreams(of:)``,
+    /// and URNs, sub-stream ids and check-state ids in ``HealthSync/HealthStoreQueries/checkStates(urn:subStreamId:)``
+    /// and its pages. The ids mix upper and lower case, accented letters and an emoji (all in NFC).
+    public func ordersIdsAsTheirUTF8Bytes() async throws {
+        let store = try await makeStore()
+        let suffixes = ["z", "é", "Z", "ä", "a", "😀", "e", "É"]
+        func bytewise(_ lhs: String, _ rhs: String) -> Bool { Array(lhs.utf8).lexicographicallyPrecedes(rhs.utf8) }
+        let urns = suffixes.map { "urn:health:test:\($0)" }
+        let keys = urns.map { StreamKey.main($0) } + suffixes.map { StreamKey(urn: Self.urnA, subStreamId: $0) }
+        let states = keys.flatMap { key in suffixes.map { Self.state(key, $0) } }
+        try await Self.seed(store, subStreams: keys, checkStates: states.reversed())
+
+        #expect(try await store.streams().map(\.urn) == urns.sorted(by: bytewise), "urn:health:test:a is urnA")
+        #expect(
+            try await store.subStreams(of: Self.urnA).map(\.key.subStreamId) == [""] + suffixes.sorted(by: bytewise))
+        let expected = states.sorted {
+            if $0.key.urn != $1.key.urn { return bytewise($0.key.urn, $1.key.urn) }
+            if $0.key.subStreamId != $1.key.subStreamId { return bytewise($0.key.subStreamId, $1.key.subStreamId) }
+            return bytewise($0.checkStateId, $1.checkStateId)
+        }
+        #expect(try await store.checkStates(urn: nil, subStreamId: nil) == expected)
+        var paged: [StoredCheckState] = []
+        var position: CheckStatePosition?
+        for _ in 0...expected.count {
+            let page = try await store.checkStates(
+                urn: nil, subStreamId: nil, healths: nil, after: position, limit: 7)
+            guard let last = page.last else { break }
+            paged += page
+            position = CheckStatePosition(last)
+        }
+        #expect(paged == expected)
+    }
+
     /// Queries return their documented order whatever the order of insertion: streams by URN, sub-streams main
     /// first, check states by URN, sub-stream and id, errors by ``HealthSync/ErrorKey``, events by time and then
     /// sequence (which follows commit order).
@@ -949,10 +989,11 @@ public struct HealthStoreConformance: Sendable {
         #expect(try await store.checkStates(of: main, ids: many) == [mainStates[1]])
     }
 
-    /// ``HealthSync/HealthStore/pruneReceipts(withPrefix:before:)`` deletes exactly the receipts that start with the
-    /// prefix and were committed with a clock before the cutoff; a pruned receipt can be committed again.
+    /// ``HealthSync/HealthStoreRetention/pruneReceipts(withPrefix:before:)`` deletes exactly the receipts that start
+    /// with the prefix and were committed with a clock before the cutoff; a pruned receipt can be committed again.
+    /// A store without ``HealthSync/HealthStoreRetention`` has nothing to check here.
     public func prunesReceiptsByPrefixAndClock() async throws {
-        let store = try await makeStore()
+        guard let store = try await makeStore() as? any HealthStoreRetention else { return }
         let receipts: [(String, Double?)] = [
             ("http:old", 10), ("http:", 10), ("http:new", 30), ("http:at-cutoff", 20), ("http:no-clock", nil),
             ("replay:abc:1", 10), ("httpx", 10), ("http", 10),
@@ -975,14 +1016,15 @@ public struct HealthStoreConformance: Sendable {
         #expect(try await store.hasReceipt("http:old"))
     }
 
-    /// ``HealthSync/HealthStore/streamContext(of:includingCheckStates:)`` returns what the separate reads of the
+    /// ``HealthSync/HealthStore/batchContext(of:due:)`` of one request returns what the separate reads of the
     /// stream, its errors, the sub-stream and, when asked for and the sub-stream is stored, its check states (sorted
-    /// by id) return: for a stored sub-stream, a sub-stream that is not stored, and a stream that is not stored;
-    /// ``HealthSync/HealthStore/batchContext(of:dueBefore:limit:)`` returns the same, for several requests in order,
-    /// with the due sub-streams ``HealthSync/HealthStore/dueSubStreams(before:limit:)`` returns, and so does
-    /// ``HealthSync/HealthStore/batchContextBesideWrites(of:dueBefore:limit:)``.
+    /// by id, as ``HealthSync/HealthStore/checkStates(of:ids:)`` has them) return: for a stored sub-stream, a
+    /// sub-stream that is not stored, and a stream that is not stored; for several requests, the same in order,
+    /// with the due timers asked for (none for `nil`, every one for ``HealthSync/DueTimers/all(before:)``), and so
+    /// does ``HealthSync/PipelinedPipelinedHealthStore/batchContextBesideWrites(of:due:)``.
     public func readsTheStreamContextAsTheSeparateReads() async throws {
         let store = try await makeStore()
+        let pipeline = Self.pipeline(of: store)
         let main = StreamKey.main(Self.urnA)
         let other = StreamKey(urn: Self.urnA, subStreamId: "x")
         let mainStates = ["d", "a", "c", "b"].map { Self.state(main, $0) }
@@ -1020,23 +1062,32 @@ public struct HealthStoreConformance: Sendable {
             #expect(try await store.streamContext(of: key, includingCheckStates: true) == withStates, "\(key)")
         }
         // Several in one call: one context per request, in order, each as read alone.
-        let requests = keys.enumerated().map { (key: $0.element, includingCheckStates: $0.offset % 2 == 0) }
+        let requests = keys.enumerated().map {
+            ContextRequest(key: $0.element, includingCheckStates: $0.offset % 2 == 0)
+        }
         var alone: [StreamContext] = []
         for request in requests {
             alone.append(
                 try await store.streamContext(of: request.key, includingCheckStates: request.includingCheckStates))
         }
         for (time, limit) in [(0.0, 10), (1e9, 10), (1e9, 1), (1e9, 0)] {
-            let batch = try await store.batchContext(of: requests, dueBefore: Self.time(time), limit: limit)
+            let batch = try await store.batchContext(
+                of: requests, due: DueTimers(before: Self.time(time), limit: limit))
             #expect(batch.contexts == alone)
             #expect(batch.due == (try await store.dueSubStreams(before: Self.time(time), limit: limit)))
             // Beside the writes (none run here), the same.
-            let beside = try await store.batchContextBesideWrites(
-                of: requests, dueBefore: Self.time(time), limit: limit)
+            let beside = try await pipeline.batchContextBesideWrites(
+                of: requests, due: DueTimers(before: Self.time(time), limit: limit))
             #expect(beside.contexts == alone)
             #expect(beside.due == batch.due)
         }
-        #expect(try await store.batchContext(of: [], dueBefore: Self.time(0), limit: 10).contexts.isEmpty)
+        let every = try await store.batchContext(of: requests, due: .all(before: Self.time(1e9)))
+        #expect(every.contexts == alone)
+        #expect(every.due == (try await store.dueSubStreams(before: Self.time(1e9), limit: 1_000)))
+        let none = try await store.batchContext(of: requests, due: nil)
+        #expect(none.contexts == alone)
+        #expect(none.due == [])
+        #expect(try await store.batchContext(of: [], due: DueTimers(before: Self.time(0), limit: 10)).contexts.isEmpty)
 
         let context = try await store.streamContext(of: main, includingCheckStates: true)
         #expect(context.checkStates == Self.byId(mainStates))
@@ -1050,7 +1101,7 @@ public struct HealthStoreConformance: Sendable {
         #expect(try await store.streamContext(of: .main(Self.urnD), includingCheckStates: true).checkStates == nil)
     }
 
-    /// ``HealthSync/HealthStore/streams()`` counts each stream's sub-streams (main included) and its check states
+    /// ``HealthSync/HealthStoreQueries/streams()`` counts each stream's sub-streams (main included) and its check states
     /// over all sub-streams, and follows deletions.
     public func countsInSummaries() async throws {
         let store = try await makeStore()
@@ -1098,11 +1149,13 @@ public struct HealthStoreConformance: Sendable {
 // MARK: - Event retention
 
 extension HealthStoreConformance {
-    /// ``HealthSync/HealthStore/pruneEvents(before:)`` deletes the events strictly before the cutoff except, per
-    /// check state (URN, sub-stream and id), the latest one before the cutoff (by time, then sequence) when it
-    /// created or updated the check state; it returns how many it deleted, and later commits get larger sequences.
+    /// ``HealthSync/HealthStoreRetention/pruneEvents(before:)`` deletes the events strictly before the cutoff
+    /// except, per check state (URN, sub-stream and id), the latest one before the cutoff (by time, then sequence)
+    /// when it created or updated the check state; it returns how many it deleted, and later commits get larger
+    /// sequences. A store without ``HealthSync/HealthStoreRetention`` has nothing to check here.
     public func prunesEventsButTheLatestStateOfLiveCheckStates() async throws {
-        let store = try await makeStore()
+        let made = try await makeStore()
+        guard let store = made as? any HealthStoreRetention & HealthStoreQueries else { return }
         let main = StreamKey.main(Self.urnA)
         let other = StreamKey(urn: Self.urnA, subStreamId: "x")
         func event(
@@ -1178,12 +1231,13 @@ extension HealthStoreConformance {
 }
 
 extension HealthStoreConformance {
-    /// ``HealthSync/HealthStore/queueCommit(_:after:)`` writes commits in the order they were queued, each only
-    /// after the one before it: a commit that is valid only after its predecessor succeeds. One queued after a
+    /// ``HealthSync/PipelinedPipelinedHealthStore/queueCommit(_:after:)`` writes commits in the order they were queued, each
+    /// only after the one before it: a commit that is valid only after its predecessor succeeds. One queued after a
     /// failed commit fails with ``HealthSync/CommitTicket/earlierFailure`` and writes nothing, and so does the one
-    /// after it; a commit queued after nothing is written again.
+    /// after it; a commit queued after nothing is written again. Over a store without pipelining, this checks
+    /// ``HealthSync/UnpipelinedHealthStore`` over it.
     public func writesQueuedCommitsInOrderAndNoneAfterAFailure() async throws {
-        let store = try await makeStore()
+        let store = Self.pipeline(of: try await makeStore())
         // An insert, then updates that each need the version the one before writes, queued before any ran.
         var first = store.queueCommit(Self.change { $0.savedStreams = [Self.stream(Self.urnA)] }, after: nil)
         for version in Int64(1)...3 {
@@ -1221,6 +1275,12 @@ extension HealthStoreConformance {
 // MARK: - Fixtures
 
 extension HealthStoreConformance {
+    /// The store's pipelining as the processor uses it: the store when it adopts it, otherwise
+    /// ``HealthSync/UnpipelinedHealthStore`` over it.
+    static func pipeline(of store: any HealthStore) -> any PipelinedHealthStore {
+        store as? any PipelinedHealthStore ?? UnpipelinedHealthStore(store)
+    }
+
     static let urnA = "urn:health:test:a"
     static let urnB = "urn:health:test:b"
     static let urnC = "urn:health:test:c"
@@ -1339,7 +1399,7 @@ extension HealthStoreConformance {
     /// Inserts streams (those named and those of `subStreams`), sub-streams, check states, errors and events in
     /// one commit; every record is then at version 1.
     static func seed(
-        _ store: any HealthStore,
+        _ store: any HealthStoreQueries,
         streams: [String] = [],
         subStreams: [StreamKey],
         deadlines: [StreamKey: Double] = [:],
@@ -1381,7 +1441,7 @@ extension HealthStoreConformance {
     /// Commits `change`, expects it to fail with `code`, and expects the store to read exactly as before.
     static func expectNothingWritten(
         by change: StoreChange,
-        to store: any HealthStore,
+        to store: any HealthStoreQueries,
         failingWith code: StorageError.Code,
         _ comment: Comment,
         receiptIsNew: Bool = true,
@@ -1421,7 +1481,7 @@ extension HealthStoreConformance {
         }
     }
 
-    static func contents(of store: any HealthStore, urns: [String]) async throws -> Contents {
+    static func contents(of store: any HealthStoreQueries, urns: [String]) async throws -> Contents {
         var contents = Contents(
             summaries: try await store.streams().filter { urns.contains($0.urn) },
             streams: [],

@@ -89,6 +89,8 @@ import Testing
     }
 
     static func sameState(_ actual: any HealthStore, _ expected: any HealthStore) async throws -> Bool {
+        let actual = try #require(actual as? any HealthStoreQueries)
+        let expected = try #require(expected as? any HealthStoreQueries)
         guard try await actual.allCheckStates() == expected.allCheckStates(),
             try await actual.streams() == expected.streams(),
             try await actual.events(EventQuery()) == expected.events(EventQuery()),
@@ -108,6 +110,8 @@ import Testing
         clock: Date?? = nil,
         _ what: String
     ) async throws {
+        let actual = try #require(actual as? any HealthStoreQueries)
+        let expected = try #require(expected as? any HealthStoreQueries)
         #expect(try await actual.allCheckStates() == expected.allCheckStates(), "\(what): check states")
         #expect(try await actual.streams() == expected.streams(), "\(what): streams")
         #expect(try await actual.events(EventQuery()) == expected.events(EventQuery()), "\(what): events")

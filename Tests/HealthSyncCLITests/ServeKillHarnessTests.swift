@@ -206,7 +206,7 @@ import Testing
         count: Int
     ) async throws {
         let urn = reference.script.urn
-        let expected: any HealthStore = reference.store
+        let expected: any HealthStoreQueries = reference.store
         let actual = try await content(of: store)[urn] ?? []
         let expectedContent = try await reference.content(after: count)
         #expect(actual == expectedContent, "\(urn): check states at the end")
@@ -232,7 +232,7 @@ import Testing
     static func receipt(_ key: String) -> String { "http:\(PayloadFile.digest(ServeProcess.key.utf8)):\(key)" }
 
     /// The events of `urn` in order, without their times and sequence numbers.
-    static func history(of urn: String, in store: any HealthStore) async throws -> [String] {
+    static func history(of urn: String, in store: any HealthStoreQueries) async throws -> [String] {
         try await store.events(EventQuery(urn: urn)).map { event in
             let state = event.checkState.map { "\($0.checkStateId) \($0.health) \($0.message ?? "")" } ?? ""
             return [
@@ -296,7 +296,7 @@ import Testing
     }
 
     /// The check states of every stream, without the bookkeeping that depends on time and re-sends.
-    static func content(of store: any HealthStore) async throws -> [String: Set<CheckStateContent>] {
+    static func content(of store: any HealthStoreQueries) async throws -> [String: Set<CheckStateContent>] {
         var content: [String: Set<CheckStateContent>] = [:]
         for state in try await store.allCheckStates() {
             content[state.key.urn, default: []].insert(CheckStateContent(key: state.key, checkState: state.checkState))

@@ -12,7 +12,7 @@ import Testing
 
     /// A processor, processor time, and a sweeper sleeping on a test clock.
     struct Rig {
-        let store: any HealthStore
+        let store: any HealthStoreQueries
         let clock = ManualClock(DeadlineSweeperTests.start)
         let sleepClock = TestSleepClock()
         let metrics = HealthSyncMetrics()
@@ -20,7 +20,7 @@ import Testing
         let sweeper: DeadlineSweeper<TestSleepClock>
 
         init(
-            store: any HealthStore = InMemoryHealthStore(),
+            store: any HealthStoreQueries = InMemoryHealthStore(),
             eventRetention: TimeInterval? = nil,
             idempotencyKeyRetention: TimeInterval? = nil
         ) {

@@ -83,7 +83,7 @@ import Testing
         let memory = InMemoryHealthStore()
         let sqlite = try SQLiteHealthStore.inMemory()
         let ids = (0..<9).map { "c\($0)" }
-        for store in [memory, sqlite] as [any HealthStore] {
+        for store in [memory, sqlite] as [any HealthStoreQueries] {
             let processor = HealthProcessor(store: store, logger: Harness.logger)
             for (index, urn) in ["urn:health:p:b", "urn:health:p:a"].enumerated() {
                 let envelope = try EnvelopeDecoder().decode(
@@ -93,7 +93,7 @@ import Testing
         }
         for healths in [nil, Set([Health.critical])] {
             var pages: [[[String]]] = []
-            for store in [memory, sqlite] as [any HealthStore] {
+            for store in [memory, sqlite] as [any HealthStoreQueries] {
                 var walked: [[String]] = []
                 var position: CheckStatePosition?
                 for _ in 0..<20 {

@@ -45,7 +45,8 @@ import Testing
         _ reference: Reference,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        let expected = reference.processor.store
+        let actual = try #require(actual as? any HealthStoreQueries)
+        let expected = try #require(reference.processor.store as? any HealthStoreQueries)
         #expect(try await actual.allCheckStates() == expected.allCheckStates(), sourceLocation: sourceLocation)
         #expect(try await actual.streams() == expected.streams(), sourceLocation: sourceLocation)
         #expect(try await actual.errors(of: urn) == expected.errors(of: urn), sourceLocation: sourceLocation)

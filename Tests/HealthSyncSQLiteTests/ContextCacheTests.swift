@@ -22,11 +22,11 @@ import Testing
 
     /// What a store with no cache reads of `requests` in the same file.
     private static func uncachedRead(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        of requests: [ContextRequest],
         path: String
     ) async throws -> BatchContext {
         let plain = try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
-        return try await plain.batchContext(of: requests, dueBefore: at(0), limit: 10)
+        return try await plain.batchContext(of: requests, due: DueTimers(before: at(0), limit: 10))
     }
 
     @Test func theNextMessageOfAStreamJustWrittenIsProcessedWithoutReadingTheFile() async throws {
@@ -52,8 +52,8 @@ import Testing
             try await expectSameState(store, memory.store)
 
             // What the cache answers equals what the file holds, field for field.
-            let requests = [(key: StreamKey.main(Self.urn), includingCheckStates: true)]
-            let cached = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 10)
+            let requests = [ContextRequest(key: StreamKey.main(Self.urn), includingCheckStates: true)]
+            let cached = try await store.batchContext(of: requests, due: DueTimers(before: Self.at(0), limit: 10))
             #expect(cache.statistics.hits == 3)
             #expect(try await cached == Self.uncachedRead(of: requests, path: path))
         }
@@ -76,12 +76,12 @@ import Testing
                 _ = try await processor.apply(envelope, at: time)
             }
             let requests = [
-                (key: StreamKey.main(Self.urn), includingCheckStates: true),
-                (key: StreamKey.main("urn:health:test:other"), includingCheckStates: true),
+                ContextRequest(key: StreamKey.main(Self.urn), includingCheckStates: true),
+                ContextRequest(key: StreamKey.main("urn:health:test:other"), includingCheckStates: true),
             ]
             let cache = try #require(store.cache)
             let hits = cache.statistics.hits
-            let cached = try await store.batchContext(of: requests, dueBefore: .distantPast, limit: 10)
+            let cached = try await store.batchContext(of: requests, due: DueTimers(before: .distantPast, limit: 10))
             #expect(cache.statistics.hits == hits + 2)
             let fromFile = try await Self.uncachedRead(of: requests, path: path)
             #expect(cached == fromFile)
@@ -97,7 +97,8 @@ import Testing
             let processor = HealthProcessor(store: store)
             // Another process on the same file, here another connection.
             let other = HealthProcessor(store: try SQLiteHealthStore(path: path, contextCacheCapacity: 0))
-            let memory = HealthProcessor(store: InMemoryHealthStore())
+            let memoryStore = InMemoryHealthStore()
+            let memory = HealthProcessor(store: memoryStore)
             let steps: [(HealthProcessor, Envelope, Double)] = [
                 (processor, try Self.envelope(at: 100, Self.snapshot(["a", "b", "c"])), 100),
                 // The other writer removes b and c and turns a critical; `processor`'s cache still holds a, b, c.
@@ -109,7 +110,7 @@ import Testing
                 #expect(try await writer.apply(envelope, at: Self.at(time)) == expected, "step \(index)")
             }
             try await expectSameState(store, memory.store)
-            #expect(try await store.events(EventQuery()) == memory.store.events(EventQuery()))
+            #expect(try await store.events(EventQuery()) == memoryStore.events(EventQuery()))
             // The stale read was answered from the cache; its commit failed on the data version, and the retry read
             // the file.
             #expect(cache.statistics.hits == 1)
@@ -151,13 +152,13 @@ import Testing
             // A new store reads the stream (and caches it); another connection then changes a check state without
             // a version; the new store's first commit, about another stream, sees that and empties the cache.
             let store = try SQLiteHealthStore(path: path)
-            let requests = [(key: StreamKey.main(Self.urn), includingCheckStates: true)]
-            _ = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 10)
+            let requests = [ContextRequest(key: StreamKey.main(Self.urn), includingCheckStates: true)]
+            _ = try await store.batchContext(of: requests, due: DueTimers(before: Self.at(0), limit: 10))
             let other = try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
             try await other.execute("UPDATE checkState SET health = 'CRITICAL' WHERE checkStateId = 'a'")
             _ = try await HealthProcessor(store: store).apply(
                 try Self.envelope(at: 130, Self.snapshot(["x"], of: "urn:health:test:unrelated")), at: Self.at(130))
-            let read = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 10)
+            let read = try await store.batchContext(of: requests, due: DueTimers(before: Self.at(0), limit: 10))
             #expect(try await read == Self.uncachedRead(of: requests, path: path))
             #expect(read.contexts.first?.checkStates?.first?.checkState.health == .critical)
         }
@@ -166,8 +167,8 @@ import Testing
     @Test func aFullCacheKeepsWhatItHoldsAndStartsOverWhenTheStreamsMoveOn() {
         // Each stream counts two entries (its record and its main sub-stream's, both absent here).
         let cache = ContextCache(capacity: 6, window: 8)
-        func request(_ stream: Int) -> [(key: StreamKey, includingCheckStates: Bool)] {
-            [(key: .main("urn:health:test:s\(stream)"), includingCheckStates: false)]
+        func request(_ stream: Int) -> [ContextRequest] {
+            [ContextRequest(key: .main("urn:health:test:s\(stream)"), includingCheckStates: false)]
         }
         func cached(_ stream: Int) -> Bool {
             cache.lookup(of: request(stream), dueBefore: .distantPast, limit: 0).complete != nil
@@ -221,15 +222,16 @@ import Testing
             }
             let store = try SQLiteHealthStore(path: path)
             let cache = try #require(store.cache)
-            let requests = urns.map { (key: StreamKey.main($0), includingCheckStates: true) }
+            let requests = urns.map { ContextRequest(key: StreamKey.main($0), includingCheckStates: true) }
             // Two of the four streams are read (and cached) first; the batch then reads only the other two.
-            _ = try await store.batchContext(of: Array(requests[1...2]), dueBefore: Self.at(0), limit: 10)
+            _ = try await store.batchContext(of: Array(requests[1...2]), due: DueTimers(before: Self.at(0), limit: 10))
             #expect(cache.statistics.misses == 2)
-            let read = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 10)
+            let read = try await store.batchContext(of: requests, due: DueTimers(before: Self.at(0), limit: 10))
             #expect(cache.statistics.hits == 2)
             #expect(cache.statistics.misses == 4)
             #expect(try await read == Self.uncachedRead(of: requests, path: path))
-            let beside = try await store.batchContextBesideWrites(of: requests, dueBefore: Self.at(0), limit: 10)
+            let beside = try await store.batchContextBesideWrites(
+                of: requests, due: DueTimers(before: Self.at(0), limit: 10))
             #expect(cache.statistics.hits == 6)
             #expect(beside == read)
         }
@@ -265,13 +267,14 @@ import Testing
         _ = try await processor.apply(try Self.envelope(at: 100, Self.snapshot(["a"])), at: Self.at(100))
         let key = StreamKey.main(Self.urn)
         let deadline = try #require(try await store.nextDeadline())
-        let requests = [(key: key, includingCheckStates: true)]
+        let requests = [ContextRequest(key: key, includingCheckStates: true)]
         // Before the deadline the cache knows nothing is due; past it, the store asks the file for the due
         // sub-streams (and still takes the context from the cache).
-        let before = try await store.batchContext(of: requests, dueBefore: deadline, limit: 10)
+        let before = try await store.batchContext(of: requests, due: DueTimers(before: deadline, limit: 10))
         #expect(before.due.isEmpty)
         let statistics = cache.statistics
-        let after = try await store.batchContext(of: requests, dueBefore: deadline.addingTimeInterval(1), limit: 10)
+        let after = try await store.batchContext(
+            of: requests, due: DueTimers(before: deadline.addingTimeInterval(1), limit: 10))
         #expect(after.due == [key])
         #expect(after.contexts == before.contexts)
         #expect(cache.statistics.hits == statistics.hits + 1)
@@ -385,30 +388,32 @@ import Testing
             // Twice the cache, in one new sub-stream: saved by the commit, never held.
             let large = order.arrange(Array(0..<2_000)).map { "check-\($0)" }
             _ = try await processor.apply(try Self.envelope(at: 0, Self.snapshot(large)), at: Self.at(100))
-            let requests = small.map { (key: StreamKey.main($0), includingCheckStates: true) }
+            let requests = small.map { ContextRequest(key: StreamKey.main($0), includingCheckStates: true) }
             let before = cache.statistics
             #expect(before.size <= before.capacity)
-            let read = try await store.batchContext(of: requests, dueBefore: Self.at(0), limit: 0)
+            let read = try await store.batchContext(of: requests, due: nil)
             // Every small stream is still answered from the cache.
             #expect(cache.statistics.hits == before.hits + small.count)
             #expect(read.contexts.map { $0.checkStates?.count } == small.map { _ in 3 })
 
             // The large one is read from the file each time, and what it reads is not admitted either.
-            let largeRequest = [(key: StreamKey.main(Self.urn), includingCheckStates: true)]
+            let largeRequest = [ContextRequest(key: StreamKey.main(Self.urn), includingCheckStates: true)]
             for _ in 0..<2 {
                 let statistics = cache.statistics
-                let context = try await store.batchContext(of: largeRequest, dueBefore: Self.at(0), limit: 0)
+                let context = try await store.batchContext(of: largeRequest, due: nil)
                 #expect(context.contexts.first?.checkStates?.count == large.count)
                 #expect(cache.statistics.misses == statistics.misses + 1)
                 #expect(cache.statistics.size == statistics.size)
             }
             #expect(
-                try await store.batchContext(of: largeRequest, dueBefore: Self.at(0), limit: 0)
+                try await store.batchContext(of: largeRequest, due: nil)
                     == Self.uncachedRead(of: largeRequest, path: path))
         }
     }
 
     private func expectSameState(_ actual: any HealthStore, _ expected: any HealthStore) async throws {
+        let actual = try #require(actual as? any HealthStoreQueries)
+        let expected = try #require(expected as? any HealthStoreQueries)
         #expect(
             try await actual.checkStates(urn: nil, subStreamId: nil) == expected.checkStates(urn: nil, subStreamId: nil)
         )

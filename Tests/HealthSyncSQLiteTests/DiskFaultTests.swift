@@ -45,6 +45,8 @@ import Testing
         _ expected: any HealthStore,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
+        let actual = try #require(actual as? any HealthStoreQueries)
+        let expected = try #require(expected as? any HealthStoreQueries)
         #expect(try await actual.allCheckStates() == expected.allCheckStates(), sourceLocation: sourceLocation)
         #expect(try await actual.streams() == expected.streams(), sourceLocation: sourceLocation)
         #expect(try await actual.errors(of: urn) == expected.errors(of: urn), sourceLocation: sourceLocation)

@@ -19,7 +19,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 
     /// A factory of empty stores; file stores each get a new file in `directory`.
-    func factory(in directory: URL) -> @Sendable () async throws -> any HealthStore {
+    func factory(in directory: URL) -> @Sendable () async throws -> any HealthStoreQueries {
         switch self {
         case .inMemory:
             return { InMemoryHealthStore() }

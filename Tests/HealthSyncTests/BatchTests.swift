@@ -115,7 +115,7 @@ import Testing
         try await flush(Comment(rawValue: "seed \(seed), last batch"))
 
         let context = Comment(rawValue: "seed \(seed)")
-        let (expected, actual) = (single.store, batched.store)
+        let (expected, actual) = (try single.queries, try batched.queries)
         #expect(try await actual.events(EventQuery()) == expected.events(EventQuery()), context)
         try await expectSameStateAndDeadlines(actual, expected, context)
         for urn in SequenceGenerator.urns {

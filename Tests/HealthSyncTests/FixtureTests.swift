@@ -175,7 +175,7 @@ extension Fixture {
 
     private static func replay(
         _ fixture: Fixture,
-        into store: any HealthStore,
+        into store: any HealthStoreQueries,
         expectation: FixtureExpectation
     ) async throws -> Replayer.Outcome {
         let replayer = Replayer(processor: HealthProcessor(store: store), fallbackClock: EpochClock())
@@ -216,7 +216,7 @@ extension Fixture {
         var clock: Date?
     }
 
-    private static func contents(of store: any HealthStore) async throws -> Contents {
+    private static func contents(of store: any HealthStoreQueries) async throws -> Contents {
         let streams = try await store.streams()
         var subStreams: [SubStreamRecord] = []
         var errors: [ErrorRecord] = []

@@ -188,10 +188,10 @@ import Testing
             }
         }
         let context = Comment(rawValue: "seed \(seed)")
-        let expected = memory.store
+        let expected = try memory.queries
         let events = try await expected.events(EventQuery())
         var errors = 0
-        for actual in sqlites.map(\.store) {
+        for actual in try sqlites.map({ try $0.queries }) {
             #expect(try await actual.events(EventQuery()) == events, context)
             try await expectSameStateAndDeadlines(actual, expected, context)
             errors = 0

@@ -22,11 +22,11 @@ import Testing
         /// Whether the store is a file, which ``makeStore(at:)`` puts at its path.
         var isFile: Bool { self == .sqliteFile || self == .sqliteFileUncached }
 
-        func makeStore(in directory: URL) throws -> any HealthStore {
+        func makeStore(in directory: URL) throws -> any HealthStoreQueries {
             try makeStore(at: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path)
         }
 
-        func makeStore(at path: String) throws -> any HealthStore {
+        func makeStore(at path: String) throws -> any HealthStoreQueries {
             switch self {
             case .memory: InMemoryHealthStore()
             case .sqlite: try SQLiteHealthStore.inMemory()
@@ -190,7 +190,7 @@ import Testing
         }
         dependent = log.filter { $0 == "context" }.count
         let context = Comment(rawValue: "seed \(seed)")
-        let (expected, actual) = (serial.store, pipelined.store)
+        let (expected, actual) = (try serial.queries, try pipelined.queries)
         #expect(try await actual.events(EventQuery()) == expected.events(EventQuery()), context)
         try await expectSameStateAndDeadlines(actual, expected, context)
         for stream in try await expected.streams() {
@@ -277,7 +277,7 @@ import Testing
         #expect(try await processor.complete(third) == expected[2])
         #expect(store.log.filter { $0 == "failed" }.count == 1)
 
-        #expect(try await store.events(EventQuery()) == reference.store.events(EventQuery()))
+        #expect(try await store.events(EventQuery()) == reference.queries.events(EventQuery()))
         try await expectSameStateAndDeadlines(store, reference.store, "after the failed commit")
     }
 

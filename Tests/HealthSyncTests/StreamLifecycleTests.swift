@@ -236,8 +236,8 @@ import Testing
 }
 
 /// A store whose commits can be made to fail, to check that nothing of a failed envelope is stored.
-final class FailingStore: HealthStore {
-    let inner: any HealthStore
+final class FailingStore: HealthStoreQueries, HealthStoreRetention {
+    let inner: any HealthStoreQueries & HealthStoreRetention
     private let failing = Mutex(false)
 
     var failCommits: Bool {
@@ -245,22 +245,19 @@ final class FailingStore: HealthStore {
         set { failing.withLock { $0 = newValue } }
     }
 
-    init(_ inner: any HealthStore) { self.inner = inner }
+    init(_ inner: any HealthStoreQueries & HealthStoreRetention) { self.inner = inner }
 
-    func stream(_ urn: String) async throws -> StreamRecord? { try await inner.stream(urn) }
+    func batchContext(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
+        try await inner.batchContext(of: requests, due: due)
+    }
     func subStreams(of urn: String) async throws -> [SubStreamRecord] { try await inner.subStreams(of: urn) }
-    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? { try await inner.subStream(key) }
     func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
         try await inner.checkStates(of: key, ids: ids)
     }
     func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
         try await inner.checkStates(urn: urn, subStreamId: subStreamId)
     }
-    func errors(of urn: String) async throws -> [ErrorRecord] { try await inner.errors(of: urn) }
     func streams() async throws -> [StreamSummary] { try await inner.streams() }
-    func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey] {
-        try await inner.dueSubStreams(before: time, limit: limit)
-    }
     func nextDeadline() async throws -> Date? { try await inner.nextDeadline() }
     func clock() async throws -> Date? { try await inner.clock() }
     func hasReceipt(_ receipt: String) async throws -> Bool { try await inner.hasReceipt(receipt) }
@@ -270,4 +267,7 @@ final class FailingStore: HealthStore {
         try await inner.commit(change)
     }
     func pruneEvents(before cutoff: Date) async throws -> Int { try await inner.pruneEvents(before: cutoff) }
+    func pruneReceipts(withPrefix prefix: String, before cutoff: Date) async throws -> Int {
+        try await inner.pruneReceipts(withPrefix: prefix, before: cutoff)
+    }
 }

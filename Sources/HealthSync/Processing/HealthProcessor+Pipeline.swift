@@ -11,7 +11,7 @@ extension HealthProcessor {
     /// The outcome is that of ``apply(batch:)`` called once per batch, in the order the batches were staged: the
     /// commits run one after the other in that order, and a batch is read on top of every batch staged before it.
     /// While the previous batch still commits, the next one is read beside that commit
-    /// (``HealthStore/batchContextBesideWrites(of:dueBefore:limit:)``) and what it read is used only when that
+    /// (``PipelinedPipelinedHealthStore/batchContextBesideWrites(of:due:)``) and what it read is used only when that
     /// commit changes none of the streams read and none of its deadlines fall before the batch; otherwise the batch
     /// waits for the commit and reads after it, as ``apply(batch:)`` does.
     ///
@@ -52,8 +52,8 @@ extension HealthProcessor {
                 if let previous, !pending.isEmpty {
                     // What the batch names is known before reading: only the due sub-streams need the read.
                     if PipelinedCommit.independent(of: pending, requests: requests, due: [], before: end) {
-                        let beside = try await store.batchContextBesideWrites(
-                            of: requests, dueBefore: end, limit: configuration.sweepBatchSize)
+                        let beside = try await pipeline.batchContextBesideWrites(
+                            of: requests, due: DueTimers(before: end, limit: configuration.sweepBatchSize))
                         if beside.due.count < configuration.sweepBatchSize,
                             PipelinedCommit.independent(of: pending, requests: [], due: beside.due, before: end)
                         {
@@ -68,20 +68,20 @@ extension HealthProcessor {
                 var backlog: SweepResult?
                 if reads == nil {
                     let read = try await store.batchContext(
-                        of: requests, dueBefore: end, limit: configuration.sweepBatchSize)
+                        of: requests, due: DueTimers(before: end, limit: configuration.sweepBatchSize))
                     if read.due.count >= configuration.sweepBatchSize {
                         backlog = try await fireTimersLocked(before: start)
-                        reads = try await store.batchContext(of: requests, dueBefore: end, limit: Int(Int32.max))
+                        reads = try await store.batchContext(of: requests, due: .all(before: end))
                     } else {
                         reads = read
                     }
                 }
                 guard let reads else { preconditionFailure("a staged batch is read before it is processed") }
-                let work = WorkingSet(store: store)
+                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
                 let (results, clock) = try await process(entries, from: start, reading: reads, of: requests, in: work)
                 let change = work.makeChange(clock: clock, receipt: nil)
-                let commit = PipelinedCommit(committing: change, at: clock, to: store, after: previous) { [self] in
-                    noteClock(clock)
+                let commit = PipelinedCommit(committing: change, at: clock, to: pipeline, after: previous) {
+                    [self] in noteClock(clock)
                 }
                 pipelineTail.withLock { $0 = commit }
                 return StagedBatch(
@@ -154,7 +154,7 @@ extension HealthProcessor {
 }
 
 /// The commit of a staged batch, queued on the store behind the commit of the batch staged before it
-/// (``HealthStore/queueCommit(_:after:)``): it is written once that one succeeded, and fails with a conflict,
+/// (``PipelinedPipelinedHealthStore/queueCommit(_:after:)``): it is written once that one succeeded, and fails with a conflict,
 /// writing nothing, when that one failed.
 final class PipelinedCommit: Sendable {
     private struct Status {
@@ -199,7 +199,7 @@ final class PipelinedCommit: Sendable {
     init(
         committing change: StoreChange,
         at clock: Date,
-        to store: any HealthStore,
+        to store: any PipelinedHealthStore,
         after previous: PipelinedCommit?,
         committed: @escaping @Sendable () -> Void
     ) {
@@ -271,7 +271,7 @@ final class PipelinedCommit: Sendable {
     /// read (requested or due), and none saves a deadline before `end`, which the batch would have to fire.
     static func independent(
         of pending: [PipelinedCommit],
-        requests: [(key: StreamKey, includingCheckStates: Bool)],
+        requests: [ContextRequest],
         due: [StreamKey],
         before end: Date
     ) -> Bool {

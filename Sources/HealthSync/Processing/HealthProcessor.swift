@@ -48,6 +48,11 @@ public final class HealthProcessor: Sendable {
 
     /// The store the processor reads and commits to.
     public let store: any HealthStore
+    /// The store's pipelining: the store itself when it adopts ``PipelinedHealthStore``, otherwise
+    /// ``UnpipelinedHealthStore`` over it. Looked up once, here, not per batch.
+    let pipeline: any PipelinedHealthStore
+    /// ``PipelinedPipelinedHealthStore/prefersCheckStateRefreshes`` of ``pipeline``, read once.
+    let sendsRefreshes: Bool
     /// The settings.
     public let configuration: Configuration
     let logger: Logger
@@ -68,6 +73,9 @@ public final class HealthProcessor: Sendable {
         logger: Logger = Logger(label: "healthsync.processor")
     ) {
         self.store = store
+        let pipeline = store as? any PipelinedHealthStore ?? UnpipelinedHealthStore(store)
+        self.pipeline = pipeline
+        sendsRefreshes = pipeline.prefersCheckStateRefreshes
         self.configuration = configuration
         self.logger = logger
     }
@@ -131,7 +139,7 @@ public final class HealthProcessor: Sendable {
             result.timers = try await fireTimersLocked(before: time)
             do {
                 let counts = try await withConflictRetries { () async throws -> ChangeCounts in
-                    let work = WorkingSet(store: store)
+                    let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
                     for message in envelope.messages {
                         try await process(message, in: work, at: time, receivedAt: receivedAt ?? time)
                     }
@@ -207,20 +215,19 @@ public final class HealthProcessor: Sendable {
             let contextRequests = Self.contextRequests(of: entries)
             var backlog: SweepResult?
             var known: BatchContext? = try await store.batchContext(
-                of: contextRequests, dueBefore: end, limit: configuration.sweepBatchSize)
+                of: contextRequests, due: DueTimers(before: end, limit: configuration.sweepBatchSize))
             if known?.due.count ?? 0 >= configuration.sweepBatchSize {
                 backlog = try await fireTimersLocked(before: start)
                 known = nil
             }
             var results = try await withConflictRetries { () async throws -> [IntakeResult] in
-                let work = WorkingSet(store: store)
+                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
                 // Read once, or again when a conflict made the batch start over.
                 let reads: BatchContext
                 if let initial = known.take() {
                     reads = initial
                 } else {
-                    reads = try await store.batchContext(
-                        of: contextRequests, dueBefore: end, limit: Int(Int32.max))
+                    reads = try await store.batchContext(of: contextRequests, due: .all(before: end))
                 }
                 let (results, clock) = try await process(
                     entries, from: start, reading: reads, of: contextRequests, in: work)
@@ -240,7 +247,7 @@ public final class HealthProcessor: Sendable {
         _ entries: [BatchEntry],
         from start: Date,
         reading reads: BatchContext,
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
+        of requests: [ContextRequest],
         in work: WorkingSet
     ) async throws -> (results: [IntakeResult], clock: Date) {
         work.stage(reads.contexts, of: requests.map(\.key))
@@ -286,8 +293,8 @@ public final class HealthProcessor: Sendable {
     /// states with it (as ``process(_:in:at:receivedAt:)`` does for a message that stops a snapshot).
     static func contextRequests(
         of entries: [BatchEntry]
-    ) -> [(key: StreamKey, includingCheckStates: Bool)] {
-        var requests: [(key: StreamKey, includingCheckStates: Bool)] = []
+    ) -> [ContextRequest] {
+        var requests: [ContextRequest] = []
         var positions: [StreamKey: Int] = [:]
         for entry in entries {
             for message in entry.envelope.messages {
@@ -296,7 +303,7 @@ public final class HealthProcessor: Sendable {
                     if includingCheckStates { requests[position].includingCheckStates = true }
                 } else {
                     positions[message.stream] = requests.count
-                    requests.append((message.stream, includingCheckStates))
+                    requests.append(ContextRequest(key: message.stream, includingCheckStates: includingCheckStates))
                 }
             }
         }
@@ -350,10 +357,10 @@ public final class HealthProcessor: Sendable {
             let due = try await store.dueSubStreams(before: time, limit: configuration.sweepBatchSize)
             if due.isEmpty { break }
             let (counts, fired) = try await withConflictRetries { () async throws -> (ChangeCounts, Int) in
-                let work = WorkingSet(store: store)
+                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
                 // The due sub-streams with their streams and errors in one store call, not three per timer.
                 let reads = try await store.batchContext(
-                    of: due.map { (key: $0, includingCheckStates: false) }, dueBefore: time, limit: 0)
+                    of: due.map { ContextRequest(key: $0, includingCheckStates: false) }, due: nil)
                 work.stage(reads.contexts, of: due)
                 var fired = 0
                 for key in due { fired += try await fireTimers(of: key, in: work, before: time) }
@@ -379,7 +386,7 @@ public final class HealthProcessor: Sendable {
         try await exclusively {
             let time = try await effectiveTime(now)
             return try await withConflictRetries {
-                let work = WorkingSet(store: store)
+                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
                 guard try await work.stream(urn) != nil else { return false }
                 for record in try await store.subStreams(of: urn) {
                     guard try await work.subStream(record.key) != nil else { continue }
@@ -409,7 +416,7 @@ public final class HealthProcessor: Sendable {
         try await exclusively {
             let time = try await effectiveTime(now)
             return try await withConflictRetries { () async throws -> Int? in
-                let work = WorkingSet(store: store)
+                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
                 guard try await work.stream(urn) != nil else { return nil }
                 for error in work.openErrors(of: urn) where !error.key.streamLevel {
                     _ = try await work.subStream(StreamKey(urn: urn, subStreamId: error.key.subStreamId))

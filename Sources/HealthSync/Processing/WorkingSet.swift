@@ -59,8 +59,13 @@ final class WorkingSet {
     private(set) var events: [HealthEvent] = []
     private(set) var counts = ChangeCounts()
 
-    init(store: any HealthStore) {
+    /// Whether ``makeChange(clock:receipt:)`` sends sub-streams' refreshes
+    /// (``PipelinedPipelinedHealthStore/prefersCheckStateRefreshes``).
+    let sendsRefreshes: Bool
+
+    init(store: any HealthStore, sendsRefreshes: Bool) {
         self.store = store
+        self.sendsRefreshes = sendsRefreshes
     }
 
     // MARK: Streams
@@ -68,8 +73,10 @@ final class WorkingSet {
     /// The stream record, loading it and its errors on first use.
     func stream(_ urn: String) async throws -> StreamRecord? {
         if let slot = streams[urn] { return slot.record }
-        let record = try await store.stream(urn)
-        let loaded = try await store.errors(of: urn)
+        // One read for the record and the errors.
+        let context = try await store.streamContext(of: .main(urn), includingCheckStates: false)
+        let record = context.stream
+        let loaded = context.errors
         var byKey: [ErrorKey: ErrorRecord] = [:]
         for error in loaded { byKey[error.key] = error }
         originalErrors[urn] = byKey
@@ -114,7 +121,7 @@ final class WorkingSet {
         stage(try await store.streamContext(of: key, includingCheckStates: includingCheckStates), of: key)
     }
 
-    /// Stages what is not staged yet of contexts read together (``HealthStore/batchContext(of:dueBefore:limit:)``),
+    /// Stages what is not staged yet of contexts read together (``HealthStore/batchContext(of:due:)``),
     /// one per key: a batch's envelopes then read nothing more of them.
     func stage(_ contexts: [StreamContext], of keys: [StreamKey]) {
         for (key, context) in zip(keys, contexts) { stage(context, of: key) }
@@ -146,7 +153,11 @@ final class WorkingSet {
     /// The sub-stream record, loading it (and its stream, with the errors) on first use.
     func subStream(_ key: StreamKey) async throws -> SubStreamRecord? {
         if let slot = subStreams[key] { return slot.record }
-        _ = try await stream(key.urn)
+        if streams[key.urn] == nil {
+            // The stream with its errors and the sub-stream in one read.
+            stage(try await store.streamContext(of: key, includingCheckStates: false), of: key)
+            return subStreams[key]?.record
+        }
         let record = try await store.subStream(key)
         subStreams[key] = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
         subStreamOrder.append(key)
@@ -524,7 +535,7 @@ final class WorkingSet {
                     change.savedSubStreams.append(saved)
                 }
                 for id in slot.deletedIds.sorted() { change.deletedCheckStates.append((key, id)) }
-                let refresh = store.prefersCheckStateRefreshes ? Self.refresh(of: slot, key) : nil
+                let refresh = sendsRefreshes ? Self.refresh(of: slot, key) : nil
                 if let refresh { change.refreshedCheckStates.append(refresh) }
                 for id in slot.savedOrder {
                     // With a refresh, the check states it covers whose content is stored need no row of their own.

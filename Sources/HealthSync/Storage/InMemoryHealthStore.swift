@@ -2,8 +2,10 @@ import Foundation
 
 /// A ``HealthStore`` in memory: for tests, replays and audits that need no database file.
 ///
-/// Commits are atomic: versions and the receipt are checked before anything is written.
-public actor InMemoryHealthStore: HealthStore {
+/// Commits are atomic: versions and the receipt are checked before anything is written. It answers
+/// ``HealthStoreQueries`` and ``HealthStoreRetention``; it does not adopt ``PipelinedHealthStore``, which would gain
+/// it nothing (every call is one hop onto the actor), so the processor waits for each of its commits before the next.
+public actor InMemoryHealthStore: HealthStoreQueries, HealthStoreRetention {
     private var streamRecords: [String: StreamRecord] = [:]
     private var subStreamRecords: [StreamKey: SubStreamRecord] = [:]
     private var subStreamsByURN: [String: Set<String>] = [:]
@@ -39,6 +41,14 @@ public actor InMemoryHealthStore: HealthStore {
             subStream: subStream,
             checkStates: includingCheckStates && subStream != nil
                 ? (checkStateRecords[key] ?? [:]).values.sorted { $0.checkStateId < $1.checkStateId } : nil
+        )
+    }
+
+    /// The due timers asked for and the context of each request, in one call onto the actor.
+    public func batchContext(of requests: [ContextRequest], due: DueTimers?) -> BatchContext {
+        BatchContext(
+            due: due.map { dueSubStreams(before: $0.before, limit: $0.limit ?? Int.max) } ?? [],
+            contexts: requests.map { streamContext(of: $0.key, includingCheckStates: $0.includingCheckStates) }
         )
     }
 

@@ -1,5 +1,5 @@
 /// What processing a message needs of its stream, read together by
-/// ``HealthStore/streamContext(of:includingCheckStates:)``: the stream record, the stream's open errors, the record of
+/// ``HealthStore/batchContext(of:due:)``: the stream record, the stream's open errors, the record of
 /// one of its sub-streams and, when asked for, that sub-stream's check states.
 public struct StreamContext: Sendable, Hashable {
     /// The stream record, or `nil` when the stream is not stored.
@@ -28,7 +28,7 @@ public struct StreamContext: Sendable, Hashable {
 }
 
 /// What a batch of envelopes reads first, read together by
-/// ``HealthStore/batchContext(of:dueBefore:limit:)``: the sub-streams whose timers are due, and the context of every
+/// ``HealthStore/batchContext(of:due:)``: the sub-streams whose timers are due, and the context of every
 /// sub-stream the envelopes name.
 public struct BatchContext: Sendable, Hashable {
     /// The sub-streams whose earliest deadline is before the time asked for, earliest first, at most the limit.

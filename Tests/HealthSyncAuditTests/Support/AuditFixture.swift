@@ -109,7 +109,7 @@ enum AuditStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible
 
     var testDescription: String { rawValue }
 
-    func makeStore() throws -> any HealthStore {
+    func makeStore() throws -> any HealthStoreQueries & HealthStoreRetention {
         switch self {
         case .inMemory: InMemoryHealthStore()
         case .sqlite: try SQLiteHealthStore.inMemory()

@@ -14,7 +14,7 @@ struct Harness {
     static let key = "test-key"
     static let start = Date(timeIntervalSince1970: 1_700_000_000)
 
-    let store: any HealthStore
+    let store: any HealthStoreQueries
     let clock: ManualClock
     let sleepClock = TestSleepClock()
     let metrics = HealthSyncMetrics()
@@ -22,7 +22,7 @@ struct Harness {
     let api: HealthSyncAPI<TestSleepClock>
 
     init(
-        store: any HealthStore = InMemoryHealthStore(),
+        store: any HealthStoreQueries = InMemoryHealthStore(),
         configuration: HealthSyncHTTPConfiguration = Harness.configuration(),
         at start: Date = Harness.start
     ) throws {

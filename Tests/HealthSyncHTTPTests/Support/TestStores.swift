@@ -3,13 +3,13 @@ import HealthSync
 import Synchronization
 
 /// A store that forwards to another and fails chosen calls with a ``StorageError``, to test how failures surface.
-final class FaultyStore: HealthStore {
-    private let base: any HealthStore
+final class FaultyStore: HealthStoreQueries, HealthStoreRetention {
+    private let base: any HealthStoreQueries & HealthStoreRetention
     private let faults = Mutex<(commit: StorageError?, reads: StorageError?, readCount: Int, clock: StorageError?)>(
         (nil, nil, 0, nil))
     private let stateReads = Mutex<StorageError?>(nil)
 
-    init(_ base: any HealthStore = InMemoryHealthStore()) {
+    init(_ base: any HealthStoreQueries & HealthStoreRetention = InMemoryHealthStore()) {
         self.base = base
     }
 
@@ -41,17 +41,14 @@ final class FaultyStore: HealthStore {
         }
     }
 
-    func stream(_ urn: String) async throws -> StreamRecord? {
-        try checkStateRead()
-        return try await base.stream(urn)
+    /// A read of streams fails as a state read; a read of due sub-streams alone does not.
+    func batchContext(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
+        if !requests.isEmpty { try checkStateRead() }
+        return try await base.batchContext(of: requests, due: due)
     }
     func subStreams(of urn: String) async throws -> [SubStreamRecord] {
         try checkStateRead()
         return try await base.subStreams(of: urn)
-    }
-    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? {
-        try checkStateRead()
-        return try await base.subStream(key)
     }
     func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
         try checkStateRead()
@@ -61,16 +58,9 @@ final class FaultyStore: HealthStore {
         try checkStateRead()
         return try await base.checkStates(urn: urn, subStreamId: subStreamId)
     }
-    func errors(of urn: String) async throws -> [ErrorRecord] {
-        try checkStateRead()
-        return try await base.errors(of: urn)
-    }
     func streams() async throws -> [StreamSummary] {
         try checkStateRead()
         return try await base.streams()
-    }
-    func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey] {
-        try await base.dueSubStreams(before: time, limit: limit)
     }
     func nextDeadline() async throws -> Date? {
         let failure = faults.withLock { faults -> StorageError? in
@@ -94,11 +84,15 @@ final class FaultyStore: HealthStore {
         if let failure = faults.withLock({ $0.commit }) { throw failure }
         try await base.commit(change)
     }
+    func pruneEvents(before cutoff: Date) async throws -> Int { try await base.pruneEvents(before: cutoff) }
+    func pruneReceipts(withPrefix prefix: String, before cutoff: Date) async throws -> Int {
+        try await base.pruneReceipts(withPrefix: prefix, before: cutoff)
+    }
 }
 
 /// A store whose commits wait until the test opens a gate, and which tells the test when a commit arrives: a way
 /// to hold requests "in flight" at a known point.
-final class GatedStore: HealthStore {
+final class GatedStore: HealthStoreQueries, HealthStoreRetention {
     private let base = InMemoryHealthStore()
     private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let arrivals: AsyncStream<Void>
@@ -123,20 +117,17 @@ final class GatedStore: HealthStore {
         for waiter in waiters { waiter.resume() }
     }
 
-    func stream(_ urn: String) async throws -> StreamRecord? { await base.stream(urn) }
+    func batchContext(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
+        await base.batchContext(of: requests, due: due)
+    }
     func subStreams(of urn: String) async throws -> [SubStreamRecord] { await base.subStreams(of: urn) }
-    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? { await base.subStream(key) }
     func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
         await base.checkStates(of: key, ids: ids)
     }
     func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
         await base.checkStates(urn: urn, subStreamId: subStreamId)
     }
-    func errors(of urn: String) async throws -> [ErrorRecord] { await base.errors(of: urn) }
     func streams() async throws -> [StreamSummary] { await base.streams() }
-    func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey] {
-        await base.dueSubStreams(before: time, limit: limit)
-    }
     func nextDeadline() async throws -> Date? { await base.nextDeadline() }
     func clock() async throws -> Date? { await base.clock() }
     func hasReceipt(_ receipt: String) async throws -> Bool { await base.hasReceipt(receipt) }
@@ -154,5 +145,9 @@ final class GatedStore: HealthStore {
         // As GRDB does: a cancelled task's database work fails.
         try Task.checkCancellation()
         try await base.commit(change)
+    }
+    func pruneEvents(before cutoff: Date) async throws -> Int { await base.pruneEvents(before: cutoff) }
+    func pruneReceipts(withPrefix prefix: String, before cutoff: Date) async throws -> Int {
+        await base.pruneReceipts(withPrefix: prefix, before: cutoff)
     }
 }

@@ -4,7 +4,10 @@ import Synchronization
 
 /// A store that forwards to another, can hold its commits until the test releases them, can fail chosen commits,
 /// and logs the calls that matter to the pipeline (reads of batch contexts and commits), in the order they ran.
-final class ControlledStore: HealthStore {
+///
+/// It adopts ``PipelinedHealthStore`` as the processor saw it before pipelining was a capability: commits queued by
+/// waiting for the one before (``UnpipelinedHealthStore``), reads beside the writes as the base store makes them.
+final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     private struct State {
         var holding = false
         var held: [CheckedContinuation<Void, Never>] = []
@@ -21,18 +24,24 @@ final class ControlledStore: HealthStore {
         var saved: Int
     }
 
-    private let base: any HealthStore
+    private let base: any HealthStoreQueries
+    private let basePipeline: any PipelinedHealthStore
     private let prefersRefreshes: Bool?
     private let state = Mutex(State())
 
     /// A store over `base` that prefers check-state refreshes as `prefersCheckStateRefreshes` says, or as `base`
     /// does.
-    init(_ base: any HealthStore, prefersCheckStateRefreshes: Bool? = nil) {
+    init(_ base: any HealthStoreQueries, prefersCheckStateRefreshes: Bool? = nil) {
         self.base = base
+        basePipeline = base as? any PipelinedHealthStore ?? UnpipelinedHealthStore(base)
         prefersRefreshes = prefersCheckStateRefreshes
     }
 
-    var prefersCheckStateRefreshes: Bool { prefersRefreshes ?? base.prefersCheckStateRefreshes }
+    var prefersCheckStateRefreshes: Bool { prefersRefreshes ?? basePipeline.prefersCheckStateRefreshes }
+
+    func queueCommit(_ change: StoreChange, after previous: CommitTicket?) -> CommitTicket {
+        UnpipelinedHealthStore(self).queueCommit(change, after: previous)
+    }
 
     /// The check-state writes of every commit that reached the base store, in order.
     var writes: [CheckStateWrites] { state.withLock { $0.writes } }
@@ -119,48 +128,30 @@ final class ControlledStore: HealthStore {
         note("commit")
     }
 
-    func batchContext(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
-        dueBefore time: Date,
-        limit: Int
-    ) async throws -> BatchContext {
-        note("context")
-        let context = try await base.batchContext(of: requests, dueBefore: time, limit: limit)
+    /// Logs `due` for a read of due sub-streams alone (``HealthStore/dueSubStreams(before:limit:)``), `context`
+    /// for any other.
+    func batchContext(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
+        note(requests.isEmpty && due != nil ? "due" : "context")
+        let context = try await base.batchContext(of: requests, due: due)
         releaseAfterRead()
         return context
     }
 
-    func batchContextBesideWrites(
-        of requests: [(key: StreamKey, includingCheckStates: Bool)],
-        dueBefore time: Date,
-        limit: Int
-    ) async throws -> BatchContext {
-        let context = try await base.batchContextBesideWrites(of: requests, dueBefore: time, limit: limit)
+    func batchContextBesideWrites(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
+        let context = try await basePipeline.batchContextBesideWrites(of: requests, due: due)
         note("beside")
         releaseAfterRead()
         return context
     }
 
-    func streamContext(of key: StreamKey, includingCheckStates: Bool) async throws -> StreamContext {
-        try await base.streamContext(of: key, includingCheckStates: includingCheckStates)
-    }
-    func stream(_ urn: String) async throws -> StreamRecord? { try await base.stream(urn) }
     func subStreams(of urn: String) async throws -> [SubStreamRecord] { try await base.subStreams(of: urn) }
-    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? { try await base.subStream(key) }
     func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
         try await base.checkStates(of: key, ids: ids)
     }
     func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
         try await base.checkStates(urn: urn, subStreamId: subStreamId)
     }
-    func errors(of urn: String) async throws -> [ErrorRecord] { try await base.errors(of: urn) }
     func streams() async throws -> [StreamSummary] { try await base.streams() }
-    func dueSubStreams(before time: Date, limit: Int) async throws -> [StreamKey] {
-        note("due")
-        let due = try await base.dueSubStreams(before: time, limit: limit)
-        releaseAfterRead()
-        return due
-    }
     func nextDeadline() async throws -> Date? { try await base.nextDeadline() }
     func clock() async throws -> Date? { try await base.clock() }
     func hasReceipt(_ receipt: String) async throws -> Bool { try await base.hasReceipt(receipt) }

@@ -11,7 +11,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
-    func makeStore() throws -> any HealthStore {
+    func makeStore() throws -> any HealthStoreQueries & HealthStoreRetention {
         switch self {
         case .memory: InMemoryHealthStore()
         case .sqlite: try SQLiteHealthStore.inMemory()
@@ -21,7 +21,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
 /// A processor over a fresh store, with shorthands that decode JSON text and apply it at epoch-second times.
 struct Harness {
-    let store: any HealthStore
+    let store: any HealthStoreQueries
     let processor: HealthProcessor
     let decoder: EnvelopeDecoder
 
@@ -29,7 +29,7 @@ struct Harness {
         self.init(store: try kind.makeStore(), lateGrace: lateGrace, strict: strict)
     }
 
-    init(store: any HealthStore, lateGrace: TimeInterval = 0, strict: Bool = false) {
+    init(store: any HealthStoreQueries, lateGrace: TimeInterval = 0, strict: Bool = false) {
         self.store = store
         self.processor = HealthProcessor(
             store: store, configuration: HealthProcessor.Configuration(lateGrace: lateGrace)

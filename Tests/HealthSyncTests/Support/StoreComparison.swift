@@ -10,6 +10,8 @@ func expectSameStateAndDeadlines(
     _ expected: any HealthStore,
     _ context: Comment
 ) async throws {
+    let actual = try #require(actual as? any HealthStoreQueries)
+    let expected = try #require(expected as? any HealthStoreQueries)
     #expect(try await actual.allCheckStates() == expected.allCheckStates(), context)
     #expect(try await actual.streams() == expected.streams(), context)
     #expect(try await actual.clock() == expected.clock(), context)
