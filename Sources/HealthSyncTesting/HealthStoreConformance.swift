@@ -1021,7 +1021,7 @@ public struct HealthStoreConformance: Sendable {
     /// by id, as ``HealthSync/HealthStore/checkStates(of:ids:)`` has them) return: for a stored sub-stream, a
     /// sub-stream that is not stored, and a stream that is not stored; for several requests, the same in order,
     /// with the due timers asked for (none for `nil`, every one for ``HealthSync/DueTimers/all(before:)``), and so
-    /// does ``HealthSync/PipelinedPipelinedHealthStore/batchContextBesideWrites(of:due:)``.
+    /// does ``HealthSync/PipelinedHealthStore/batchContextBesideWrites(of:due:)``.
     public func readsTheStreamContextAsTheSeparateReads() async throws {
         let store = try await makeStore()
         let pipeline = Self.pipeline(of: store)
@@ -1231,7 +1231,7 @@ extension HealthStoreConformance {
 }
 
 extension HealthStoreConformance {
-    /// ``HealthSync/PipelinedPipelinedHealthStore/queueCommit(_:after:)`` writes commits in the order they were queued, each
+    /// ``HealthSync/PipelinedHealthStore/queueCommit(_:after:)`` writes commits in the order they were queued, each
     /// only after the one before it: a commit that is valid only after its predecessor succeeds. One queued after a
     /// failed commit fails with ``HealthSync/CommitTicket/earlierFailure`` and writes nothing, and so does the one
     /// after it; a commit queued after nothing is written again. Over a store without pipelining, this checks

@@ -51,10 +51,14 @@ public final class HealthProcessor: Sendable {
     /// The store's pipelining: the store itself when it adopts ``PipelinedHealthStore``, otherwise
     /// ``UnpipelinedHealthStore`` over it. Looked up once, here, not per batch.
     let pipeline: any PipelinedHealthStore
-    /// ``PipelinedPipelinedHealthStore/prefersCheckStateRefreshes`` of ``pipeline``, read once.
+    /// ``PipelinedHealthStore/prefersCheckStateRefreshes`` of ``pipeline``, read once.
     let sendsRefreshes: Bool
     /// The settings.
     public let configuration: Configuration
+    /// The processing rules (synchronous, over records staged in a working set).
+    let rules: HealthRules
+    /// When the shell reads all of a sub-stream's check states instead of some by id.
+    let readCost = ReadCostPolicy.standard
     let logger: Logger
     let gate = SerialGate()
     private let cachedClock = Mutex<Date?>(nil)
@@ -77,6 +81,7 @@ public final class HealthProcessor: Sendable {
         self.pipeline = pipeline
         sendsRefreshes = pipeline.prefersCheckStateRefreshes
         self.configuration = configuration
+        rules = HealthRules(configuration: configuration)
         self.logger = logger
     }
 
@@ -139,12 +144,14 @@ public final class HealthProcessor: Sendable {
             result.timers = try await fireTimersLocked(before: time)
             do {
                 let counts = try await withConflictRetries { () async throws -> ChangeCounts in
-                    let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
-                    for message in envelope.messages {
-                        try await process(message, in: work, at: time, receivedAt: receivedAt ?? time)
+                    try await withReads { work in
+                        for message in envelope.messages {
+                            try await prepare(message, in: work)
+                            try rules.process(message, in: work, at: time, receivedAt: receivedAt ?? time)
+                        }
+                        try await commitLogged(work.makeChange(clock: time, receipt: receipt))
+                        return work.counts
                     }
-                    try await commitLogged(work.makeChange(clock: time, receipt: receipt))
-                    return work.counts
                 }
                 result.counts = counts
             } catch let error as StorageError where error.code == .duplicateReceipt {
@@ -221,7 +228,6 @@ public final class HealthProcessor: Sendable {
                 known = nil
             }
             var results = try await withConflictRetries { () async throws -> [IntakeResult] in
-                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
                 // Read once, or again when a conflict made the batch start over.
                 let reads: BatchContext
                 if let initial = known.take() {
@@ -229,10 +235,12 @@ public final class HealthProcessor: Sendable {
                 } else {
                     reads = try await store.batchContext(of: contextRequests, due: .all(before: end))
                 }
-                let (results, clock) = try await process(
-                    entries, from: start, reading: reads, of: contextRequests, in: work)
-                try await commitLogged(work.makeChange(clock: clock, receipt: nil))
-                return results
+                return try await withReads { work in
+                    let (results, clock) = try await process(
+                        entries, from: start, reading: reads, of: contextRequests, in: work)
+                    try await commitLogged(work.makeChange(clock: clock, receipt: nil))
+                    return results
+                }
             }
             noteCommitted(results)
             Self.merge(backlog, into: &results)
@@ -251,7 +259,7 @@ public final class HealthProcessor: Sendable {
         in work: WorkingSet
     ) async throws -> (results: [IntakeResult], clock: Date) {
         work.stage(reads.contexts, of: requests.map(\.key))
-        for key in reads.due { try await work.load(key) }
+        for key in reads.due { try await read(.context(ContextRequest(key: key)), into: work) }
         var clock = start
         var results: [IntakeResult] = []
         results.reserveCapacity(entries.count)
@@ -260,9 +268,12 @@ public final class HealthProcessor: Sendable {
             clock = time
             var result = IntakeResult(rejections: entry.envelope.rejections, warnings: entry.envelope.warnings)
             result.appliedAt = time
-            result.timers = try await fireStagedTimers(in: work, before: time)
+            let due = HealthRules.stagedDue(in: work, before: time)
+            try await prepareTimers(of: due, in: work, before: time)
+            result.timers = try rules.fireTimers(of: due, in: work, before: time)
             for message in entry.envelope.messages {
-                try await process(message, in: work, at: time, receivedAt: entry.receivedAt ?? time)
+                try await prepare(message, in: work)
+                try rules.process(message, in: work, at: time, receivedAt: entry.receivedAt ?? time)
             }
             result.counts = work.takeCounts()
             result.messagesApplied = entry.envelope.messages.count
@@ -290,7 +301,7 @@ public final class HealthProcessor: Sendable {
     }
 
     /// The sub-streams a batch's messages name, each once, in order of first mention, and whether to read its check
-    /// states with it (as ``process(_:in:at:receivedAt:)`` does for a message that stops a snapshot).
+    /// states with it (as ``prepare(_:in:)`` does for a message that stops a snapshot).
     static func contextRequests(
         of entries: [BatchEntry]
     ) -> [ContextRequest] {
@@ -298,7 +309,7 @@ public final class HealthProcessor: Sendable {
         var positions: [StreamKey: Int] = [:]
         for entry in entries {
             for message in entry.envelope.messages {
-                let includingCheckStates = Self.readsCheckStatesFirst(message)
+                let includingCheckStates = HealthRules.readsCheckStatesFirst(message)
                 if let position = positions[message.stream] {
                     if includingCheckStates { requests[position].includingCheckStates = true }
                 } else {
@@ -308,26 +319,6 @@ public final class HealthProcessor: Sendable {
             }
         }
         return requests
-    }
-
-    /// A REPEAT_SNAPSHOTS message that stops a snapshot diffs against every stored check state: they are read with
-    /// the stream, in the same store call.
-    static func readsCheckStatesFirst(_ message: HealthMessage) -> Bool {
-        message.consistencyModel == .repeatSnapshots && message.stopSnapshot
-    }
-
-    /// Fires, in the working set, the timers due strictly before `time`, as ``advance(to:)`` would with the staged
-    /// records committed: every staged sub-stream (loaded from the store, or changed by an earlier envelope of the
-    /// batch) whose earliest deadline is before `time`, earliest first (ties by key, as the stores order them).
-    private func fireStagedTimers(in work: WorkingSet, before time: Date) async throws -> SweepResult {
-        _ = work.takeCounts()
-        let due = work.stagedDeadlines(before: time)
-        var result = SweepResult(clock: time)
-        for (_, key) in due.sorted(by: { ($0.deadline, $0.key) < ($1.deadline, $1.key) }) {
-            result.timersFired += try await fireTimers(of: key, in: work, before: time)
-        }
-        result.counts = work.takeCounts()
-        return result
     }
 
     // MARK: Timers
@@ -356,19 +347,19 @@ public final class HealthProcessor: Sendable {
         while true {
             let due = try await store.dueSubStreams(before: time, limit: configuration.sweepBatchSize)
             if due.isEmpty { break }
-            let (counts, fired) = try await withConflictRetries { () async throws -> (ChangeCounts, Int) in
-                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
+            let swept = try await withConflictRetries { () async throws -> SweepResult in
                 // The due sub-streams with their streams and errors in one store call, not three per timer.
-                let reads = try await store.batchContext(
-                    of: due.map { ContextRequest(key: $0, includingCheckStates: false) }, due: nil)
-                work.stage(reads.contexts, of: due)
-                var fired = 0
-                for key in due { fired += try await fireTimers(of: key, in: work, before: time) }
-                try await commitLogged(work.makeChange(clock: nil, receipt: nil))
-                return (work.counts, fired)
+                let reads = try await store.batchContext(of: due.map { ContextRequest(key: $0) }, due: nil)
+                return try await withReads { work in
+                    work.stage(reads.contexts, of: due)
+                    try await prepareTimers(of: due, in: work, before: time)
+                    let swept = try rules.fireTimers(of: due, in: work, before: time)
+                    try await commitLogged(work.makeChange(clock: nil, receipt: nil))
+                    return swept
+                }
             }
-            result.counts += counts
-            result.timersFired += fired
+            result.counts += swept.counts
+            result.timersFired += swept.timersFired
             if due.count < configuration.sweepBatchSize { break }
         }
         metrics.record(result)
@@ -386,24 +377,16 @@ public final class HealthProcessor: Sendable {
         try await exclusively {
             let time = try await effectiveTime(now)
             return try await withConflictRetries {
-                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
-                guard try await work.stream(urn) != nil else { return false }
-                for record in try await store.subStreams(of: urn) {
-                    guard try await work.subStream(record.key) != nil else { continue }
-                    for state in try await work.allCheckStates(of: record.key) {
-                        work.record(
-                            HealthEvent(
-                                at: time, kind: .checkStateDeleted, urn: urn, subStreamId: record.key.subStreamId,
-                                checkState: state.checkState, deletionReason: .streamDeleted
-                            ))
-                    }
+                try await withReads { work in
+                    try await read(.stream(urn: urn), into: work)
+                    guard work.stagedStream(urn) != nil else { return false }
+                    let keys = try await store.subStreams(of: urn).map(\.key)
+                    for key in keys { try await read(.allCheckStates(key), into: work) }
+                    guard try rules.deleteStream(urn, subStreams: keys, in: work, at: time) else { return false }
+                    try await commitLogged(work.makeChange(clock: time, receipt: nil))
+                    noteClock(time)
+                    return true
                 }
-                _ = work.closeAll(of: urn, at: time, because: "stream deleted")
-                work.deleteStream(urn)
-                work.record(HealthEvent(at: time, kind: .streamDeleted, urn: urn, subStreamId: ""))
-                try await commitLogged(work.makeChange(clock: time, receipt: nil))
-                noteClock(time)
-                return true
             }
         }
     }
@@ -416,15 +399,16 @@ public final class HealthProcessor: Sendable {
         try await exclusively {
             let time = try await effectiveTime(now)
             return try await withConflictRetries { () async throws -> Int? in
-                let work = WorkingSet(store: store, sendsRefreshes: sendsRefreshes)
-                guard try await work.stream(urn) != nil else { return nil }
-                for error in work.openErrors(of: urn) where !error.key.streamLevel {
-                    _ = try await work.subStream(StreamKey(urn: urn, subStreamId: error.key.subStreamId))
+                try await withReads { work in
+                    try await read(.stream(urn: urn), into: work)
+                    for error in work.openErrors(of: urn) where !error.key.streamLevel {
+                        try await read(.subStream(StreamKey(urn: urn, subStreamId: error.key.subStreamId)), into: work)
+                    }
+                    guard let closed = try rules.clearErrors(of: urn, in: work, at: time) else { return nil }
+                    try await commitLogged(work.makeChange(clock: time, receipt: nil))
+                    noteClock(time)
+                    return closed
                 }
-                let closed = work.closeAll(of: urn, at: time, because: "cleared")
-                try await commitLogged(work.makeChange(clock: time, receipt: nil))
-                noteClock(time)
-                return closed
             }
         }
     }
@@ -467,37 +451,6 @@ public final class HealthProcessor: Sendable {
                 attempt += 1
                 logger.debug("commit conflict, retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
             }
-        }
-    }
-
-    /// Applies one message (SPEC §3–§6) to the working set.
-    func process(_ message: HealthMessage, in work: WorkingSet, at now: Date, receivedAt: Date) async throws {
-        let key = message.stream
-        try await work.load(key, includingCheckStates: Self.readsCheckStatesFirst(message))
-        if let stream = try await work.stream(key.urn) {
-            guard stream.consistencyModel == message.consistencyModel else {
-                work.raise(
-                    .streamConsistencyModelMismatch, on: key, streamLevel: true,
-                    message: "a \(message.consistencyModel.rawValue) message at \(message.path) was ignored: "
-                        + "the stream uses \(stream.consistencyModel.rawValue)",
-                    at: now
-                )
-                return
-            }
-        } else {
-            work.put(StreamRecord(urn: key.urn, consistencyModel: message.consistencyModel, createdAt: now))
-            work.record(
-                HealthEvent(
-                    at: now, kind: .streamCreated, urn: key.urn, subStreamId: "",
-                    detail: message.consistencyModel.rawValue
-                ))
-        }
-        let latency = max(0, now.timeIntervalSince(receivedAt))
-        switch message.consistencyModel {
-        case .repeatSnapshots: try await processRepeatSnapshots(message, in: work, at: now, latency: latency)
-        case .repeatStates: try await processRepeatStates(message, in: work, at: now, latency: latency)
-        case .transactionalIncrements:
-            try await processTransactionalIncrements(message, in: work, at: now, latency: latency)
         }
     }
 }

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A commit queued with ``PipelinedPipelinedHealthStore/queueCommit(_:after:)``: it tells when the commit finished and whether it
+/// A commit queued with ``PipelinedHealthStore/queueCommit(_:after:)``: it tells when the commit finished and whether it
 /// succeeded, and the next queued commit is written only if it did.
 public final class CommitTicket: Sendable {
     /// What a commit queued after a failed one fails with: a conflict, so that the caller applies its change again

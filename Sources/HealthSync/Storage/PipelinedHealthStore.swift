@@ -49,6 +49,8 @@ public struct UnpipelinedHealthStore: PipelinedHealthStore {
     public func queueCommit(_ change: StoreChange, after previous: CommitTicket?) -> CommitTicket {
         let ticket = CommitTicket()
         let base = self.base
+        // Unstructured on purpose: queueing is synchronous by contract (the ticket comes back at once, in queue
+        // order) and the commit runs after the call returned; the ticket is how it is awaited.
         Task {
             if let previous {
                 do {

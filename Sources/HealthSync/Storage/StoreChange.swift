@@ -39,7 +39,7 @@ public struct StoreChange: Sendable {
     /// Every check state stored for a sub-stream, marked seen at one time in one snapshot, its content unchanged:
     /// what a snapshot that repeats most of its check states writes as one range update instead of a row each.
     ///
-    /// The processor sends refreshes only to a store whose ``PipelinedPipelinedHealthStore/prefersCheckStateRefreshes`` is `true`,
+    /// The processor sends refreshes only to a store whose ``PipelinedHealthStore/prefersCheckStateRefreshes`` is `true`,
     /// and only when the outcome equals saving each of those check states with the new time and sequence.
     public struct CheckStateRefresh: Sendable, Hashable {
         /// The sub-stream.

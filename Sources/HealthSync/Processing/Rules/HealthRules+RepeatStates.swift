@@ -1,15 +1,15 @@
 import Foundation
 
-extension HealthProcessor {
+extension HealthRules {
     /// REPEAT_STATES (SPEC §4): `expiry` sets up or replaces the intervals, check states are upserted and refreshed.
     func processRepeatStates(
         _ message: HealthMessage,
         in work: WorkingSet,
         at now: Date,
         latency: TimeInterval
-    ) async throws {
+    ) throws(MissingRead) {
         let key = message.stream
-        var record = try await work.subStream(key)
+        var record = try work.subStream(key)
         let errorMark = work.errorsRaised(on: key)
         var setupRejected = false
 
@@ -39,7 +39,7 @@ extension HealthProcessor {
             return
         }
 
-        try await applyCheckStates(message.checkStates, of: message, to: &sub, at: now, work: work)
+        try applyCheckStates(message.checkStates, of: message, to: &sub, at: now, work: work)
         if let expiry = sub.intervals?.expiry, sub.deadlines.checkStateExpiry == nil,
             message.checkStates.contains(where: { if case .upsert = $0 { true } else { false } })
         {

@@ -1,6 +1,6 @@
 import Foundation
 
-extension HealthProcessor {
+extension HealthRules {
     /// The kinds of timer a sub-stream has, in the order they fire when due at the same instant.
     enum Timer: Int, Comparable {
         case missingStop
@@ -22,26 +22,53 @@ extension HealthProcessor {
             .min { ($0.0, $0.1) < ($1.0, $1.1) }
     }
 
+    /// Whether firing the timers of `record` due before `time` reads every check state of the sub-stream: an
+    /// automatic stop, an expiry or a check-state expiry is due (late data reads none). The shell reads them ahead.
+    static func firingReadsCheckStates(of record: SubStreamRecord, before time: Date) -> Bool {
+        let deadlines = record.deadlines
+        return [deadlines.missingStop, deadlines.expiry, deadlines.checkStateExpiry].contains { deadline in
+            deadline.map { $0 < time } ?? false
+        }
+    }
+
+    /// Fires, in the working set, the timers of these sub-streams due strictly before `time`, sub-stream by
+    /// sub-stream in the order given: for a sweep, the due sub-streams the store listed; within a batch,
+    /// ``stagedDue(in:before:)``, as ``HealthProcessor/advance(to:)`` would fire them with the staged records
+    /// committed.
+    func fireTimers(of keys: [StreamKey], in work: WorkingSet, before time: Date) throws(MissingRead) -> SweepResult {
+        _ = work.takeCounts()
+        var result = SweepResult(clock: time)
+        for key in keys { result.timersFired += try fireTimers(of: key, in: work, before: time) }
+        result.counts = work.takeCounts()
+        return result
+    }
+
+    /// The staged sub-streams (read, or changed by an earlier envelope of the batch) with a timer due before `time`,
+    /// earliest first (ties by key, as the stores order them).
+    static func stagedDue(in work: WorkingSet, before time: Date) -> [StreamKey] {
+        work.stagedDeadlines(before: time).sorted { ($0.deadline, $0.key) < ($1.deadline, $1.key) }.map(\.key)
+    }
+
     /// Fires, in deadline order and at their deadlines, the timers of one sub-stream that are due before `time`.
     /// - Returns: how many timers fired.
-    func fireTimers(of key: StreamKey, in work: WorkingSet, before time: Date) async throws -> Int {
-        guard var sub = try await work.subStream(key) else { return 0 }
+    func fireTimers(of key: StreamKey, in work: WorkingSet, before time: Date) throws(MissingRead) -> Int {
+        guard var sub = try work.subStream(key) else { return 0 }
         var fired = 0
         while let (deadline, timer) = Self.nextTimer(of: sub), deadline < time {
             switch timer {
             case .missingStop:
-                try await stopAutomatically(&sub, at: deadline, work: work)
+                try stopAutomatically(&sub, at: deadline, work: work)
                 fired += 1
             case .lateData:
                 var others = sub.deadlines
                 others.lateData = nil
                 let horizon = min(time, others.earliest ?? time)
-                fired += try await raiseLateData(on: &sub, at: deadline, before: horizon, work: work)
+                fired += try raiseLateData(on: &sub, at: deadline, before: horizon, work: work)
             case .expiry:
-                try await expire(sub, at: deadline, work: work)
+                try expire(sub, at: deadline, work: work)
                 return fired + 1
             case .checkStateExpiry:
-                fired += try await expireCheckStates(of: &sub, dueAt: deadline, work: work)
+                fired += try expireCheckStates(of: &sub, dueAt: deadline, work: work)
             }
         }
         work.put(sub)
@@ -49,11 +76,15 @@ extension HealthProcessor {
     }
 
     /// SPEC §3: a snapshot open at `startedAt + 2 × repeat` is stopped automatically; the diff runs on what arrived.
-    private func stopAutomatically(_ sub: inout SubStreamRecord, at deadline: Date, work: WorkingSet) async throws {
+    private func stopAutomatically(
+        _ sub: inout SubStreamRecord,
+        at deadline: Date,
+        work: WorkingSet
+    ) throws(MissingRead) {
         let key = sub.key
         sub.deadlines.missingStop = nil
         guard let snapshot = sub.openSnapshot else { return }
-        for state in try await work.checkStates(of: key, notSeenIn: sub.snapshotSequence) {
+        for state in try work.checkStates(of: key, notSeenIn: sub.snapshotSequence) {
             delete(state, reason: .automaticStop, at: deadline, metrics: &sub.metrics, work: work)
         }
         sub.openSnapshot = nil
@@ -80,7 +111,7 @@ extension HealthProcessor {
         at deadline: Date,
         before horizon: Date,
         work: WorkingSet
-    ) async throws -> Int {
+    ) throws(MissingRead) -> Int {
         guard let repeatInterval = sub.intervals?.repeatInterval else {
             sub.deadlines.lateData = nil
             return 0
@@ -94,7 +125,7 @@ extension HealthProcessor {
             }
         }
         let last = deadline.addingTimeInterval(TimeInterval(missed - 1) * interval)
-        let model = try await work.stream(sub.key.urn)?.consistencyModel ?? .repeatSnapshots
+        let model = try work.stream(sub.key.urn)?.consistencyModel ?? .repeatSnapshots
         let absent = model == .repeatSnapshots ? "no snapshot completed" : "no message arrived"
         let grace = configuration.lateGrace > 0 ? " + late grace (\(seconds(configuration.lateGrace)))" : ""
         let said = "\(absent) within repeat_interval_s (\(repeatInterval) s)\(grace): it was due by "
@@ -109,10 +140,10 @@ extension HealthProcessor {
     }
 
     /// SPEC §3/§4: no message for `expiry_interval_s`: the sub-stream and its check states are removed.
-    func expire(_ sub: SubStreamRecord, at deadline: Date, work: WorkingSet) async throws {
+    func expire(_ sub: SubStreamRecord, at deadline: Date, work: WorkingSet) throws(MissingRead) {
         let key = sub.key
         var metrics = sub.metrics
-        for state in try await work.allCheckStates(of: key) {
+        for state in try work.allCheckStates(of: key) {
             delete(state, reason: .subStreamExpired, at: deadline, metrics: &metrics, work: work)
         }
         let open = work.openErrors(of: key.urn).filter { !$0.key.streamLevel && $0.key.subStreamId == key.subStreamId }
@@ -134,13 +165,13 @@ extension HealthProcessor {
         of sub: inout SubStreamRecord,
         dueAt bound: Date,
         work: WorkingSet
-    ) async throws -> Int {
+    ) throws(MissingRead) -> Int {
         guard let expiry = sub.intervals?.expiry else {
             sub.deadlines.checkStateExpiry = nil
             return 0
         }
         let interval = TimeInterval(expiry)
-        let states = try await work.allCheckStates(of: sub.key)
+        let states = try work.allCheckStates(of: sub.key)
         var expired = 0
         var next: Date?
         for state in states {

@@ -1,7 +1,12 @@
 import Foundation
 
 /// The records one envelope, sweep or operation reads and changes, staged in memory until they are committed as
-/// one ``StoreChange``. Reads go to the staged copy first, then to the store.
+/// one ``StoreChange``.
+///
+/// A working set does no I/O. The processor's shell reads records from the store and stages them (the `stage`
+/// methods); the rules read and change the staged copies synchronously. A rule that asks for a record that is not
+/// staged gets a ``MissingRead`` naming the read to make, and the shell makes it and runs the rules again on a new
+/// working set (``HealthProcessor/withReads(_:)``): the shell plans its reads so that this stays the rare case.
 ///
 /// Owned by one task at a time; never shared.
 final class WorkingSet {
@@ -13,7 +18,7 @@ final class WorkingSet {
 
     /// A staged sub-stream with its staged check states. A class, so that the hot paths (a lookup and a save per
     /// check state) edit it in place instead of copying its collections in and out of the dictionary.
-    private final class SubStreamSlot {
+    final class SubStreamSlot {
         var original: SubStreamRecord?
         var record: SubStreamRecord?
         var dirty = false
@@ -33,7 +38,7 @@ final class WorkingSet {
         }
     }
 
-    private struct StagedCheckState {
+    struct StagedCheckState {
         var state: StoredCheckState
         var saved: Bool
         /// Whether the content (all but *last seen* and the snapshot sequence) is what the store holds: `true` for
@@ -47,7 +52,6 @@ final class WorkingSet {
         }
     }
 
-    let store: any HealthStore
     private var streams: [String: StreamSlot] = [:]
     private var subStreams: [StreamKey: SubStreamSlot] = [:]
     private var originalErrors: [String: [ErrorKey: ErrorRecord]] = [:]
@@ -60,30 +64,113 @@ final class WorkingSet {
     private(set) var counts = ChangeCounts()
 
     /// Whether ``makeChange(clock:receipt:)`` sends sub-streams' refreshes
-    /// (``PipelinedPipelinedHealthStore/prefersCheckStateRefreshes``).
+    /// (``PipelinedHealthStore/prefersCheckStateRefreshes``).
     let sendsRefreshes: Bool
 
-    init(store: any HealthStore, sendsRefreshes: Bool) {
-        self.store = store
+    init(sendsRefreshes: Bool) {
         self.sendsRefreshes = sendsRefreshes
     }
 
-    // MARK: Streams
+    // MARK: Staging what was read
 
-    /// The stream record, loading it and its errors on first use.
-    func stream(_ urn: String) async throws -> StreamRecord? {
-        if let slot = streams[urn] { return slot.record }
-        // One read for the record and the errors.
-        let context = try await store.streamContext(of: .main(urn), includingCheckStates: false)
-        let record = context.stream
-        let loaded = context.errors
+    /// Whether the stream is staged (read, or created here).
+    func hasStream(_ urn: String) -> Bool { streams[urn] != nil }
+
+    /// Whether the sub-stream is staged (read, or created here).
+    func hasSubStream(_ key: StreamKey) -> Bool { subStreams[key] != nil }
+
+    /// The staged stream record, or `nil` when there is none or it is not staged.
+    func stagedStream(_ urn: String) -> StreamRecord? { streams[urn]?.record }
+
+    /// The staged sub-stream record, or `nil` when there is none or it is not staged.
+    func stagedSubStream(_ key: StreamKey) -> SubStreamRecord? { subStreams[key]?.record }
+
+    /// Stages a stream record as read, with its open errors, unless the stream is staged already.
+    func stage(stream record: StreamRecord?, urn: String, errors loaded: [ErrorRecord]) {
+        guard streams[urn] == nil else { return }
         var byKey: [ErrorKey: ErrorRecord] = [:]
         for error in loaded { byKey[error.key] = error }
         originalErrors[urn] = byKey
         errors[urn] = byKey
         streams[urn] = StreamSlot(original: record, record: record)
         streamOrder.append(urn)
-        return record
+    }
+
+    /// Stages what is not staged yet of contexts read together (``HealthStore/batchContext(of:due:)``),
+    /// one per key: a batch's envelopes then read nothing more of them.
+    func stage(_ contexts: [StreamContext], of keys: [StreamKey]) {
+        for (key, context) in zip(keys, contexts) { stage(context, of: key) }
+    }
+
+    /// Stages what is not staged yet of a context read for `key`: the stream with its errors, and the sub-stream
+    /// with its check states when they were read.
+    func stage(_ context: StreamContext, of key: StreamKey) {
+        stage(stream: context.stream, urn: key.urn, errors: context.errors)
+        guard subStreams[key] == nil else { return }
+        let record = context.subStream
+        let slot = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
+        if record != nil, let states = context.checkStates {
+            slot.checkStates.reserveCapacity(states.count)
+            for state in states { slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false) }
+            slot.allLoaded = true
+        }
+        subStreams[key] = slot
+        subStreamOrder.append(key)
+    }
+
+    /// Stages a sub-stream record as read, unless the sub-stream is staged already.
+    func stage(subStream record: SubStreamRecord?, key: StreamKey) {
+        guard subStreams[key] == nil else { return }
+        subStreams[key] = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
+        subStreamOrder.append(key)
+    }
+
+    /// Of these ids, those whose check state is neither staged nor known to be missing: what a read by id would
+    /// fetch. Empty when the sub-stream is not staged or all its check states are.
+    func unstagedCheckStateIds(_ ids: [String], of key: StreamKey) -> [String] {
+        guard let slot = subStreams[key], !slot.allLoaded else { return [] }
+        return ids.filter { slot.checkStates[$0] == nil && !slot.missingIds.contains($0) }
+    }
+
+    /// How many check states the sub-stream stores by its counters (creates minus deletes) as read, or `nil` when
+    /// it is not stored.
+    func storedCheckStateCount(of key: StreamKey) -> Int64? {
+        guard let original = subStreams[key]?.original else { return nil }
+        return original.metrics.creates - original.metrics.deletes
+    }
+
+    /// Stages check states read by id (`requested`): those found, unless staged already, and the others as missing.
+    func stage(checkStates found: [StoredCheckState], requested: [String], of key: StreamKey) {
+        guard let slot = subStreams[key], !slot.allLoaded else { return }
+        var foundIds = Set<String>(minimumCapacity: found.count)
+        for state in found where slot.checkStates[state.checkStateId] == nil {
+            slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false)
+            foundIds.insert(state.checkStateId)
+        }
+        for id in requested where !foundIds.contains(id) { slot.missingIds.insert(id) }
+    }
+
+    /// Stages every stored check state of the sub-stream (as read) that is not staged or staged as deleted; from
+    /// then on none is read again.
+    func stage(allCheckStates stored: [StoredCheckState], of key: StreamKey) {
+        guard let slot = subStreams[key], !slot.allLoaded else { return }
+        slot.checkStates.reserveCapacity(stored.count)
+        for state in stored where slot.checkStates[state.checkStateId] == nil {
+            if !slot.deletedIds.contains(state.checkStateId) {
+                slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false)
+            }
+        }
+        slot.allLoaded = true
+        slot.missingIds = []
+    }
+
+    // MARK: Streams
+
+    /// The staged stream record.
+    /// - Throws: ``MissingRead`` when the stream is not staged.
+    func stream(_ urn: String) throws(MissingRead) -> StreamRecord? {
+        guard let slot = streams[urn] else { throw MissingRead(.stream(urn: urn)) }
+        return slot.record
     }
 
     /// Replaces the staged stream record.
@@ -107,61 +194,13 @@ final class WorkingSet {
 
     // MARK: Sub-streams
 
-    /// Loads, in one store call (``HealthStore/streamContext(of:includingCheckStates:)``), what is not staged yet of
-    /// the stream of `key` (with its errors) and of the sub-stream `key`, and with `includingCheckStates` all the
-    /// sub-stream's check states. Later ``stream(_:)``, ``subStream(_:)`` and check-state calls are then answered
-    /// from the staged copies.
-    func load(_ key: StreamKey, includingCheckStates: Bool = false) async throws {
-        let streamLoaded = streams[key.urn] != nil
-        guard !streamLoaded || subStreams[key] == nil else { return }
-        guard !streamLoaded else {
-            _ = try await subStream(key)
-            return
+    /// The staged sub-stream record.
+    /// - Throws: ``MissingRead`` when the sub-stream is not staged.
+    func subStream(_ key: StreamKey) throws(MissingRead) -> SubStreamRecord? {
+        guard let slot = subStreams[key] else {
+            throw MissingRead(streams[key.urn] == nil ? .context(ContextRequest(key: key)) : .subStream(key))
         }
-        stage(try await store.streamContext(of: key, includingCheckStates: includingCheckStates), of: key)
-    }
-
-    /// Stages what is not staged yet of contexts read together (``HealthStore/batchContext(of:due:)``),
-    /// one per key: a batch's envelopes then read nothing more of them.
-    func stage(_ contexts: [StreamContext], of keys: [StreamKey]) {
-        for (key, context) in zip(keys, contexts) { stage(context, of: key) }
-    }
-
-    /// Stages what is not staged yet of a context read for `key`: the stream with its errors, and the sub-stream
-    /// with its check states when they were read.
-    private func stage(_ context: StreamContext, of key: StreamKey) {
-        if streams[key.urn] == nil {
-            var byKey: [ErrorKey: ErrorRecord] = [:]
-            for error in context.errors { byKey[error.key] = error }
-            originalErrors[key.urn] = byKey
-            errors[key.urn] = byKey
-            streams[key.urn] = StreamSlot(original: context.stream, record: context.stream)
-            streamOrder.append(key.urn)
-        }
-        guard subStreams[key] == nil else { return }
-        let record = context.subStream
-        let slot = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
-        if record != nil, let states = context.checkStates {
-            slot.checkStates.reserveCapacity(states.count)
-            for state in states { slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false) }
-            slot.allLoaded = true
-        }
-        subStreams[key] = slot
-        subStreamOrder.append(key)
-    }
-
-    /// The sub-stream record, loading it (and its stream, with the errors) on first use.
-    func subStream(_ key: StreamKey) async throws -> SubStreamRecord? {
-        if let slot = subStreams[key] { return slot.record }
-        if streams[key.urn] == nil {
-            // The stream with its errors and the sub-stream in one read.
-            stage(try await store.streamContext(of: key, includingCheckStates: false), of: key)
-            return subStreams[key]?.record
-        }
-        let record = try await store.subStream(key)
-        subStreams[key] = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
-        subStreamOrder.append(key)
-        return record
+        return slot.record
     }
 
     /// Replaces the staged sub-stream record.
@@ -208,76 +247,34 @@ final class WorkingSet {
 
     // MARK: Check states
 
-    /// The fewest ids to fetch for which reading the whole sub-stream may be the cheaper way.
-    static let wholeReadMinimum = 8
-
-    /// Loads the check states with these ids (those not staged yet) in one read.
-    ///
-    /// When they are at least half of what the sub-stream stores (by its counters: creates minus deletes), the whole
-    /// sub-stream is read instead: one range scan costs less than a lookup per id, and a snapshot diff later in the
-    /// same working set needs every check state anyway. Either way the staged result is the same.
-    func prefetch(_ ids: [String], of key: StreamKey) async throws {
-        guard let slot = subStreams[key], !slot.allLoaded else { return }
-        let missing = ids.filter { slot.checkStates[$0] == nil && !slot.missingIds.contains($0) }
-        guard !missing.isEmpty else { return }
-        if missing.count >= Self.wholeReadMinimum, let original = slot.original,
-            Int64(missing.count) * 2 >= original.metrics.creates - original.metrics.deletes
-        {
-            try await loadAllCheckStates(of: key)
-            return
-        }
-        let found = try await store.checkStates(of: key, ids: missing)
-        // The slot may have been replaced while the store was read (the stream deleted): stage into the current one.
-        guard let slot = subStreams[key], !slot.allLoaded else { return }
-        var foundIds = Set<String>(minimumCapacity: found.count)
-        for state in found where slot.checkStates[state.checkStateId] == nil {
-            slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false)
-            foundIds.insert(state.checkStateId)
-        }
-        for id in missing where !foundIds.contains(id) { slot.missingIds.insert(id) }
-    }
-
-    /// The staged check state with this id (after ``prefetch(_:of:)``), or `nil`.
-    func checkState(_ id: String, of key: StreamKey) async throws -> StoredCheckState? {
+    /// The staged check state with this id, or `nil` when the sub-stream does not store it.
+    /// - Throws: ``MissingRead`` when it is not known whether the sub-stream stores it.
+    func checkState(_ id: String, of key: StreamKey) throws(MissingRead) -> StoredCheckState? {
         guard let slot = subStreams[key] else { return nil }
         if let staged = slot.checkStates[id] { return staged.state }
         if slot.allLoaded || slot.missingIds.contains(id) { return nil }
-        try await prefetch([id], of: key)
-        return subStreams[key]?.checkStates[id]?.state
+        throw MissingRead(.checkStates(key, ids: [id]))
     }
 
     /// Every check state of the sub-stream, sorted by id.
-    func allCheckStates(of key: StreamKey) async throws -> [StoredCheckState] {
-        try await loadAllCheckStates(of: key)
+    /// - Throws: ``MissingRead`` when not all of them are staged.
+    func allCheckStates(of key: StreamKey) throws(MissingRead) -> [StoredCheckState] {
         guard let slot = subStreams[key] else { return [] }
+        guard slot.allLoaded else { throw MissingRead(.allCheckStates(key)) }
         return slot.checkStates.values.map(\.state).sorted { $0.checkStateId < $1.checkStateId }
     }
 
     /// The check states of the sub-stream last seen in another snapshot than `sequence` (those a snapshot diff
     /// deletes), sorted by id.
-    func checkStates(of key: StreamKey, notSeenIn sequence: Int64) async throws -> [StoredCheckState] {
-        try await loadAllCheckStates(of: key)
+    /// - Throws: ``MissingRead`` when not all of the sub-stream's check states are staged.
+    func checkStates(of key: StreamKey, notSeenIn sequence: Int64) throws(MissingRead) -> [StoredCheckState] {
         guard let slot = subStreams[key] else { return [] }
+        guard slot.allLoaded else { throw MissingRead(.allCheckStates(key)) }
         var stale: [StoredCheckState] = []
         for staged in slot.checkStates.values where staged.state.snapshotSequence != sequence {
             stale.append(staged.state)
         }
         return stale.sorted { $0.checkStateId < $1.checkStateId }
-    }
-
-    /// Reads every stored check state of the sub-stream that is not staged (or staged as deleted), once.
-    private func loadAllCheckStates(of key: StreamKey) async throws {
-        guard let slot = subStreams[key], !slot.allLoaded else { return }
-        let stored = try await store.checkStates(of: key)
-        guard let slot = subStreams[key], !slot.allLoaded else { return }
-        slot.checkStates.reserveCapacity(stored.count)
-        for state in stored where slot.checkStates[state.checkStateId] == nil {
-            if !slot.deletedIds.contains(state.checkStateId) {
-                slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false)
-            }
-        }
-        slot.allLoaded = true
-        slot.missingIds = []
     }
 
     /// What ``upsert(_:in:sequence:at:)`` staged.
@@ -294,17 +291,17 @@ final class WorkingSet {
 
     /// Stages `checkState` as seen at `now` in snapshot `sequence`, editing a staged check state in place (the
     /// hottest path of processing: one lookup, no copy of the stored check state).
-    func upsert(_ checkState: CheckState, in key: StreamKey, sequence: Int64, at now: Date) async throws -> Upsert {
+    /// - Throws: ``MissingRead`` when it is not known whether the sub-stream stores the check state.
+    func upsert(
+        _ checkState: CheckState,
+        in key: StreamKey,
+        sequence: Int64,
+        at now: Date
+    ) throws(MissingRead) -> Upsert {
         let id = checkState.checkStateId
-        guard var slot = subStreams[key] else { return .unchanged }
-        var index = slot.checkStates.index(forKey: id)
-        if index == nil, !slot.allLoaded, !slot.missingIds.contains(id) {
-            try await prefetch([id], of: key)
-            guard let current = subStreams[key] else { return .unchanged }
-            slot = current
-            index = slot.checkStates.index(forKey: id)
-        }
-        guard let index else {
+        guard let slot = subStreams[key] else { return .unchanged }
+        guard let index = slot.checkStates.index(forKey: id) else {
+            if !slot.allLoaded && !slot.missingIds.contains(id) { throw MissingRead(.checkStates(key, ids: [id])) }
             let state = StoredCheckState(key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence)
             slot.checkStates[id] = StagedCheckState(state: state, saved: true)
             slot.savedOrder.append(id)
@@ -495,24 +492,6 @@ final class WorkingSet {
 
     // MARK: Commit
 
-    /// The refresh that writes the sub-stream's check states as one range update
-    /// (``StoreChange/refreshedCheckStates``), when that equals saving each: the sub-stream is stored and was not
-    /// deleted here, every check state it stores is staged (those deleted aside), every staged one is saved at one
-    /// time and snapshot sequence, and at least half of them (and two) only change those.
-    private static func refresh(of slot: SubStreamSlot, _ key: StreamKey) -> StoreChange.CheckStateRefresh? {
-        guard slot.original != nil, slot.allLoaded, let first = slot.checkStates.first?.value else { return nil }
-        let lastSeenAt = first.state.lastSeenAt
-        let sequence = first.state.snapshotSequence
-        var refreshed = 0
-        for staged in slot.checkStates.values {
-            guard staged.saved, staged.state.lastSeenAt == lastSeenAt, staged.state.snapshotSequence == sequence
-            else { return nil }
-            if staged.contentStored { refreshed += 1 }
-        }
-        guard refreshed >= 2, refreshed * 2 >= slot.checkStates.count else { return nil }
-        return StoreChange.CheckStateRefresh(key: key, lastSeenAt: lastSeenAt, snapshotSequence: sequence)
-    }
-
     /// The staged changes as one store change.
     func makeChange(clock: Date?, receipt: String?) -> StoreChange {
         var change = StoreChange()
@@ -535,7 +514,7 @@ final class WorkingSet {
                     change.savedSubStreams.append(saved)
                 }
                 for id in slot.deletedIds.sorted() { change.deletedCheckStates.append((key, id)) }
-                let refresh = sendsRefreshes ? Self.refresh(of: slot, key) : nil
+                let refresh = sendsRefreshes ? slot.refresh(of: key) : nil
                 if let refresh { change.refreshedCheckStates.append(refresh) }
                 for id in slot.savedOrder {
                     // With a refresh, the check states it covers whose content is stored need no row of their own.

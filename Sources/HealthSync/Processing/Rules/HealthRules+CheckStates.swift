@@ -1,6 +1,6 @@
 import Foundation
 
-extension HealthProcessor {
+extension HealthRules {
     /// Creates or updates a check state and marks it seen at `now` in snapshot `sequence`.
     /// An identical repeat is not an update: it only refreshes what was seen.
     func upsert(
@@ -10,8 +10,8 @@ extension HealthProcessor {
         at now: Date,
         metrics: inout SubStreamMetrics,
         work: WorkingSet
-    ) async throws {
-        switch try await work.upsert(checkState, in: key, sequence: sequence, at: now) {
+    ) throws(MissingRead) {
+        switch try work.upsert(checkState, in: key, sequence: sequence, at: now) {
         case .created:
             metrics.creates += 1
             work.record(
@@ -32,8 +32,8 @@ extension HealthProcessor {
     }
 
     /// Marks an existing check state seen without changing it (a bad update must not turn into a deletion).
-    func touch(_ id: String, in key: StreamKey, sequence: Int64, at now: Date, work: WorkingSet) async throws {
-        guard var existing = try await work.checkState(id, of: key) else { return }
+    func touch(_ id: String, in key: StreamKey, sequence: Int64, at now: Date, work: WorkingSet) throws(MissingRead) {
+        guard var existing = try work.checkState(id, of: key) else { return }
         existing.lastSeenAt = now
         existing.snapshotSequence = sequence
         work.save(existing)
@@ -64,18 +64,21 @@ extension HealthProcessor {
         to record: inout SubStreamRecord,
         at now: Date,
         work: WorkingSet
-    ) async throws {
+    ) throws(MissingRead) {
         let key = record.key
-        if !work.hasAllCheckStates(of: key) { try await work.prefetch(inputs.compactMap(\.checkStateId), of: key) }
+        // Every check state the message names is staged before the first is applied: the shell reads them ahead
+        // (``HealthProcessor/prepare(_:in:)``), and when it did not, one request names them all.
+        let unstaged = work.unstagedCheckStateIds(inputs.compactMap(\.checkStateId), of: key)
+        if !unstaged.isEmpty { throw MissingRead(.checkStates(key, ids: unstaged)) }
         for input in inputs {
             switch input {
             case .upsert(let checkState):
-                try await upsert(
+                try upsert(
                     checkState, in: key, sequence: record.snapshotSequence, at: now, metrics: &record.metrics,
                     work: work
                 )
             case .delete(let id):
-                if let existing = try await work.checkState(id, of: key) {
+                if let existing = try work.checkState(id, of: key) {
                     delete(existing, reason: .deleteRequest, at: now, metrics: &record.metrics, work: work)
                 } else {
                     work.raise(
@@ -88,7 +91,7 @@ extension HealthProcessor {
                     .subStreamTransformerError, on: key, streamLevel: false,
                     message: "check state dropped: \(problem)", at: now
                 )
-                if let id { try await touch(id, in: key, sequence: record.snapshotSequence, at: now, work: work) }
+                if let id { try touch(id, in: key, sequence: record.snapshotSequence, at: now, work: work) }
             }
         }
     }

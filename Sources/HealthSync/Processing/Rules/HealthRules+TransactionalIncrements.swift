@@ -1,20 +1,20 @@
 import Foundation
 
-extension HealthProcessor {
+extension HealthRules {
     /// TRANSACTIONAL_INCREMENTS (SPEC §5): checkpoint chaining, then the increment's upserts and deletes.
     func processTransactionalIncrements(
         _ message: HealthMessage,
         in work: WorkingSet,
         at now: Date,
         latency: TimeInterval
-    ) async throws {
+    ) throws(MissingRead) {
         guard let increment = message.increment else { return }
         let key = message.stream
         let errorMark = work.errorsRaised(on: key)
         var chained = false
         var sub: SubStreamRecord
 
-        if let existing = try await work.subStream(key), let last = existing.checkpoint {
+        if let existing = try work.subStream(key), let last = existing.checkpoint {
             sub = existing
             if increment.checkpoint == last { return }
             if increment.checkpoint < last {
@@ -45,7 +45,7 @@ extension HealthProcessor {
                     at: now
                 )
             }
-        } else if let existing = try await work.subStream(key) {
+        } else if let existing = try work.subStream(key) {
             sub = existing
             chained = true
         } else {
@@ -53,7 +53,7 @@ extension HealthProcessor {
             chained = true
         }
 
-        try await applyCheckStates(message.checkStates, of: message, to: &sub, at: now, work: work)
+        try applyCheckStates(message.checkStates, of: message, to: &sub, at: now, work: work)
         sub.checkpoint = increment.checkpoint
         noteMessage(on: &sub, at: now, latency: latency)
         if chained {

@@ -1,15 +1,15 @@
 import Foundation
 
-extension HealthProcessor {
+extension HealthRules {
     /// REPEAT_SNAPSHOTS (SPEC §3): setup, then check states, then stop.
     func processRepeatSnapshots(
         _ message: HealthMessage,
         in work: WorkingSet,
         at now: Date,
         latency: TimeInterval
-    ) async throws {
+    ) throws(MissingRead) {
         let key = message.stream
-        var record = try await work.subStream(key)
+        var record = try work.subStream(key)
         var errorMark = work.errorsRaised(on: key)
 
         if let start = message.startSnapshot,
@@ -24,7 +24,7 @@ extension HealthProcessor {
         if !message.checkStates.isEmpty {
             if var sub = record {
                 if sub.openSnapshot != nil {
-                    try await applyCheckStates(message.checkStates, of: message, to: &sub, at: now, work: work)
+                    try applyCheckStates(message.checkStates, of: message, to: &sub, at: now, work: work)
                 } else {
                     work.raise(
                         .subStreamCheckStateOutsideSnapshot, on: key, streamLevel: false,
@@ -48,7 +48,7 @@ extension HealthProcessor {
             if var sub = record {
                 if work.errorsRaised(on: key) > errorMark { sub.openSnapshot?.clean = false }
                 if let snapshot = sub.openSnapshot {
-                    try await completeSnapshot(of: &sub, clean: snapshot.clean, at: now, work: work)
+                    try completeSnapshot(of: &sub, clean: snapshot.clean, at: now, work: work)
                 } else {
                     work.raise(
                         .subStreamStopWithoutStart, on: key, streamLevel: false,
@@ -130,9 +130,9 @@ extension HealthProcessor {
         clean: Bool,
         at now: Date,
         work: WorkingSet
-    ) async throws {
+    ) throws(MissingRead) {
         let key = sub.key
-        for state in try await work.checkStates(of: key, notSeenIn: sub.snapshotSequence) {
+        for state in try work.checkStates(of: key, notSeenIn: sub.snapshotSequence) {
             delete(state, reason: .snapshotDiff, at: now, metrics: &sub.metrics, work: work)
         }
         sub.openSnapshot = nil
