@@ -114,6 +114,44 @@ struct DirectStatement {
         sqlite3_reset(handle)
     }
 
+    /// A value to bind where a query's parameters are built at run time (filters, pages).
+    enum Value: Sendable, Hashable {
+        case text(String)
+        case integer(Int64)
+    }
+
+    /// Binds `values` to the parameters from `first` (1-based) on.
+    func bind(_ values: [Value], from first: Int32 = 1) {
+        for (offset, value) in values.enumerated() {
+            let index = first + Int32(offset)
+            switch value {
+            case .text(let text): bind(index, text)
+            case .integer(let integer): bind(index, integer)
+            }
+        }
+    }
+
+    /// Every row, decoded by `decode`; the statement is reset afterwards, also when `decode` throws.
+    func fetchAll<T>(_ decode: (DirectStatement) throws -> T) throws -> [T] {
+        var values: [T] = []
+        while try step() {
+            do {
+                values.append(try decode(self))
+            } catch {
+                reset()
+                throw error
+            }
+        }
+        return values
+    }
+
+    /// The first row (at most one by its key), decoded by `decode`, or `nil`; the statement is reset afterwards.
+    func fetchOne<T>(_ decode: (DirectStatement) throws -> T) throws -> T? {
+        guard try step() else { return nil }
+        defer { reset() }
+        return try decode(self)
+    }
+
     /// Whether column `index` (0-based) of the current row is `NULL`.
     func isNull(_ index: Int32) -> Bool {
         sqlite3_column_type(handle, index) == SQLITE_NULL

@@ -20,34 +20,39 @@ extension SQLiteHealthStore {
                 let values = healths.map(\.rawValue).sorted()
                 let placeholders = Array(repeating: "?", count: values.count).joined(separator: ",")
                 conditions.append(values.isEmpty ? "0" : "health IN (\(placeholders))")
-                arguments += StatementArguments(values)
+                arguments += values.map(DirectStatement.Value.text)
             }
             if let position {
                 conditions.append("(urn, subStreamId, checkStateId) > (?, ?, ?)")
-                arguments += [position.key.urn, position.key.subStreamId, position.checkStateId]
+                arguments += [.text(position.key.urn), .text(position.key.subStreamId), .text(position.checkStateId)]
             }
-            arguments += [max(1, limit)]
-            let statement = try db.cachedStatement(
+            arguments.append(.integer(Int64(max(1, limit))))
+            let statement = try DirectStatement(
+                db,
                 sql: "SELECT \(Self.checkStateColumns) FROM checkState\(Self.whereClause(conditions)) "
                     + "ORDER BY urn, subStreamId, checkStateId LIMIT ?"
             )
-            return try Self.fetch(statement, arguments, Self.storedCheckState)
+            statement.bind(arguments)
+            return try statement.fetchAll(Self.storedCheckState)
         }
     }
 }
 
 extension SQLiteHealthStore {
     /// The conditions and arguments that select the check states of a stream and sub-stream (each `nil` for any).
-    static func checkStateFilter(urn: String?, subStreamId: String?) -> (conditions: [String], StatementArguments) {
+    static func checkStateFilter(
+        urn: String?,
+        subStreamId: String?
+    ) -> (conditions: [String], [DirectStatement.Value]) {
         var conditions: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: [DirectStatement.Value] = []
         if let urn {
             conditions.append("urn = ?")
-            arguments += [urn]
+            arguments.append(.text(urn))
         }
         if let subStreamId {
             conditions.append("subStreamId = ?")
-            arguments += [subStreamId]
+            arguments.append(.text(subStreamId))
         }
         return (conditions, arguments)
     }

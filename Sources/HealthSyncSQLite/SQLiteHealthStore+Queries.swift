@@ -122,7 +122,7 @@ extension SQLiteHealthStore: HealthStoreQueries {
         // streams have none) through GRDB.
         let streamStatement = try DirectStatement(db, sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
         streamStatement.bind(1, key.urn)
-        let stream = try Self.fetchOne(streamStatement, Self.streamRecord)
+        let stream = try streamStatement.fetchOne(Self.streamRecord)
         let errors = try db.cachedStatement(
             sql: "SELECT \(Self.errorColumns) FROM streamError WHERE urn = ? "
                 + "ORDER BY subStreamId, streamLevel DESC, code"
@@ -131,7 +131,7 @@ extension SQLiteHealthStore: HealthStoreQueries {
             db, sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?")
         subStreamStatement.bind(1, key.urn)
         subStreamStatement.bind(2, key.subStreamId)
-        let subStream = try Self.fetchOne(subStreamStatement, Self.subStreamRecord)
+        let subStream = try subStreamStatement.fetchOne(Self.subStreamRecord)
         return StreamContext(
             stream: stream,
             errors: try Self.fetch(errors, [key.urn], Self.errorRecord),
@@ -144,8 +144,9 @@ extension SQLiteHealthStore: HealthStoreQueries {
     /// - Throws: ``HealthSync/StorageError``.
     public func stream(_ urn: String) async throws(StorageError) -> StreamRecord? {
         try await read("reading stream \(urn)") { db in
-            let statement = try db.cachedStatement(sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
-            return try Row.fetchOne(statement, arguments: [urn]).map(Self.streamRecord)
+            let statement = try DirectStatement(db, sql: "SELECT \(Self.streamColumns) FROM stream WHERE urn = ?")
+            statement.bind(1, urn)
+            return try statement.fetchOne(Self.streamRecord)
         }
     }
 
@@ -153,10 +154,10 @@ extension SQLiteHealthStore: HealthStoreQueries {
     /// - Throws: ``HealthSync/StorageError``.
     public func subStreams(of urn: String) async throws(StorageError) -> [SubStreamRecord] {
         try await read("reading the sub-streams of \(urn)") { db in
-            let statement = try db.cachedStatement(
-                sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? ORDER BY subStreamId"
-            )
-            return try Self.fetch(statement, [urn], Self.subStreamRecord)
+            let statement = try DirectStatement(
+                db, sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? ORDER BY subStreamId")
+            statement.bind(1, urn)
+            return try statement.fetchAll(Self.subStreamRecord)
         }
     }
 
@@ -164,10 +165,11 @@ extension SQLiteHealthStore: HealthStoreQueries {
     /// - Throws: ``HealthSync/StorageError``.
     public func subStream(_ key: StreamKey) async throws(StorageError) -> SubStreamRecord? {
         try await read("reading sub-stream \(key)") { db in
-            let statement = try db.cachedStatement(
-                sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?"
-            )
-            return try Row.fetchOne(statement, arguments: [key.urn, key.subStreamId]).map(Self.subStreamRecord)
+            let statement = try DirectStatement(
+                db, sql: "SELECT \(Self.subStreamColumns) FROM subStream WHERE urn = ? AND subStreamId = ?")
+            statement.bind(1, key.urn)
+            statement.bind(2, key.subStreamId)
+            return try statement.fetchOne(Self.subStreamRecord)
         }
     }
 
@@ -200,13 +202,6 @@ extension SQLiteHealthStore: HealthStoreQueries {
         }
     }
 
-    /// The first row of `statement` (at most one by its key), decoded by `decode`, or `nil`; the statement is reset.
-    static func fetchOne<T>(_ statement: DirectStatement, _ decode: (DirectStatement) throws -> T) throws -> T? {
-        guard try statement.step() else { return nil }
-        defer { statement.reset() }
-        return try decode(statement)
-    }
-
     /// Every check state of sub-stream `key`, sorted by id, read through the SQLite C API (``DirectStatement``),
     /// not GRDB's `Row`: this is the processor's largest read.
     static func checkStates(of key: StreamKey, in db: Database) throws -> [StoredCheckState] {
@@ -217,16 +212,7 @@ extension SQLiteHealthStore: HealthStoreQueries {
         )
         statement.bind(1, key.urn)
         statement.bind(2, key.subStreamId)
-        var states: [StoredCheckState] = []
-        while try statement.step() {
-            do {
-                states.append(try Self.storedCheckState(statement, of: key))
-            } catch {
-                statement.reset()
-                throw error
-            }
-        }
-        return states
+        return try statement.fetchAll { try Self.storedCheckState($0, of: key) }
     }
 
     /// Check states of any streams, sorted by URN, sub-stream (main first), then check-state id.
@@ -237,11 +223,13 @@ extension SQLiteHealthStore: HealthStoreQueries {
     public func checkStates(urn: String?, subStreamId: String?) async throws(StorageError) -> [StoredCheckState] {
         try await read("reading check states") { db in
             let (conditions, arguments) = Self.checkStateFilter(urn: urn, subStreamId: subStreamId)
-            let statement = try db.cachedStatement(
+            let statement = try DirectStatement(
+                db,
                 sql: "SELECT \(Self.checkStateColumns) FROM checkState\(Self.whereClause(conditions)) "
                     + "ORDER BY urn, subStreamId, checkStateId"
             )
-            return try Self.fetch(statement, arguments, Self.storedCheckState)
+            statement.bind(arguments)
+            return try statement.fetchAll(Self.storedCheckState)
         }
     }
 

@@ -7,15 +7,6 @@ import HealthSync
 extension SQLiteHealthStore {
     static let streamColumns = "urn, consistencyModel, createdAt, version"
 
-    static func streamRecord(_ row: Row) throws -> StreamRecord {
-        StreamRecord(
-            urn: try row.decode(String.self, atIndex: 0),
-            consistencyModel: try row.value(atIndex: 1, column: "stream.consistencyModel"),
-            createdAt: try row.date(atIndex: 2),
-            version: try row.decode(Int64.self, atIndex: 3)
-        )
-    }
-
     static let subStreamColumns = """
         urn, subStreamId, createdAt, repeatInterval, expiryInterval, snapshotStartedAt, snapshotClean, \
         snapshotSequence, lastCompletedAt, lastMessageAt, checkpointOffset, checkpointBatchIndex, \
@@ -23,52 +14,10 @@ extension SQLiteHealthStore {
         messageCount, createCount, updateCount, deleteCount, totalLatency, lastLatency, version
         """
 
-    static func subStreamRecord(_ row: Row) throws -> SubStreamRecord {
-        var intervals: Intervals?
-        if let repeatInterval = try row.decode(Int?.self, atIndex: 3) {
-            intervals = Intervals(
-                repeatInterval: repeatInterval,
-                expiryInterval: try row.decode(Int?.self, atIndex: 4) ?? 0
-            )
-        }
-        var openSnapshot: OpenSnapshot?
-        if let startedAt = try row.optionalDate(atIndex: 5) {
-            openSnapshot = OpenSnapshot(startedAt: startedAt, clean: try row.decode(Bool?.self, atIndex: 6) ?? false)
-        }
-        var checkpoint: Checkpoint?
-        if let offset = try row.decode(Int64?.self, atIndex: 10) {
-            checkpoint = Checkpoint(offset: offset, batchIndex: try row.decode(Int64?.self, atIndex: 11))
-        }
-        return SubStreamRecord(
-            key: StreamKey(urn: try row.decode(String.self, atIndex: 0), subStreamId: try row.decode(atIndex: 1)),
-            createdAt: try row.date(atIndex: 2),
-            intervals: intervals,
-            openSnapshot: openSnapshot,
-            snapshotSequence: try row.decode(Int64.self, atIndex: 7),
-            lastCompletedAt: try row.optionalDate(atIndex: 8),
-            lastMessageAt: try row.date(atIndex: 9),
-            checkpoint: checkpoint,
-            deadlines: SubStreamDeadlines(
-                lateData: try row.optionalDate(atIndex: 12),
-                missingStop: try row.optionalDate(atIndex: 13),
-                expiry: try row.optionalDate(atIndex: 14),
-                checkStateExpiry: try row.optionalDate(atIndex: 15)
-            ),
-            metrics: SubStreamMetrics(
-                messages: try row.decode(Int64.self, atIndex: 16),
-                creates: try row.decode(Int64.self, atIndex: 17),
-                updates: try row.decode(Int64.self, atIndex: 18),
-                deletes: try row.decode(Int64.self, atIndex: 19),
-                totalLatency: try row.decode(Double.self, atIndex: 20),
-                lastLatency: try row.decode(Double.self, atIndex: 21)
-            ),
-            version: try row.decode(Int64.self, atIndex: 22)
-        )
-    }
-
     /// The sub-stream of the current row of `statement` (selecting ``subStreamColumns``), read through the SQLite C
-    /// API: the processor reads one per envelope. Decodes what the `Row` decoder above decodes, and fails as it does
-    /// on a `NULL` in a required column.
+    /// API, as every stream, sub-stream and check state is: the processor reads one per envelope, and one decoder per
+    /// record keeps the queries and the processor's reads from drifting apart. A `NULL` in a required column is
+    /// ``HealthSync/StorageError/Code/corrupt``.
     static func subStreamRecord(_ statement: DirectStatement) throws -> SubStreamRecord {
         func date(_ index: Int32, _ column: String) throws -> Date {
             Date(timeIntervalSince1970: try statement.double(index, column: "subStream.\(column)"))
@@ -138,24 +87,17 @@ extension SQLiteHealthStore {
         )
     }
 
-    static let checkStateColumns = """
-        urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, \
-        snapshotSequence
-        """
+    /// The columns of a check state: its key, then ``keyedCheckStateColumns``.
+    static let checkStateColumns = "urn, subStreamId, " + keyedCheckStateColumns
 
-    static func storedCheckState(_ row: Row) throws -> StoredCheckState {
-        StoredCheckState(
-            key: StreamKey(urn: try row.decode(String.self, atIndex: 0), subStreamId: try row.decode(atIndex: 1)),
-            checkState: CheckState(
-                checkStateId: try row.decode(String.self, atIndex: 2),
-                name: try row.decode(String.self, atIndex: 3),
-                health: try row.value(atIndex: 4, column: "checkState.health"),
-                topologyElementIdentifier: try row.decode(String.self, atIndex: 5),
-                message: try row.decode(String?.self, atIndex: 6)
-            ),
-            lastSeenAt: try row.date(atIndex: 7),
-            snapshotSequence: try row.decode(Int64.self, atIndex: 8)
+    /// The check state of the current row of `statement` (selecting ``checkStateColumns``: its key, then
+    /// ``keyedCheckStateColumns``).
+    static func storedCheckState(_ statement: DirectStatement) throws -> StoredCheckState {
+        let key = StreamKey(
+            urn: try statement.text(0, column: "checkState.urn"),
+            subStreamId: try statement.text(1, column: "checkState.subStreamId")
         )
+        return try storedCheckState(statement, of: key, from: 2)
     }
 
     /// The columns of a check state but its key, for the reads of one sub-stream.
@@ -164,24 +106,29 @@ extension SQLiteHealthStore {
         """
 
     /// The check state of sub-stream `key` in the current row of `statement` (selecting
-    /// ``keyedCheckStateColumns``), read through the SQLite C API: the processor reads about a hundred of these an
-    /// envelope, and GRDB's `Row` and `DatabaseValue` layers were a measurable share of that read
-    /// (Docs/performance.md), as was decoding the key columns the caller already holds. Decodes what the `Row`
-    /// decoder above decodes, and fails as it does on a `NULL` or an unknown health.
-    static func storedCheckState(_ statement: DirectStatement, of key: StreamKey) throws -> StoredCheckState {
-        let health = try statement.text(2, column: "checkState.health")
+    /// ``keyedCheckStateColumns`` from column `first` on), read through the SQLite C API: the processor reads about a
+    /// hundred of these an envelope, and GRDB's `Row` and `DatabaseValue` layers were a measurable share of that read
+    /// (Docs/performance.md), as was decoding the key columns the caller already holds. A `NULL` in a required
+    /// column or an unknown health is ``HealthSync/StorageError/Code/corrupt``.
+    static func storedCheckState(
+        _ statement: DirectStatement,
+        of key: StreamKey,
+        from first: Int32 = 0
+    ) throws -> StoredCheckState {
+        let health = try statement.text(first + 2, column: "checkState.health")
         guard let value = Health(rawValue: health) else { throw corrupt("checkState.health", health) }
         return StoredCheckState(
             key: key,
             checkState: CheckState(
-                checkStateId: try statement.text(0, column: "checkState.checkStateId"),
-                name: try statement.text(1, column: "checkState.name"),
+                checkStateId: try statement.text(first, column: "checkState.checkStateId"),
+                name: try statement.text(first + 1, column: "checkState.name"),
                 health: value,
-                topologyElementIdentifier: try statement.text(3, column: "checkState.topologyElementIdentifier"),
-                message: statement.optionalText(4)
+                topologyElementIdentifier: try statement.text(
+                    first + 3, column: "checkState.topologyElementIdentifier"),
+                message: statement.optionalText(first + 4)
             ),
-            lastSeenAt: Date(timeIntervalSince1970: try statement.double(5, column: "checkState.lastSeenAt")),
-            snapshotSequence: try statement.int64(6, column: "checkState.snapshotSequence")
+            lastSeenAt: Date(timeIntervalSince1970: try statement.double(first + 5, column: "checkState.lastSeenAt")),
+            snapshotSequence: try statement.int64(first + 6, column: "checkState.snapshotSequence")
         )
     }
 
