@@ -56,6 +56,15 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     let batcher: IntakeBatcher
     let connections: ConnectionCounter
 
+    /// The service that applies the intake's envelopes, batch after batch (group commit): the intake answers only
+    /// while it runs (otherwise 503). Run it next to the routes, before the server in the service group, so that it
+    /// stops after the server has answered its requests.
+    public var intakeService: any Service { batcher }
+
+    /// Every service the routes need, in the order to run them before the server: ``intakeService``, ``sweeper``
+    /// and ``storeMonitor``.
+    public var services: [any Service] { [batcher, sweeper, storeMonitor] }
+
     /// Creates the API.
     /// - Parameters:
     ///   - processor: the processor envelopes are applied to.
@@ -145,11 +154,12 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// The complete application: the router on ``HealthSyncHTTPConfiguration/host`` and
-    /// ``HealthSyncHTTPConfiguration/port``, with the ``sweeper`` and the ``storeMonitor`` as services.
+    /// ``HealthSyncHTTPConfiguration/port``, with ``services`` (the intake's batcher, the ``sweeper`` and the
+    /// ``storeMonitor``) in its service group.
     ///
     /// Run it with `runService()` to stop gracefully on SIGTERM and SIGINT: the server stops accepting
     /// connections, finishes the requests in flight (each acknowledged envelope is committed before its 200), then
-    /// the sweeper stops.
+    /// the other services stop, the batcher last.
     ///
     /// Every connection is guarded by the idle, header and body timeouts and the connection cap of the
     /// configuration (``HealthSyncHTTPConfiguration/idleTimeout``, ``HealthSyncHTTPConfiguration/maximumConnections``).
@@ -173,7 +183,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.serverName
             ),
-            services: [sweeper, storeMonitor],
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )

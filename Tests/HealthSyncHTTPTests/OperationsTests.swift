@@ -95,12 +95,29 @@ extension HTTPField.Name {
         let router = Router()
         router.get("/hello") { _, _ in "hello" }
         router.addRoutes(harness.api.routes())
-        let app = Application(router: router, services: [harness.api.sweeper], logger: Harness.logger)
+        let app = Application(router: router, services: harness.api.services, logger: Harness.logger)
         try await app.test(.router) { client async throws in
             #expect(try await client.execute(uri: "/hello", method: .get).text == "hello")
             let body = Payload.envelope([Payload.snapshot("urn:health:a:b", states: [Payload.checkState("x")])])
             #expect(try await client.postEnvelope(body).status == .ok)
         }
         #expect(try await harness.store.allCheckStates().count == 1)
+    }
+
+    /// Routes mounted without the intake's service still apply envelopes: a request starts the drain itself, and
+    /// nothing waits for a service that is not there.
+    @Test func withoutItsIntakeServiceTheIntakeStillAppliesEnvelopes() async throws {
+        let harness = try Harness()
+        let router = Router()
+        router.addRoutes(harness.api.routes())
+        try await Application(router: router, logger: Harness.logger).test(.router) { client async throws in
+            for index in 0..<3 {
+                let body = Payload.envelope([
+                    Payload.snapshot("urn:health:a:\(index)", states: [Payload.checkState("x")])
+                ])
+                #expect(try await client.postEnvelope(body).status == .ok)
+            }
+        }
+        #expect(try await harness.store.allCheckStates().count == 3)
     }
 }

@@ -109,9 +109,11 @@ import Testing
     func anUnwritableWALIndexMakesTheServiceUnreadyBeforeAnyWrite() async throws {
         try await RestartTests.withDatabase { path in
             let harness = try Harness(store: try SQLiteHealthStore(path: path))
-            // The routes alone, without the sweeper and the monitor: no read of this test's making may run once the
-            // flag is set, since a reader that updates its read mark writes the mapping too (and would be killed).
-            try await Application(router: harness.api.buildRouter()).test(.router) { client async throws in
+            // The routes and the intake alone, without the sweeper and the monitor: no read of this test's making may
+            // run once the flag is set, since a reader that updates its read mark writes the mapping too (and would be
+            // killed).
+            let app = Application(router: harness.api.buildRouter(), services: [harness.api.intakeService])
+            try await app.test(.router) { client async throws in
                 #expect(try await client.postEnvelope(Self.envelope(0)).status == .ok)
                 #expect(try await client.get("/readyz").status == .ok)
                 try ImmutableFlag.set(true, on: [path + "-shm"])
