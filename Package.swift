@@ -100,6 +100,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the package's own test targets share and no user of the package needs: `TinyFilesystem`, which
+        // mounts a tmpfs (root on Linux). Not a product.
+        .target(
+            name: "HealthSyncTestSupport",
+            path: "Tests/HealthSyncTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HealthSyncTests",
             dependencies: ["HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
@@ -108,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "HealthSyncSQLiteTests",
             dependencies: [
-                "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
                 // The error-mapping tests make GRDB's `DatabaseError`s; sources other than the store never see GRDB.
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -117,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "HealthSyncHTTPTests",
             dependencies: [
-                "HealthSyncHTTP", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                "HealthSyncHTTP", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -131,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "HealthSyncCLITests",
             dependencies: [
-                "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
