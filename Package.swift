@@ -100,16 +100,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // What the package's own test targets share and no user of the package needs: `TinyFilesystem`, which
-        // mounts a tmpfs (root on Linux). Not a product.
+        // What the package's own test targets share and no user of the package needs: the kinds of store tests run
+        // over (`StoreKind`), temporary files, and `TinyFilesystem`, which mounts a tmpfs (root on Linux). Not a
+        // product.
         .target(
             name: "HealthSyncTestSupport",
+            dependencies: ["HealthSync", "HealthSyncSQLite"],
             path: "Tests/HealthSyncTestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HealthSyncTests",
-            dependencies: ["HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
+            dependencies: ["HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -132,7 +134,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthSyncAuditTests",
-            dependencies: ["HealthSyncAudit", "HealthSyncConsole", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
+            dependencies: [
+                "HealthSyncAudit", "HealthSyncConsole", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                "HealthSyncTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
