@@ -100,15 +100,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the package's own test targets share and no user of the package needs: the kinds of store tests run
+        // over (`StoreKind`), temporary files, and `TinyFilesystem`, which mounts a tmpfs (root on Linux). Not a
+        // product.
+        .target(
+            name: "HealthSyncTestSupport",
+            dependencies: ["HealthSync", "HealthSyncSQLite"],
+            path: "Tests/HealthSyncTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HealthSyncTests",
-            dependencies: ["HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
+            dependencies: ["HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HealthSyncSQLiteTests",
             dependencies: [
-                "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
                 // The error-mapping tests make GRDB's `DatabaseError`s; sources other than the store never see GRDB.
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -117,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "HealthSyncHTTPTests",
             dependencies: [
-                "HealthSyncHTTP", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                "HealthSyncHTTP", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -125,13 +134,16 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthSyncAuditTests",
-            dependencies: ["HealthSyncAudit", "HealthSyncConsole", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting"],
+            dependencies: [
+                "HealthSyncAudit", "HealthSyncConsole", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                "HealthSyncTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HealthSyncCLITests",
             dependencies: [
-                "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting",
+                "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,6 +1,7 @@
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -123,8 +124,8 @@ import Testing
     }
 
     /// The audit of a database holding the same replay equals the audit of the payload file.
-    @Test(arguments: fixtures, AuditStoreKind.allCases)
-    func auditOfAStoreEqualsAuditOfThePayload(fixture: AuditFixture, kind: AuditStoreKind) async throws {
+    @Test(arguments: fixtures, StoreKind.inMemoryKinds)
+    func auditOfAStoreEqualsAuditOfThePayload(fixture: AuditFixture, kind: StoreKind) async throws {
         let bounds = try fixture.replayBounds()
         let store = try kind.makeStore()
         let replayer = Replayer(processor: HealthProcessor(store: store), fallbackClock: EpochClock())

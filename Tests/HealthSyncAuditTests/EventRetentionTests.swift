@@ -2,6 +2,7 @@ import Foundation
 import HealthSync
 import HealthSyncAudit
 import HealthSyncConsole
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -29,8 +30,8 @@ import Testing
 
     /// For every fixture and store: pruning at each envelope time in turn leaves `TimeTravel.state(at: T)` unchanged
     /// for every T at or after the cutoff, and the retained window starts at or after the cutoff.
-    @Test(arguments: AuditFixture.all, AuditStoreKind.allCases)
-    func pruningKeepsTimeTravelExactFromTheCutoff(fixture: AuditFixture, kind: AuditStoreKind) async throws {
+    @Test(arguments: AuditFixture.all, StoreKind.inMemoryKinds)
+    func pruningKeepsTimeTravelExactFromTheCutoff(fixture: AuditFixture, kind: StoreKind) async throws {
         let source = try fixture.source()
         let bounds = try fixture.replayBounds()
         let store = try kind.makeStore()
@@ -88,8 +89,8 @@ import Testing
     }
 
     /// A long synthetic history pruned as it grows keeps at most the window's events plus one per check state.
-    @Test(arguments: AuditStoreKind.allCases)
-    func pruningBoundsTheRecord(kind: AuditStoreKind) async throws {
+    @Test(arguments: StoreKind.inMemoryKinds)
+    func pruningBoundsTheRecord(kind: StoreKind) async throws {
         let store = try kind.makeStore()
         let events = SyntheticHistory.events(checkStates: 20, snapshots: 600, changing: 10, period: 3)
         let retention = EventRetention(duration: 3_600)

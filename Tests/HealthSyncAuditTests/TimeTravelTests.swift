@@ -1,6 +1,7 @@
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -81,8 +82,8 @@ import Testing
     /// Every fixture: for every envelope time, every event time, and half a second either side of them, the state
     /// reconstructed from a complete replay's events equals the state of a fresh replay of the envelopes applied
     /// by then, advanced to T.
-    @Test(arguments: AuditFixture.all, AuditStoreKind.allCases)
-    func stateAtTimeEqualsReplayStoppedThere(fixture: AuditFixture, kind: AuditStoreKind) async throws {
+    @Test(arguments: AuditFixture.all, StoreKind.inMemoryKinds)
+    func stateAtTimeEqualsReplayStoppedThere(fixture: AuditFixture, kind: StoreKind) async throws {
         let source = try fixture.source()
         let bounds = try fixture.replayBounds()
         let envelopes = Self.envelopeTimes(of: source, start: bounds.startDate)

@@ -1,5 +1,5 @@
 import Foundation
-import HealthSyncTesting
+import HealthSyncTestSupport
 import Testing
 
 /// The commands that only inspect a database open it read-only: they work on a file or in a directory the user may

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HealthSync
 import HealthSyncSQLite
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 

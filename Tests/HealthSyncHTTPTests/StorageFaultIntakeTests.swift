@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HealthSync
 import HealthSyncHTTP
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Hummingbird
 import HummingbirdTesting

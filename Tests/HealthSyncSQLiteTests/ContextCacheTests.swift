@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -8,14 +9,14 @@ import Testing
 @Suite struct BatchTests {
     static let urn = "urn:health:batch:one"
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func anEmptyBatchDoesNothing(_ kind: StoreKind) async throws {
         let harness = try Harness(kind)
         #expect(try await harness.processor.apply(batch: []).isEmpty)
         #expect(try await harness.store.clock() == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func timersDueBetweenTheEnvelopesOfABatchFireAtTheirDeadlines(_ kind: StoreKind) async throws {
         let harness = try Harness(kind)
         let opening = Payload.snapshot(
@@ -41,7 +42,7 @@ import Testing
         #expect(try await harness.store.clock()?.epoch == 125)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func randomBatchesLeaveTheSameStateAsOneEnvelopeAtATime(_ kind: StoreKind) async throws {
         var totals = (batches: 0, envelopes: 0, timers: 0)
         for sequence in 0..<24 {

@@ -1,6 +1,7 @@
 import Foundation
 import HealthSync
 import HealthSyncSQLite
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -20,8 +21,8 @@ import Testing
     }
 
     /// The store that applies the refreshes: each kind of `PipelineTests`.
-    @Test(arguments: PipelineTests.Kind.allCases)
-    func repeatedSnapshotsAreRefreshedInOneWriteAndLeaveWhatRowSavesLeave(_ base: PipelineTests.Kind) async throws {
+    @Test(arguments: PipelineTests.kinds)
+    func repeatedSnapshotsAreRefreshedInOneWriteAndLeaveWhatRowSavesLeave(_ base: StoreKind) async throws {
         let directory = try PipelineTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("refresh.sqlite").path
@@ -100,7 +101,7 @@ import Testing
     @Test func repeatStatesMessagesThatRepeatEveryCheckStateAreRefreshed() async throws {
         let store = ControlledStore(try SQLiteHealthStore.inMemory(contextCacheCapacity: 0))
         let subject = Harness(store: store)
-        let reference = try Harness(.memory)
+        let reference = try Harness(.inMemory)
         let states = (0..<10).map { Payload.checkState("c\($0)") }
         for (time, message) in [
             (1_000.0, Payload.repeatStates(Self.urn, states: states)),

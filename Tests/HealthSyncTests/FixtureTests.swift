@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncTestSupport
 import Testing
 
 extension Fixture {
@@ -81,7 +82,7 @@ extension Fixture {
 
     // MARK: Replay
 
-    @Test(arguments: Fixture.all, StoreKind.allCases)
+    @Test(arguments: Fixture.all, StoreKind.inMemoryKinds)
     func replayMatchesExpectation(fixture: Fixture, kind: StoreKind) async throws {
         let expectation = try fixture.expectation()
         if let issue = expectation.knownIssue {
@@ -93,7 +94,7 @@ extension Fixture {
         }
     }
 
-    @Test(arguments: Fixture.all, StoreKind.allCases)
+    @Test(arguments: Fixture.all, StoreKind.inMemoryKinds)
     func replayingTheSameFixtureTwiceChangesNothing(fixture: Fixture, kind: StoreKind) async throws {
         let expectation = try fixture.expectation()
         let store = try kind.makeStore()
@@ -110,7 +111,7 @@ extension Fixture {
         #expect(try await Self.contents(of: store) == before)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func allScenariosReplayIntoOneStoreInOrder(kind: StoreKind) async throws {
         let store = try kind.makeStore()
         let replayer = Replayer(processor: HealthProcessor(store: store), fallbackClock: EpochClock())
@@ -123,7 +124,7 @@ extension Fixture {
 
     // MARK: The documentation example
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func brokenDocumentationExampleIsRejectedWithLineColumnAndTheDefect(kind: StoreKind) async throws {
         let fixture = try Fixture.named("01-documentation-4.4-broken", in: .invalid)
         let store = try kind.makeStore()

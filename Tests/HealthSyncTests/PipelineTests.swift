@@ -1,6 +1,6 @@
 import Foundation
 import HealthSync
-import HealthSyncSQLite
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Synchronization
 import Testing
@@ -11,30 +11,7 @@ import Testing
 @Suite struct PipelineTests {
     /// The stores to pipeline into; `sqliteFile` is the on-disk pool, whose reads beside a commit use a reader
     /// (or its context cache); `sqliteFileUncached` has no cache, so every read beside a commit is SQL.
-    enum Kind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-        case memory
-        case sqlite
-        case sqliteFile
-        case sqliteFileUncached
-
-        var testDescription: String { rawValue }
-
-        /// Whether the store is a file, which ``makeStore(at:)`` puts at its path.
-        var isFile: Bool { self == .sqliteFile || self == .sqliteFileUncached }
-
-        func makeStore(in directory: URL) throws -> any HealthStoreQueries {
-            try makeStore(at: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path)
-        }
-
-        func makeStore(at path: String) throws -> any HealthStoreQueries {
-            switch self {
-            case .memory: InMemoryHealthStore()
-            case .sqlite: try SQLiteHealthStore.inMemory()
-            case .sqliteFile: try SQLiteHealthStore(path: path)
-            case .sqliteFileUncached: try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
-            }
-        }
-    }
+    static let kinds: [StoreKind] = [.inMemory, .sqliteInMemory, .sqliteFile, .sqliteFileUncached]
 
     static func temporaryDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString)")
@@ -51,8 +28,8 @@ import Testing
         Payload.snapshot(urn, repeatInterval: 30, states: ids.map { Payload.checkState($0, health: health) })
     }
 
-    @Test(arguments: Kind.allCases)
-    func randomPipelinedBatchesLeaveTheSameStateAsBatchesOneAtATime(_ kind: Kind) async throws {
+    @Test(arguments: kinds)
+    func randomPipelinedBatchesLeaveTheSameStateAsBatchesOneAtATime(_ kind: StoreKind) async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         // Sums the outcomes of `count` sequences made by `generator` from seeds `first`, `first + 1`, ….
@@ -116,7 +93,7 @@ import Testing
     /// Each staged batch's commit is held until the next batch has read (or until the next operation), so that every
     /// batch of a run but the first is staged while the previous one commits.
     static func compare(
-        _ kind: Kind,
+        _ kind: StoreKind,
         in directory: URL,
         seed: UInt64,
         steps: Int,

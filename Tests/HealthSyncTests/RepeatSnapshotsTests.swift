@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 @Suite struct RepeatSnapshotsTests {
     let urn = "urn:health:test:snapshots"
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func startOpensSnapshotAndStoresIntervals(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 30, expiryInterval: 90, stop: false))
@@ -20,7 +21,7 @@ import Testing
         #expect(try await h.events(urn, .subStreamCreated).count == 1)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func latestStartReplacesIntervals(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 30))
@@ -29,7 +30,7 @@ import Testing
         #expect(sub.intervals == Intervals(repeatInterval: 45, expiryInterval: 200))
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func repeatIntervalAbove1800RaisesAndOpensNoSnapshot(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 1801, stop: false))
@@ -44,7 +45,7 @@ import Testing
         #expect(try await h.errorCodes(urn).contains("main:SubStreamRepeatIntervalTooHigh"))
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func repeatIntervalBelowOneIsRejectedAtLevelTwo(kind: StoreKind) async throws {
         let h = try Harness(kind)
         let result = try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 0))
@@ -53,7 +54,7 @@ import Testing
         #expect(try await h.store.stream(urn) == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func startWhileOpenAbandonsWithoutDeletionsAndOpensAFreshSnapshot(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -82,7 +83,7 @@ import Testing
         )
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func checkStateForUnknownSubStreamIsDroppedWithStreamLevelError(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -96,7 +97,7 @@ import Testing
         #expect(try await h.store.subStream(StreamKey(urn: urn, subStreamId: "s1")) == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func checkStateOutsideSnapshotIsDropped(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, states: [Payload.checkState("a")]))
@@ -109,7 +110,7 @@ import Testing
         #expect(try await h.errorCodes(urn) == ["main:SubStreamCheckStateOutsideSnapshot"])
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func checkStateInOpenSnapshotIsUpsertedAtOnce(kind: StoreKind) async throws {
         let h = try Harness(kind)
         let first = try await h.send(at: 100, Payload.snapshot(urn, stop: false, states: [Payload.checkState("a")]))
@@ -132,7 +133,7 @@ import Testing
         #expect(updates.map { $0.checkState?.health } == [.critical])
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func stopDeletesCheckStatesMissingFromTheSnapshot(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, states: ["a", "b", "c"].map { Payload.checkState($0) }))
@@ -148,7 +149,7 @@ import Testing
         #expect(try await h.events(urn, .snapshotCompleted).map(\.detail) == ["clean", "clean"])
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func emptySnapshotDeletesEveryCheckState(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, states: ["a", "b"].map { Payload.checkState($0) }))
@@ -156,7 +157,7 @@ import Testing
         #expect(try await h.healths(urn).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func snapshotSpansEnvelopes(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, states: ["a", "b", "c"].map { Payload.checkState($0) }))
@@ -167,7 +168,7 @@ import Testing
         #expect(try await h.healths(urn).keys.sorted() == ["a", "c"])
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func stopWithoutOpenSnapshotRaisesAndDeletesNothing(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, states: [Payload.checkState("a")]))
@@ -176,7 +177,7 @@ import Testing
         #expect(try await h.errorCodes(urn) == ["main:SubStreamStopWithoutStart"])
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func stopForUnknownSubStreamRaisesAtStreamLevelAndCreatesNothing(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, subStream: "ghost", start: false, stop: true))
@@ -187,7 +188,7 @@ import Testing
         #expect(error.message.contains("\"ghost\""))
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func openSnapshotIsStoppedAutomaticallyAtTwiceTheRepeatInterval(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -209,7 +210,7 @@ import Testing
         #expect(sub.lastCompletedAt?.epoch == 100, "an automatic stop is not a completed snapshot")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func lateDataIsRaisedOncePerMissedDeadlineAndDataIsKept(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 60, states: [Payload.checkState("a")]))
@@ -227,7 +228,7 @@ import Testing
         #expect(try await h.error(urn, .subStreamLateData) == nil, "a completed snapshot closes it")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func lateDataOpenedBySeveralMissedDeadlinesRecordsTheFirstInItsEvent(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 60, states: [Payload.checkState("a")]))
@@ -241,7 +242,7 @@ import Testing
         #expect(opened.detail == first, "the event tells the opening occurrence (160), in the tables' time format")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func lateDataBeforeTheFirstCompletionCountsFromCreationWithGrace(kind: StoreKind) async throws {
         let h = try Harness(kind, lateGrace: 15)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 60, stop: false))
@@ -253,7 +254,7 @@ import Testing
         #expect(late.message.contains("within repeat_interval_s (60 s) + late grace (15 s): it was due by"))
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func envelopeExactlyAtTheDeadlineIsAppliedFirst(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 60, states: [Payload.checkState("a")]))
@@ -262,7 +263,7 @@ import Testing
         #expect(try await h.error(urn, .subStreamLateData) == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func subStreamExpiresWithoutMessagesAndIsRemoved(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -290,7 +291,7 @@ import Testing
             "recreating the sub-stream closes SubStreamExpired")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func anyMessageRefreshesExpiry(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -309,7 +310,7 @@ import Testing
         #expect(try await h.store.subStream(StreamKey(urn: urn, subStreamId: "s1")) == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func nonMainSubStreamWithoutExpiryIsAcceptedWithAWarning(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, subStream: "s1", states: [Payload.checkState("a")]))
@@ -324,7 +325,7 @@ import Testing
         #expect(try await h.error(urn, .subStreamWithoutExpiry, subStream: "s1") == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func strictModeRejectsNonMainSubStreamWithoutExpiry(kind: StoreKind) async throws {
         let h = try Harness(kind, strict: true)
         let result = try await h.send(at: 100, Payload.snapshot(urn, subStream: "s1"))
@@ -333,7 +334,7 @@ import Testing
         #expect(try await h.store.stream(urn) == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func subStreamsAreIndependent(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(

@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 @Suite struct RepeatStatesTests {
     let urn = "urn:health:test:states"
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func firstMessageWithoutExpiryDropsCheckStates(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.repeatStates(urn, setup: false, states: [Payload.checkState("a")]))
@@ -18,7 +19,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty, "setting the sub-stream up closes StreamMissingSubStream")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func leavingACheckStateOutDeletesNothing(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.repeatStates(urn, states: ["a", "b"].map { Payload.checkState($0) }))
@@ -26,7 +27,7 @@ import Testing
         #expect(try await h.healths(urn).keys.sorted() == ["a", "b"])
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func checkStateExpiresWhenNotSeenForTheExpiryInterval(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -47,7 +48,7 @@ import Testing
         )
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func newExpiryAppliesToEveryDeadlineFromThenOn(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -65,7 +66,7 @@ import Testing
         #expect(try await h.events(urn, .checkStateDeleted).first?.at.epoch == 200)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func noMessageWithinRepeatRaisesLateDataAndAMessageClosesIt(kind: StoreKind) async throws {
         let h = try Harness(kind, lateGrace: 10)
         try await h.send(
@@ -81,7 +82,7 @@ import Testing
         #expect(try await h.error(urn, .subStreamLateData) == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func noMessageForTheExpiryIntervalRemovesTheSubStream(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -96,7 +97,7 @@ import Testing
         #expect(deletion.deletionReason == .subStreamExpired, "a sub-stream expiry wins over the check-state timer")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func snapshotAndIncrementFieldsAreIgnored(kind: StoreKind) async throws {
         let h = try Harness(kind)
         let message = """
@@ -111,7 +112,7 @@ import Testing
         #expect(try await h.store.subStream(.main(urn))?.openSnapshot == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func repeatAbove1800RejectsTheSetup(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.repeatStates(urn, repeatInterval: 60, states: [Payload.checkState("a")]))
@@ -123,7 +124,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty, "the next message without errors closes it")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func transformerErrorClosesOnTheNextMessageWithoutErrors(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.repeatStates(urn, states: [Payload.checkState("a", health: "GREEN")]))

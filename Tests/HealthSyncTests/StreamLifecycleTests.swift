@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Synchronization
 import Testing
@@ -9,7 +10,7 @@ import Testing
 @Suite struct StreamLifecycleTests {
     let urn = "urn:health:test:lifecycle"
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func messageOfAnotherModelIsIgnoredWithModelMismatch(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.repeatStates(urn, states: [Payload.checkState("a")]))
@@ -24,7 +25,7 @@ import Testing
         )
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func messageWithoutModelIsRepeatSnapshotsWhateverItsStream(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1)))
@@ -33,7 +34,7 @@ import Testing
         #expect(try await h.errorCodes(urn) == ["stream:StreamConsistencyModelMismatch"])
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func repeatsOfOneCodeAggregateIntoOneRecord(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, repeatInterval: 600, states: []))
@@ -46,7 +47,7 @@ import Testing
         #expect(try await h.events(urn, .errorOpened).count == 1)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func cleanSnapshotClosesSnapshotErrorsButAnUncleanOneDoesNot(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -65,7 +66,7 @@ import Testing
         #expect(try await h.events(urn, .errorClosed).first?.detail == "clean snapshot completed")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func cleanSnapshotClosesTheStreamLevelStopWithoutStartOfItsSubStream(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.snapshot(urn, subStream: "s", start: false, stop: true))
@@ -73,7 +74,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func badUpdateNeverTurnsIntoADeletion(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -86,7 +87,7 @@ import Testing
         #expect(error.message.contains("health[0].check_states[0].health"))
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func duplicateCheckStateIdInOneMessageLastWins(kind: StoreKind) async throws {
         let h = try Harness(kind)
         let result = try await h.send(
@@ -101,7 +102,7 @@ import Testing
         #expect(result.counts.created == 2 && result.counts.updated == 0)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func clearErrorsClosesEveryErrorOfTheStream(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -116,7 +117,7 @@ import Testing
             try await h.processor.clearErrors(of: "urn:health:no:such", at: Date(timeIntervalSince1970: 110)) == nil)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func deleteStreamRemovesEverythingAndAFreshMessageRelocksTheModel(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -140,7 +141,7 @@ import Testing
         #expect(try await h.processor.deleteStream("urn:health:no:such", at: Date(timeIntervalSince1970: 130)) == false)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func everyChangeIsAnEventWithTimeAndCause(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -158,7 +159,7 @@ import Testing
         #expect(events.compactMap(\.sequence) == events.compactMap(\.sequence).sorted())
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func envelopeWithAnyTimeIsAppliedAtAClockThatNeverRunsBackwards(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 500, Payload.snapshot(urn, states: [Payload.checkState("a")]))
@@ -168,7 +169,7 @@ import Testing
         #expect(try await h.store.subStream(.main(urn))?.lastCompletedAt?.epoch == 500)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func metricsCountMessagesCreatesUpdatesDeletes(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -181,7 +182,7 @@ import Testing
         #expect(metrics.messages == 3 && metrics.creates == 2 && metrics.updates == 1 && metrics.deletes == 1)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func latencyIsProcessingTimeMinusReceiveTime(kind: StoreKind) async throws {
         let h = try Harness(kind)
         let envelope = try h.decoder.decode(Array(Payload.envelope([Payload.snapshot(urn)]).utf8))
@@ -192,7 +193,7 @@ import Testing
         #expect(metrics.lastLatency == 2.5 && metrics.totalLatency == 2.5)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func openSnapshotAndPendingExpirySurviveARestart(kind: StoreKind) async throws {
         let store = try kind.makeStore()
         let before = Harness(store: store)
@@ -216,7 +217,7 @@ import Testing
             "a timer that fell due while down fires at its own deadline")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func aFailingCommitLeavesNoTrace(kind: StoreKind) async throws {
         let inner = try kind.makeStore()
         let h = Harness(store: inner)

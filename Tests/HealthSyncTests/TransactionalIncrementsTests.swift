@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 @Suite struct TransactionalIncrementsTests {
     let urn = "urn:health:test:increments"
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func firstMessageIsAppliedAndItsCheckpointRemembered(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -20,7 +21,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func duplicateCheckpointIsSkippedSilently(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -35,7 +36,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func outdatedCheckpointIsSkippedWithAWarning(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 5, batchIndex: 0)))
@@ -55,7 +56,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty, "a correctly chained message closes checkpoint errors")
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func missingPreviousCheckpointIsAppliedWithAnError(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1)))
@@ -66,7 +67,7 @@ import Testing
         #expect(try await h.store.subStream(.main(urn))?.checkpoint == Checkpoint(offset: 2))
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func brokenChainIsAppliedWithAnErrorThenClosesOnACorrectChain(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(at: 100, Payload.increment(urn, checkpoint: Checkpoint(offset: 1)))
@@ -82,7 +83,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func deleteRemovesAKnownCheckStateAndWinsOverOtherFields(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -103,7 +104,7 @@ import Testing
         #expect(try await h.events(urn, .checkStateDeleted).first?.deletionReason == .deleteRequest)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func deleteOfUnknownIdRaisesAnErrorOnlyClearErrorsCloses(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -116,7 +117,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func noTimersInThisModel(kind: StoreKind) async throws {
         let h = try Harness(kind)
         try await h.send(
@@ -127,7 +128,7 @@ import Testing
         #expect(try await h.errorCodes(urn).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.inMemoryKinds)
     func messageWithoutOffsetIsRejectedAtLevelTwo(kind: StoreKind) async throws {
         let h = try Harness(kind)
         let message = """

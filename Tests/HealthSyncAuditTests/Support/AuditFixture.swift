@@ -1,7 +1,6 @@
 import Foundation
 import HealthSync
 import HealthSyncAudit
-import HealthSyncSQLite
 import Testing
 
 /// One fixture directory under `Fixtures/`: `scenarios`, `invalid` or `audit`, with one payload file and an
@@ -100,21 +99,6 @@ struct ReplayExpectation: Decodable, Sendable {
     var errorCodesOpened: [String]?
     var rejections: [Finding]?
     var warnings: [Finding]?
-}
-
-/// The stores an audit can read from.
-enum AuditStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case inMemory
-    case sqlite
-
-    var testDescription: String { rawValue }
-
-    func makeStore() throws -> any HealthStoreQueries & HealthStoreRetention {
-        switch self {
-        case .inMemory: InMemoryHealthStore()
-        case .sqlite: try SQLiteHealthStore.inMemory()
-        }
-    }
 }
 
 /// A date from epoch seconds.

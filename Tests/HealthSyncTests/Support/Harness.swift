@@ -1,23 +1,8 @@
 import Foundation
 import HealthSync
-import HealthSyncSQLite
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
-
-/// The stores every processor scenario runs against.
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case memory
-    case sqlite
-
-    var testDescription: String { rawValue }
-
-    func makeStore() throws -> any HealthStoreQueries & HealthStoreRetention {
-        switch self {
-        case .memory: InMemoryHealthStore()
-        case .sqlite: try SQLiteHealthStore.inMemory()
-        }
-    }
-}
 
 /// A processor over a fresh store, with shorthands that decode JSON text and apply it at epoch-second times.
 struct Harness {
