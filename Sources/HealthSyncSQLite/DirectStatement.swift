@@ -1,10 +1,5 @@
 internal import GRDB
-
-#if canImport(GRDBSQLite)
 internal import GRDBSQLite
-#else
-internal import SQLite3
-#endif
 
 /// A cached GRDB statement run through the SQLite C API: values are bound directly (no `StatementArguments`), rows
 /// are read column by column (no `Row` or `DatabaseValue`), and a failure is thrown as the `DatabaseError` GRDB would

@@ -1,12 +1,7 @@
 import Foundation
 internal import GRDB
-import HealthSync
-
-#if canImport(GRDBSQLite)
 internal import GRDBSQLite
-#else
-internal import SQLite3
-#endif
+import HealthSync
 
 /// A ``HealthSync/HealthStore`` in an SQLite database, through GRDB.
 ///
