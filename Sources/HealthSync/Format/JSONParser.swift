@@ -288,26 +288,12 @@ private struct JSONParserCore {
     mutating func parseString() throws(JSONParseError) -> String {
         let quote = index
         let start = index + 1
-        var position = start
-        while true {
-            position = skipPlainASCII(from: position)
-            guard position < count else {
-                throw unterminatedString(startingAt: quote)
-            }
-            let byte = bytes[position]
-            if byte == 0x22 {  // "
-                index = position + 1
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-            } else if byte == 0x5C {  // \
-                return try parseEscapedString(quote: quote, runStart: start, escape: position)
-            } else if byte < 0x20 {
-                throw controlCharacterInString(at: position)
-            } else if byte < 0x80 {
-                position += 1
-            } else {
-                position += try utf8SequenceLength(at: position)
-            }
+        let position = try endOfStringRun(from: start, quote: quote)
+        if bytes[position] == 0x22 {  // "
+            index = position + 1
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         }
+        return try parseEscapedString(quote: quote, runStart: start, escape: position)
     }
 
     /// Continues a string after its first escape, decoding into `scratch`.
@@ -316,19 +302,29 @@ private struct JSONParserCore {
         var runStart = runStart
         var position = escape
         while true {
+            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
+            if bytes[position] == 0x22 {  // "
+                index = position + 1
+                return String(decoding: scratch, as: UTF8.self)
+            }
+            runStart = try decodeEscape(at: position)
+            position = try endOfStringRun(from: runStart, quote: quote)
+        }
+    }
+
+    /// Returns the position of the next quote or backslash of a string at or after `position`, checking the UTF-8
+    /// and the absence of control characters of the run before it.
+    @inline(__always)
+    func endOfStringRun(from position: Int, quote: Int) throws(JSONParseError) -> Int {
+        var position = position
+        while true {
             position = skipPlainASCII(from: position)
             guard position < count else {
                 throw unterminatedString(startingAt: quote)
             }
             let byte = bytes[position]
-            if byte == 0x22 {  // "
-                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
-                index = position + 1
-                return String(decoding: scratch, as: UTF8.self)
-            } else if byte == 0x5C {  // \
-                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
-                position = try decodeEscape(at: position)
-                runStart = position
+            if byte == 0x22 || byte == 0x5C {  // " or \
+                return position
             } else if byte < 0x20 {
                 throw controlCharacterInString(at: position)
             } else if byte < 0x80 {
