@@ -150,4 +150,15 @@ extension HealthRules {
     func lateDeadline(from base: Date, repeatInterval: Int) -> Date {
         base.addingTimeInterval(TimeInterval(repeatInterval) + configuration.lateGrace)
     }
+
+    /// Raises `StreamMissingSubStream` for the check states of `message`, dropped because their sub-stream was never
+    /// set up by `setup` (the message that creates a sub-stream in the model).
+    func raiseMissingSubStream(of message: HealthMessage, setUpBy setup: String, at now: Date, work: WorkingSet) {
+        work.raise(
+            .streamMissingSubStream, on: message.stream, streamLevel: true,
+            message: "\(message.checkStates.count) check state(s) at \(message.path).check_states dropped: "
+                + "sub-stream \(subStreamName(message.stream)) was never set up with \(setup)",
+            at: now
+        )
+    }
 }

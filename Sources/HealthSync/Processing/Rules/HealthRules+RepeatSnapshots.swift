@@ -35,12 +35,7 @@ extension HealthRules {
                 }
                 record = sub
             } else {
-                work.raise(
-                    .streamMissingSubStream, on: key, streamLevel: true,
-                    message: "\(message.checkStates.count) check state(s) at \(message.path).check_states dropped: "
-                        + "sub-stream \(subStreamName(key)) was never set up with start_snapshot",
-                    at: now
-                )
+                raiseMissingSubStream(of: message, setUpBy: "start_snapshot", at: now, work: work)
             }
         }
 

@@ -29,12 +29,7 @@ extension HealthRules {
 
         guard var sub = record else {
             if !message.checkStates.isEmpty {
-                work.raise(
-                    .streamMissingSubStream, on: key, streamLevel: true,
-                    message: "\(message.checkStates.count) check state(s) at \(message.path).check_states dropped: "
-                        + "sub-stream \(subStreamName(key)) was never set up with expiry",
-                    at: now
-                )
+                raiseMissingSubStream(of: message, setUpBy: "expiry", at: now, work: work)
             }
             return
         }
