@@ -20,7 +20,7 @@ import Testing
 
             #expect(try Self.run(binary, ["replay", "--db", reference, "--until", "1700020000", payload]) == 0)
 
-            var generator = SplitMix64(seed: 7)
+            var generator = SeededRandom(seed: 7)
             var killsLanded = 0
             for _ in 0..<Self.kills {
                 let process = try Self.start(binary, ["replay", "--db", crashed, "--until", "1700020000", payload])
@@ -57,7 +57,7 @@ import Testing
     /// A deterministic capture: three streams over 300 envelopes, snapshots with churn, a sub-stream that stops
     /// sending (late data, then expiry) and REPEAT_STATES check states that age out.
     static func capture(envelopes: Int, seed: UInt64) -> String {
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededRandom(seed: seed)
         var lines: [String] = []
         for index in 0..<envelopes {
             let time = 1_700_000_000 + Double(index * 30)
@@ -112,20 +112,5 @@ import Testing
         let process = try start(binary, arguments)
         process.waitUntilExit()
         return process.terminationStatus
-    }
-}
-
-/// A small seeded generator, so the capture and the kill points are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

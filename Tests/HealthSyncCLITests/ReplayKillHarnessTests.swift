@@ -32,7 +32,7 @@ import Testing
 
             // The reference follows the crashed database's prefix; it only ever moves forward.
             let reference = Prefix(envelopes: envelopes, receipts: receipts)
-            var generator = SplitMix64(seed: 99)
+            var generator = SeededRandom(seed: 99)
             let started = ContinuousClock.now
             var landed = 0
             for attempt in 0..<Self.kills where ContinuousClock.now - started < .seconds(Self.seconds) {

@@ -60,7 +60,7 @@ import Testing
             let database = workspace.database
             let switchboard = Switchboard(urns: scripts.map(\.urn))
             let references = scripts.map(ReferenceStream.init)
-            var generator = SplitMix64(seed: Self.seed)
+            var generator = SeededRandom(seed: Self.seed)
             var report = KillReport()
             let arguments = ["--late-grace", "86400"]
 

@@ -69,7 +69,7 @@ import Testing
         let single = HealthProcessor(store: try kind.makeStore(), configuration: configuration)
         let batched = HealthProcessor(store: try kind.makeStore(), configuration: configuration)
         var generator = SequenceGenerator(seed: seed)
-        var sizes = FuzzRandom(seed: seed &* 31)
+        var sizes = SeededRandom(seed: seed &* 31)
         var pending: [HealthProcessor.BatchEntry] = []
         var outcome = (batches: 0, envelopes: 0, timers: 0)
         var receipts = 0

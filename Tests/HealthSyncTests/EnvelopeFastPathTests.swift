@@ -54,7 +54,7 @@ import Testing
 
     @Test func mutatedEnvelopesAreDecodedAsTheFullDecoderDoesOrLeftToIt() {
         let decoder = EnvelopeDecoder()
-        var random = FuzzRandom(seed: 77)
+        var random = SeededRandom(seed: 77)
         var generator = SequenceGenerator(seed: 78)
         var (taken, total) = (0, 0)
         while total < 3_000 {

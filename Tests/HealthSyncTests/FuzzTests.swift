@@ -19,7 +19,7 @@ import Testing
     // MARK: Decoder
 
     @Test func arbitraryBytesAreDecodedOrRejectedWithAPayloadError() {
-        var random = FuzzRandom(seed: 1 &+ Self.seedOffset)
+        var random = SeededRandom(seed: 1 &+ Self.seedOffset)
         var rejected = 0
         for _ in 0..<(4_000 * Self.scale) {
             let length = random.below(random.chance(0.1) ? 4_096 : 64)
@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func mutatedEnvelopesAreDecodedOrRejectedWithAPayloadError() {
-        var random = FuzzRandom(seed: 2 &+ Self.seedOffset)
+        var random = SeededRandom(seed: 2 &+ Self.seedOffset)
         let seeds = Self.seedEnvelopes().map { Array($0.utf8) }
         var decoded = 0
         var rejected = 0
@@ -233,7 +233,7 @@ import Testing
     }
 
     /// One random edit: a flipped, inserted, deleted or duplicated byte range, a truncation, or a JSON token.
-    static func mutate(_ bytes: inout [UInt8], _ random: inout FuzzRandom) {
+    static func mutate(_ bytes: inout [UInt8], _ random: inout SeededRandom) {
         guard !bytes.isEmpty else {
             bytes = [UInt8(ascii: "{")]
             return
@@ -256,30 +256,6 @@ import Testing
             bytes.insert(contentsOf: Array(random.element(of: tokens).utf8), at: index)
         }
     }
-}
-
-/// A small seeded generator (SplitMix64), so that every run sees the same inputs.
-struct FuzzRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in `0..<bound` (0 when `bound` is not positive).
-    mutating func below(_ bound: Int) -> Int { bound > 0 ? Int(next() % UInt64(bound)) : 0 }
-
-    /// `true` with probability `p`.
-    mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) < p * 1_000_000 }
-
-    /// One element of a non-empty array.
-    mutating func element<T>(of items: [T]) -> T { items[below(items.count)] }
 }
 
 /// Random but valid-looking operations on a few streams: all three models, sub-streams, starts, stops and
@@ -306,7 +282,7 @@ struct SequenceGenerator {
     static let subStreams: [String?] = [nil, "x", "y"]
     static let ids = ["c0", "c1", "c2", "c3", "c4", "c5"]
 
-    private var random: FuzzRandom
+    private var random: SeededRandom
     private var time = 1_700_000_000.0
     private var offsets: [String: Int64] = [:]
     /// The check states last sent to each sub-stream (`urn|subStreamId`), which later messages often repeat, as
@@ -315,7 +291,7 @@ struct SequenceGenerator {
     private let models: [String: Int]
 
     init(seed: UInt64) {
-        random = FuzzRandom(seed: seed)
+        random = SeededRandom(seed: seed)
         var models: [String: Int] = [:]
         for urn in Self.urns { models[urn] = random.below(3) }
         self.models = models

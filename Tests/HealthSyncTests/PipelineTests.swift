@@ -64,11 +64,11 @@ import Testing
     /// Snapshots (REPEAT_SNAPSHOTS, whole or split over envelopes) of twelve streams, a few seconds apart, with now and
     /// then a jump past their repeat intervals and an advance of the clock.
     struct ManyStreams {
-        private var random: FuzzRandom
+        private var random: SeededRandom
         private var time = 1_700_000_000.0
 
         init(seed: UInt64) {
-            random = FuzzRandom(seed: seed)
+            random = SeededRandom(seed: seed)
         }
 
         mutating func nextAction() -> SequenceGenerator.Action {
@@ -103,7 +103,7 @@ import Testing
         let serial = HealthProcessor(store: try kind.makeStore(in: directory), configuration: configuration)
         let store = ControlledStore(try kind.makeStore(in: directory))
         let pipelined = HealthProcessor(store: store, configuration: configuration)
-        var sizes = FuzzRandom(seed: seed &* 17)
+        var sizes = SeededRandom(seed: seed &* 17)
         var pending: [HealthProcessor.BatchEntry] = []
         var inFlight: (staged: HealthProcessor.StagedBatch, expected: [IntakeResult], context: Comment)?
         var batches = 0

@@ -15,7 +15,7 @@ public enum CheckStateIdOrder: String, Sendable, CaseIterable {
         case .descending: return ascending.reversed()
         case .shuffled:
             // A fixed permutation, so that runs compare.
-            var generator = SplitMix64(seed: 0x4845_414C_5448)
+            var generator = SeededRandom(seed: 0x4845_414C_5448)
             return ascending.shuffled(using: &generator)
         }
     }
@@ -71,17 +71,3 @@ public struct LargeEnvelopeWorkload: Sendable {
     }
 }
 
-/// SplitMix64: a small deterministic generator for fixed shuffles.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D4_9BB1_33E1_11EB
-        return value ^ (value >> 31)
-    }
-}
