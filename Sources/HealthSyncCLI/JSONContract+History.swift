@@ -1,6 +1,7 @@
 import Foundation
 import HealthSync
 import HealthSyncAudit
+import HealthSyncHTTP
 
 /// The documents of `history`, `state --at` and `diff`, in the style of ``JSONContract``: every key present,
 /// explicit `null`s, times as epoch seconds, `subStreamId` `null` for main.
@@ -16,18 +17,18 @@ extension JSONContract {
 
     /// One event with its cause in words.
     struct EventEntry: Encodable, Sendable {
-        var sequence: Int64?
+        @ExplicitNull var sequence: Int64?
         var at: Double
         var kind: String
         var urn: String
-        var subStreamId: String?
-        var checkStateId: String?
-        var name: String?
-        var health: String?
-        var previousHealth: String?
-        var deletionReason: String?
-        var errorCode: String?
-        var detail: String?
+        @ExplicitNull var subStreamId: String?
+        @ExplicitNull var checkStateId: String?
+        @ExplicitNull var name: String?
+        @ExplicitNull var health: String?
+        @ExplicitNull var previousHealth: String?
+        @ExplicitNull var deletionReason: String?
+        @ExplicitNull var errorCode: String?
+        @ExplicitNull var detail: String?
         var cause: String
 
         init(_ event: HealthEvent) {
@@ -45,34 +46,12 @@ extension JSONContract {
             detail = event.detail
             cause = event.explanation
         }
-
-        private enum CodingKeys: String, CodingKey {
-            case sequence, at, kind, urn, subStreamId, checkStateId, name, health, previousHealth, deletionReason
-            case errorCode, detail, cause
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(sequence, forKey: .sequence)
-            try container.encode(at, forKey: .at)
-            try container.encode(kind, forKey: .kind)
-            try container.encode(urn, forKey: .urn)
-            try container.encode(subStreamId, forKey: .subStreamId)
-            try container.encode(checkStateId, forKey: .checkStateId)
-            try container.encode(name, forKey: .name)
-            try container.encode(health, forKey: .health)
-            try container.encode(previousHealth, forKey: .previousHealth)
-            try container.encode(deletionReason, forKey: .deletionReason)
-            try container.encode(errorCode, forKey: .errorCode)
-            try container.encode(detail, forKey: .detail)
-            try container.encode(cause, forKey: .cause)
-        }
     }
 
     /// `diff`: what changed in one stream between two times.
     struct DiffDocument: Encodable, Sendable {
         var urn: String
-        var subStreamId: String?
+        @ExplicitNull var subStreamId: String?
         var from: Double
         var to: Double
         var added: [CheckStateEntry]
@@ -88,44 +67,18 @@ extension JSONContract {
             removed = diff.removed.map(RemovalEntry.init)
             changed = diff.changed.map(ChangeEntry.init)
         }
-
-        private enum CodingKeys: String, CodingKey {
-            case urn, subStreamId, from, to, added, removed, changed
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(urn, forKey: .urn)
-            try container.encode(subStreamId, forKey: .subStreamId)
-            try container.encode(from, forKey: .from)
-            try container.encode(to, forKey: .to)
-            try container.encode(added, forKey: .added)
-            try container.encode(removed, forKey: .removed)
-            try container.encode(changed, forKey: .changed)
-        }
     }
 
     /// A check state removed between the two times, with its values at the start and the deletion's cause.
     struct RemovalEntry: Encodable, Sendable {
         var checkState: CheckStateEntry
         var removedAt: Double
-        var reason: String?
+        @ExplicitNull var reason: String?
 
         init(_ removal: TimeTravel.Removal) {
             checkState = CheckStateEntry(removal.entry)
             removedAt = removal.removedAt.timeIntervalSince1970
             reason = removal.reason?.rawValue
-        }
-
-        private enum CodingKeys: String, CodingKey {
-            case checkState, removedAt, reason
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(checkState, forKey: .checkState)
-            try container.encode(removedAt, forKey: .removedAt)
-            try container.encode(reason, forKey: .reason)
         }
     }
 

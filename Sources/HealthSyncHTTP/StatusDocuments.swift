@@ -223,12 +223,12 @@ enum StatusDocuments {
     /// One check state; `subStreamId` and `message` are explicit `null`s when absent.
     struct CheckStateEntry: Encodable {
         var urn: String
-        var subStreamId: String?
+        @ExplicitNull var subStreamId: String?
         var checkStateId: String
         var name: String
         var health: String
         var topologyElementIdentifier: String
-        var message: String?
+        @ExplicitNull var message: String?
         var lastSeenAt: Double
 
         init(_ state: StoredCheckState) {
@@ -240,22 +240,6 @@ enum StatusDocuments {
             topologyElementIdentifier = state.checkState.topologyElementIdentifier
             message = state.checkState.message
             lastSeenAt = state.lastSeenAt.timeIntervalSince1970
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(urn, forKey: .urn)
-            try container.encode(subStreamId, forKey: .subStreamId)
-            try container.encode(checkStateId, forKey: .checkStateId)
-            try container.encode(name, forKey: .name)
-            try container.encode(health, forKey: .health)
-            try container.encode(topologyElementIdentifier, forKey: .topologyElementIdentifier)
-            try container.encode(message, forKey: .message)
-            try container.encode(lastSeenAt, forKey: .lastSeenAt)
         }
     }
 }
