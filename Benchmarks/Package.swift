@@ -43,39 +43,24 @@ let package = Package(
             path: "Sources/HealthSyncLoad",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "DecodeBenchmarks",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "HealthSync", package: "healthsync"),
-            ],
-            path: "Benchmarks/DecodeBenchmarks",
-            swiftSettings: swiftSettings,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "ProcessBenchmarks",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "HealthSync", package: "healthsync"),
-            ],
-            path: "Benchmarks/ProcessBenchmarks",
-            swiftSettings: swiftSettings,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "SQLiteBenchmarks",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "HealthSync", package: "healthsync"),
-                .product(name: "HealthSyncSQLite", package: "healthsync"),
-            ],
-            path: "Benchmarks/SQLiteBenchmarks",
-            swiftSettings: swiftSettings,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        benchmark("DecodeBenchmarks"),
+        benchmark("ProcessBenchmarks"),
+        benchmark("SQLiteBenchmarks", using: [.product(name: "HealthSyncSQLite", package: "healthsync")]),
     ]
 )
+
+/// A benchmark executable under `Benchmarks/NAME`, run by the benchmark plugin, on the workload generators and the
+/// core, plus `dependencies`.
+func benchmark(_ name: String, using dependencies: [Target.Dependency] = []) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            "BenchmarkSupport",
+            .product(name: "Benchmark", package: "benchmark"),
+            .product(name: "HealthSync", package: "healthsync"),
+        ] + dependencies,
+        path: "Benchmarks/\(name)",
+        swiftSettings: swiftSettings,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}

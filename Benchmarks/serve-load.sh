@@ -14,6 +14,7 @@
 # Only 127.0.0.1 is targeted. See Docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")"
+. ./serve-common.sh
 
 seconds=15 connections=16 sizes="1 10 100 1000" port=7177 dir="${HEALTHSYNC_BENCH_DIR:-}" spread=0 variants=1
 while [ $# -gt 0 ]; do
@@ -41,14 +42,7 @@ for size in $sizes; do
 done
 
 rm -f "$dir/serve.sqlite" "$dir/serve.sqlite-wal" "$dir/serve.sqlite-shm"
-../.build/release/healthsync serve --db "$dir/serve.sqlite" --host 127.0.0.1 --port "$port" --api-key bench \
-    --log-level error 2> "$dir/serve.log" &
-server=$!
-trap 'kill -TERM "$server" 2> /dev/null || true; wait "$server" 2> /dev/null || true' EXIT
-for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
-    sleep 0.2
-done
+start_serve ../.build/release/healthsync "$dir/serve.sqlite" "$port" "$dir/serve.log" --api-key bench
 
 echo "== $connections connections, $seconds s per size, 64 streams round-robin (spread: $spread, snapshot variants per"\
     "stream: $variants), database in $dir"

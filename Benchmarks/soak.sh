@@ -20,6 +20,7 @@
 # instead of building the release one.
 set -euo pipefail
 cd "$(dirname "$0")"
+. ./serve-common.sh
 
 seconds=300 streams=1000 checks=20 connections=8 port=7178 interval=1 dir="${HEALTHSYNC_BENCH_DIR:-}" keep=0 check=1
 populate=0
@@ -79,15 +80,7 @@ EOF
         > /dev/null
 fi
 
-"$healthsync" serve --db "$db" --host 127.0.0.1 --port "$port" --api-key soak --late-grace 86400 \
-    --log-level error 2> "$dir/serve.log" &
-server=$!
-trap 'kill -TERM "$server" 2> /dev/null || true; wait "$server" 2> /dev/null || true' EXIT
-for _ in $(seq 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/readyz" && break
-    sleep 0.2
-done
-curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" || { echo "serve did not start:" >&2; cat "$dir/serve.log" >&2; exit 1; }
+start_serve "$healthsync" "$db" "$port" "$dir/serve.log" --api-key soak --late-grace 86400
 
 # Resident memory every $interval seconds: seconds since start, VmRSS in KiB.
 (
