@@ -56,6 +56,17 @@ import Testing
         #expect(try await actual.clock() == expected.clock(), sourceLocation: sourceLocation)
     }
 
+    /// Posts the envelopes of `indices`, expecting each to be accepted, and applies them to `reference`.
+    static func postAccepted(
+        _ indices: Range<Int>, _ client: some TestClientProtocol, reference: Reference,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        for index in indices {
+            #expect(try await client.postEnvelope(body(index)).status == .ok, sourceLocation: sourceLocation)
+            try await reference.apply(index)
+        }
+    }
+
     /// Posts envelopes from `first` on, applying each accepted one to `reference`, until one is refused; returns
     /// its index and the answer.
     static func postUntilRefused(
@@ -108,10 +119,7 @@ import Testing
             let store = try SQLiteHealthStore(path: path)
             let reference = Reference()
             try await Harness(store: store).test { client async throws in
-                for index in 0..<3 {
-                    #expect(try await client.postEnvelope(Self.body(index)).status == .ok)
-                    try await reference.apply(index)
-                }
+                try await Self.postAccepted(0..<3, client, reference: reference)
                 // SQLite does not lower the limit below the current size: this caps the file at what it holds now.
                 try await store.execute("PRAGMA max_page_count = 1", transaction: false)
                 let refused = try #require(try await Self.postUntilRefused(from: 3, client, reference: reference))
@@ -135,10 +143,7 @@ import Testing
             do {
                 let store = try SQLiteHealthStore(path: path)
                 try await Harness(store: store).test { client async throws in
-                    for index in 0..<2 {
-                        #expect(try await client.postEnvelope(Self.body(index)).status == .ok)
-                        try await reference.apply(index)
-                    }
+                    try await Self.postAccepted(0..<2, client, reference: reference)
                     // Leave about 16 KiB free, then post until the file system is full (ENOSPC in the WAL).
                     try TinyFilesystem.fill(directory, leaving: 16 << 10, with: filler)
                     let refused = try #require(try await Self.postUntilRefused(from: 2, client, reference: reference))
@@ -159,10 +164,7 @@ import Testing
             let store = try SQLiteHealthStore(path: path)
             let reference = Reference()
             try await Harness(store: store).test { client async throws in
-                for index in 0..<2 {
-                    #expect(try await client.postEnvelope(Self.body(index)).status == .ok)
-                    try await reference.apply(index)
-                }
+                try await Self.postAccepted(0..<2, client, reference: reference)
                 try await store.execute("PRAGMA query_only = ON", transaction: false)
                 let refused = try #require(try await Self.postUntilRefused(from: 2, client, reference: reference))
                 #expect(refused.index == 2)
@@ -181,10 +183,7 @@ import Testing
             let store = try SQLiteHealthStore(path: path)
             let reference = Reference()
             try await Harness(store: store).test { client async throws in
-                for index in 0..<2 {
-                    #expect(try await client.postEnvelope(Self.body(index)).status == .ok)
-                    try await reference.apply(index)
-                }
+                try await Self.postAccepted(0..<2, client, reference: reference)
                 // Not even root may write an immutable file, and the flag binds the descriptors open already.
                 let files = [path, path + "-wal"]
                 try ImmutableFlag.set(true, on: files)
