@@ -20,7 +20,7 @@ import ServiceLifecycle
 /// )
 /// let router = Router()
 /// router.addRoutes(api.routes())
-/// let app = Application(router: router, services: [api.sweeper, api.storeMonitor], logger: logger)
+/// let app = Application(router: router, services: api.services, logger: logger)
 /// try await app.runService()
 /// ```
 ///
