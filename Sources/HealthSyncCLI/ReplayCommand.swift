@@ -147,7 +147,9 @@ struct ReplayCommand: ConsoleCommand {
             "\(plural(counts.errorsOpened, "error")) opened",
         ]
         if outcome.messagesRejected > 0 { parts.append("\(plural(outcome.messagesRejected, "message")) rejected") }
-        if outcome.timersFired > 0 { parts.append("\(plural(outcome.timersFired, "timer")) fired") }
+        if outcome.timersFired > 0 {
+            parts.append(timers(fired: outcome.timersFired, missedPeriods: outcome.missedPeriods))
+        }
         if outcome.envelopesAlreadyApplied > 0 {
             parts.append("\(plural(outcome.envelopesAlreadyApplied, "envelope")) skipped as already applied")
         }
@@ -164,13 +166,32 @@ struct ReplayCommand: ConsoleCommand {
                     + "field (or, with --strict, unknown keys); the rest of each message was applied, and each "
                     + "stream's SubStreamTransformerError says so in `healthsync status --urn URN`")
         }
-        if outcome.timersFired > 10 * max(1, outcome.envelopesApplied), let clock = outcome.clock {
+        if outcome.missedPeriods > 10 * max(1, outcome.envelopesApplied), let clock = outcome.clock {
             notes.append(
                 "timers fire as the clock passes deadlines: a stream that stopped sending is reported late "
                     + "(SubStreamLateData) once per missed repeat interval, up to the clock at "
                     + "\(TimeArgument.format(clock)); `healthsync streams` and `healthsync status --urn URN` show them")
         }
         return notes
+    }
+
+    /// `3 timers fired`, or with late data `3 timers fired; late data counted for 64,125 missed periods`.
+    static func timers(fired: Int, missedPeriods: Int) -> String {
+        let timers = "\(plural(fired, "timer")) fired"
+        guard missedPeriods > 0 else { return timers }
+        let periods = missedPeriods == 1 ? "1 missed period" : "\(grouped(missedPeriods)) missed periods"
+        return "\(timers); late data counted for \(periods)"
+    }
+
+    /// A count with its thousands grouped by commas (`64,125`), whatever the locale.
+    static func grouped(_ count: Int) -> String {
+        let digits = Array(String(count.magnitude))
+        var text = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { text.append(",") }
+            text.append(digit)
+        }
+        return count < 0 ? "-" + text : text
     }
 
     /// `1 envelope`, `2 envelopes`.

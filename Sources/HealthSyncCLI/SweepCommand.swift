@@ -71,8 +71,9 @@ struct SweepCommand: ConsoleCommand {
         let counts = result.counts
         let prunedNote = pruned > 0 ? "; \(ReplayCommand.plural(pruned, "event")) pruned" : ""
         console.print(
-            "clock at \(TimeArgument.format(result.clock)); \(ReplayCommand.plural(result.timersFired, "timer")) fired; "
-                + "check states: \(counts.deleted) deleted; \(ReplayCommand.plural(counts.errorsOpened, "error")) opened"
+            "clock at \(TimeArgument.format(result.clock)); "
+                + ReplayCommand.timers(fired: result.timersFired, missedPeriods: result.missedPeriods)
+                + "; check states: \(counts.deleted) deleted; \(ReplayCommand.plural(counts.errorsOpened, "error")) opened"
                 + prunedNote
         )
         guard !fired.isEmpty else { return }

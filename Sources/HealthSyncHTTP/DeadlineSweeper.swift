@@ -170,7 +170,8 @@ public struct DeadlineSweeper<C: Clock>: Service where C.Duration == Duration {
         logger.debug(
             "timers fired",
             metadata: [
-                "timers": "\(result.timersFired)", "deleted": "\(result.counts.deleted)",
+                "timers": "\(result.timersFired)", "missed_periods": "\(result.missedPeriods)",
+                "deleted": "\(result.counts.deleted)",
                 "errors_opened": "\(result.counts.errorsOpened)", "lag_ms": "\(lag / .milliseconds(1))",
             ]
         )

@@ -35,6 +35,9 @@ enum Payloads {
         }
         """
 
+    /// The `collection_timestamp` of ``documentationExample``.
+    static let documentationExampleTime = 1_548_857_167
+
     /// The shape of the StackState 4.4 `curl` example: `health` nested in a second array and a `},` missing
     /// between the two check states (the parser stops at line 9, column 11).
     static let documentationCurlExample = """

@@ -194,6 +194,31 @@ import Testing
         }
     }
 
+    /// A stream silent for ten repeat intervals fires one late-data timer, and the summary counts the missed periods
+    /// in words, with grouped thousands.
+    @Test func missedPeriodsAreCountedInWordsNotAsTimers() async throws {
+        #expect(ReplayCommand.timers(fired: 3, missedPeriods: 0) == "3 timers fired")
+        #expect(
+            ReplayCommand.timers(fired: 12, missedPeriods: 567_935)
+                == "12 timers fired; late data counted for 567,935 missed periods")
+        #expect(
+            ReplayCommand.timers(fired: 1, missedPeriods: 1) == "1 timer fired; late data counted for 1 missed period")
+        #expect(
+            [0, 999, 1_000, 1_234_567, -4_321].map(ReplayCommand.grouped) == [
+                "0", "999", "1,000", "1,234,567", "-4,321",
+            ])
+
+        try await Workspace.with { workspace in
+            // Repeat 300 s (the documentation example's), silent after its one envelope: at +3000 s the late-data
+            // deadlines at +300 … +2700 have passed (the one at +3000 is not before the clock).
+            let file = try workspace.write("example.json", Payloads.documentationExample)
+            let replay = try await workspace.run(
+                "replay", file, "--late-grace", "0", "--until", String(Payloads.documentationExampleTime + 3_000))
+            #expect(replay.status == 0, "\(replay.errors)")
+            #expect(replay.output.contains("1 timer fired; late data counted for 9 missed periods"), "\(replay.output)")
+        }
+    }
+
     @Test func untilFiresTheExpiryOfASubStream() async throws {
         try await Workspace.with { workspace in
             let file = try workspace.write("two.json", Payloads.twoStreams)

@@ -296,6 +296,7 @@ public final class HealthProcessor: Sendable {
     static func merge(_ backlog: SweepResult?, into results: inout [IntakeResult]) {
         guard let backlog, !results.isEmpty, var timers = results[0].timers else { return }
         timers.timersFired += backlog.timersFired
+        timers.missedPeriods += backlog.missedPeriods
         timers.counts = backlog.counts + timers.counts
         results[0].timers = timers
     }
@@ -358,8 +359,7 @@ public final class HealthProcessor: Sendable {
                     return swept
                 }
             }
-            result.counts += swept.counts
-            result.timersFired += swept.timersFired
+            result.add(swept)
             if due.count < configuration.sweepBatchSize { break }
         }
         metrics.record(result)

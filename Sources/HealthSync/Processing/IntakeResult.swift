@@ -45,15 +45,27 @@ public struct IntakeResult: Sendable, Hashable {
 public struct SweepResult: Sendable, Hashable {
     /// The clock after the sweep.
     public var clock: Date
-    /// How many timers fired.
+    /// How many timers fired. A run of missed repeat intervals of one sub-stream fires one late-data timer, which
+    /// counts them all (``missedPeriods``).
     public var timersFired: Int
+    /// How many missed repeat intervals the late-data timers counted: `SubStreamLateData` is raised once per missed
+    /// interval (SPEC §3), so a stream silent for a day at a 60 s interval counts 1,440.
+    public var missedPeriods: Int
     /// What the timers changed.
     public var counts: ChangeCounts
 
     /// Creates a result.
-    public init(clock: Date, timersFired: Int = 0, counts: ChangeCounts = ChangeCounts()) {
+    public init(clock: Date, timersFired: Int = 0, missedPeriods: Int = 0, counts: ChangeCounts = ChangeCounts()) {
         self.clock = clock
         self.timersFired = timersFired
+        self.missedPeriods = missedPeriods
         self.counts = counts
+    }
+
+    /// Adds what `other` fired, counted and changed (the clock stays).
+    public mutating func add(_ other: SweepResult) {
+        timersFired += other.timersFired
+        missedPeriods += other.missedPeriods
+        counts += other.counts
     }
 }

@@ -58,8 +58,10 @@ public struct Replayer: Sendable {
         public var messagesRejected = 0
         /// What messages and timers changed.
         public var counts = ChangeCounts()
-        /// Timers fired.
+        /// Timers fired; a run of missed repeat intervals of one sub-stream fires one late-data timer.
         public var timersFired = 0
+        /// Missed repeat intervals counted by the late-data timers (``SweepResult/missedPeriods``).
+        public var missedPeriods = 0
         /// Level 1 and 2 rejections, in replay order.
         public var rejections: [Finding] = []
         /// Check states dropped (level 3) and strict-mode findings; they do not fail a replay.
@@ -102,6 +104,7 @@ public struct Replayer: Sendable {
         if let start {
             let sweep = try await processor.advance(to: start)
             outcome.timersFired += sweep.timersFired
+            outcome.missedPeriods += sweep.missedPeriods
             outcome.counts += sweep.counts
         }
         for source in sources {
@@ -115,6 +118,7 @@ public struct Replayer: Sendable {
         if let until {
             let sweep = try await processor.advance(to: until)
             outcome.timersFired += sweep.timersFired
+            outcome.missedPeriods += sweep.missedPeriods
             outcome.counts += sweep.counts
         }
         outcome.clock = try await processor.clock()
@@ -149,6 +153,7 @@ public struct Replayer: Sendable {
         if let timers = result.timers {
             outcome.counts += timers.counts
             outcome.timersFired += timers.timersFired
+            outcome.missedPeriods += timers.missedPeriods
         }
         for rejection in result.rejections {
             outcome.rejections.append(Finding(file: source.name, line: entry.line, error: rejection))

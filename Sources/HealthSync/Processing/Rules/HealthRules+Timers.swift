@@ -38,7 +38,11 @@ extension HealthRules {
     func fireTimers(of keys: [StreamKey], in work: WorkingSet, before time: Date) throws(MissingRead) -> SweepResult {
         _ = work.takeCounts()
         var result = SweepResult(clock: time)
-        for key in keys { result.timersFired += try fireTimers(of: key, in: work, before: time) }
+        for key in keys {
+            let fired = try fireTimers(of: key, in: work, before: time)
+            result.timersFired += fired.timers
+            result.missedPeriods += fired.missedPeriods
+        }
         result.counts = work.takeCounts()
         return result
     }
@@ -50,10 +54,13 @@ extension HealthRules {
     }
 
     /// Fires, in deadline order and at their deadlines, the timers of one sub-stream that are due before `time`.
-    /// - Returns: how many timers fired.
-    func fireTimers(of key: StreamKey, in work: WorkingSet, before time: Date) throws(MissingRead) -> Int {
-        guard var sub = try work.subStream(key) else { return 0 }
+    /// - Returns: how many timers fired, and how many missed repeat intervals their late data counted.
+    func fireTimers(
+        of key: StreamKey, in work: WorkingSet, before time: Date
+    ) throws(MissingRead) -> (timers: Int, missedPeriods: Int) {
+        guard var sub = try work.subStream(key) else { return (0, 0) }
         var fired = 0
+        var missed = 0
         while let (deadline, timer) = Self.nextTimer(of: sub), deadline < time {
             switch timer {
             case .missingStop:
@@ -63,16 +70,20 @@ extension HealthRules {
                 var others = sub.deadlines
                 others.lateData = nil
                 let horizon = min(time, others.earliest ?? time)
-                fired += try raiseLateData(on: &sub, at: deadline, before: horizon, work: work)
+                let periods = try raiseLateData(on: &sub, at: deadline, before: horizon, work: work)
+                if periods > 0 {
+                    fired += 1
+                    missed += periods
+                }
             case .expiry:
                 try expire(sub, at: deadline, work: work)
-                return fired + 1
+                return (fired + 1, missed)
             case .checkStateExpiry:
                 fired += try expireCheckStates(of: &sub, dueAt: deadline, work: work)
             }
         }
         work.put(sub)
-        return fired
+        return (fired, missed)
     }
 
     /// SPEC §3: a snapshot open at `startedAt + 2 × repeat` is stopped automatically; the diff runs on what arrived.
