@@ -89,41 +89,12 @@ enum Executable {
         _ arguments: [String], in directory: URL, input: Data? = nil, launcher: [String] = []
     ) throws -> CLIResult {
         let binary = try #require(ReplayCrashTests.healthsyncBinary(), "the healthsync executable is built")
-        let id = UUID().uuidString
-        let outputURL = directory.appendingPathComponent("stdout-\(id)")
-        let errorsURL = directory.appendingPathComponent("stderr-\(id)")
-        let inputURL = directory.appendingPathComponent("stdin-\(id)")
-        defer {
-            for url in [outputURL, errorsURL, inputURL] { try? FileManager.default.removeItem(at: url) }
-        }
+        let inputURL = directory.appendingPathComponent("stdin-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: inputURL) }
         try (input ?? Data()).write(to: inputURL)
-        for url in [outputURL, errorsURL] {
-            try #require(FileManager.default.createFile(atPath: url.path, contents: nil))
-        }
-        let outputHandle = try FileHandle(forWritingTo: outputURL)
-        let errorsHandle = try FileHandle(forWritingTo: errorsURL)
-        let inputHandle = try FileHandle(forReadingFrom: inputURL)
-        let process = Process()
-        if let program = launcher.first {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = launcher.dropFirst() + [binary.path] + arguments
-        } else {
-            process.executableURL = binary
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = directory
-        process.standardOutput = outputHandle
-        process.standardError = errorsHandle
-        process.standardInput = inputHandle
-        try process.run()
-        process.waitUntilExit()
-        try? outputHandle.close()
-        try? errorsHandle.close()
-        try? inputHandle.close()
-        return CLIResult(
-            status: process.terminationStatus,
-            output: try String(contentsOf: outputURL, encoding: .utf8),
-            errors: try String(contentsOf: errorsURL, encoding: .utf8)
-        )
+        let tool = launcher.first.map { URL(fileURLWithPath: $0) } ?? binary
+        let toolArguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [binary.path] + arguments
+        let result = try DeploymentTests.run(tool, toolArguments, in: directory, input: inputURL)
+        return CLIResult(status: result.status, output: result.output, errors: result.errors)
     }
 }

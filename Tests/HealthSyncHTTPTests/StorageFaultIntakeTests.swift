@@ -213,10 +213,10 @@ enum ImmutableFlag {
         let probe = FileManager.default.temporaryDirectory.appendingPathComponent("healthsync-chattr-\(UUID())").path
         guard FileManager.default.createFile(atPath: probe, contents: Data("x".utf8)) else { return false }
         defer {
-            _ = try? run(["-i", probe])
+            _ = try? QuietProcess.run("/usr/bin/chattr", ["-i", probe])
             try? FileManager.default.removeItem(atPath: probe)
         }
-        guard (try? run(["+i", probe])) == 0 else { return false }
+        guard (try? QuietProcess.run("/usr/bin/chattr", ["+i", probe])) == 0 else { return false }
         return !FileManager.default.isWritableFile(atPath: probe)
         #else
         return false
@@ -226,19 +226,8 @@ enum ImmutableFlag {
     /// Sets or clears the flag on `files`.
     static func set(_ immutable: Bool, on files: [String]) throws {
         for file in files {
-            let status = try run([immutable ? "+i" : "-i", file])
+            let status = try QuietProcess.run("/usr/bin/chattr", [immutable ? "+i" : "-i", file])
             try #require(status == 0, "chattr \(immutable ? "+i" : "-i") \(file)")
         }
-    }
-
-    private static func run(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }

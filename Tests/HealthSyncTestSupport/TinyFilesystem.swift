@@ -30,10 +30,11 @@ public enum TinyFilesystem {
         }
         guard let directory = try? makeDirectory() else { return false }
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        guard (try? run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", directory])) == 0 else {
+        guard (try? QuietProcess.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", directory])) == 0
+        else {
             return false
         }
-        return (try? run("/usr/bin/umount", [directory])) == 0
+        return (try? QuietProcess.run("/usr/bin/umount", [directory])) == 0
         #else
         return false
         #endif
@@ -44,10 +45,13 @@ public enum TinyFilesystem {
     public static func with(megabytes: Int = 1, _ body: (String) async throws -> Void) async throws {
         let directory = try makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let status = try run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", directory])
+        let status = try QuietProcess.run(
+            "/usr/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", directory])
         guard status == 0 else { throw Failure(description: "mount a tmpfs at \(directory): status \(status)") }
         defer {
-            if (try? run("/usr/bin/umount", [directory])) != 0 { _ = try? run("/usr/bin/umount", ["-l", directory]) }
+            if (try? QuietProcess.run("/usr/bin/umount", [directory])) != 0 {
+                _ = try? QuietProcess.run("/usr/bin/umount", ["-l", directory])
+            }
         }
         try await body(directory)
     }
@@ -55,7 +59,7 @@ public enum TinyFilesystem {
     /// Remounts the tmpfs at `directory` read-only or read-write.
     /// - Throws: ``Failure`` when the remount fails (Linux refuses read-only while a file is open for writing).
     public static func remount(_ directory: String, readOnly: Bool) throws {
-        let status = try run("/usr/bin/mount", ["-o", readOnly ? "remount,ro" : "remount,rw", directory])
+        let status = try QuietProcess.run("/usr/bin/mount", ["-o", readOnly ? "remount,ro" : "remount,rw", directory])
         guard status == 0 else {
             throw Failure(description: "remount \(directory) \(readOnly ? "read-only" : "read-write"): \(status)")
         }
@@ -78,16 +82,5 @@ public enum TinyFilesystem {
             .path(percentEncoded: false)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
-    }
-
-    private static func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }

@@ -1,0 +1,16 @@
+import Foundation
+
+/// A helper program run for its exit status alone (`mount`, `chattr`, …): its output is discarded.
+public enum QuietProcess {
+    /// Runs `executable` with `arguments`, waits for it and returns its exit status.
+    public static func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
