@@ -69,6 +69,13 @@ public struct Replayer: Sendable {
         /// The processor clock at the end.
         public var clock: Date?
 
+        /// Adds what the timers of `sweep` fired, counted and changed.
+        mutating func add(_ sweep: SweepResult) {
+            timersFired += sweep.timersFired
+            missedPeriods += sweep.missedPeriods
+            counts += sweep.counts
+        }
+
         /// Creates an empty outcome.
         public init() {}
 
@@ -103,9 +110,7 @@ public struct Replayer: Sendable {
         var outcome = Outcome()
         if let start {
             let sweep = try await processor.advance(to: start)
-            outcome.timersFired += sweep.timersFired
-            outcome.missedPeriods += sweep.missedPeriods
-            outcome.counts += sweep.counts
+            outcome.add(sweep)
         }
         for source in sources {
             let digest = PayloadFile.digest(source.bytes)
@@ -117,9 +122,7 @@ public struct Replayer: Sendable {
         }
         if let until {
             let sweep = try await processor.advance(to: until)
-            outcome.timersFired += sweep.timersFired
-            outcome.missedPeriods += sweep.missedPeriods
-            outcome.counts += sweep.counts
+            outcome.add(sweep)
         }
         outcome.clock = try await processor.clock()
         return outcome
@@ -151,9 +154,7 @@ public struct Replayer: Sendable {
         outcome.messagesRejected += result.messagesRejected
         outcome.counts += result.counts
         if let timers = result.timers {
-            outcome.counts += timers.counts
-            outcome.timersFired += timers.timersFired
-            outcome.missedPeriods += timers.missedPeriods
+            outcome.add(timers)
         }
         for rejection in result.rejections {
             outcome.rejections.append(Finding(file: source.name, line: entry.line, error: rejection))
