@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "HealthSyncHTTP", targets: ["HealthSyncHTTP"]),
         .library(name: "HealthSyncAudit", targets: ["HealthSyncAudit"]),
         .library(name: "HealthSyncConsole", targets: ["HealthSyncConsole"]),
+        .library(name: "HealthSyncExport", targets: ["HealthSyncExport"]),
         .executable(name: "healthsync", targets: ["HealthSyncCLI"]),
     ],
     dependencies: [
@@ -59,10 +60,18 @@ let package = Package(
             dependencies: ["HealthSync"],
             swiftSettings: swiftSettings
         ),
+        // Health as time series: the Prometheus and OpenMetrics text of `GET /metrics/health`, and the history
+        // exports (OpenMetrics, InfluxDB line protocol, OpenTSDB JSON) of `healthsync export`.
+        .target(
+            name: "HealthSyncExport",
+            dependencies: ["HealthSync"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HealthSyncHTTP",
             dependencies: [
                 "HealthSync",
+                "HealthSyncExport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,6 +100,7 @@ let package = Package(
                 "HealthSyncHTTP",
                 "HealthSyncAudit",
                 "HealthSyncConsole",
+                "HealthSyncExport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,9 +151,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HealthSyncExportTests",
+            dependencies: [
+                "HealthSyncExport", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HealthSyncCLITests",
             dependencies: [
                 "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
+                "HealthSyncExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

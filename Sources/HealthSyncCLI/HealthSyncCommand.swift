@@ -25,6 +25,7 @@ struct HealthSyncCommand: AsyncParsableCommand {
             HistoryCommand.self,
             DiffCommand.self,
             AuditCommand.self,
+            ExportCommand.self,
         ]
     )
 

@@ -35,6 +35,7 @@ import ServiceLifecycle
 /// | `DELETE /api/synchronization/health/streams/{urn}` | delete a stream (204) |
 /// | `GET /api/health/checkstates` | current check states (`urn`, `subStreamId`, `health` filters) |
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` | liveness, readiness, Prometheus metrics (no key needed) |
+/// | `GET /metrics/health` | every check state's health and open errors for Prometheus (no key needed) |
 public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     /// The processor envelopes are applied to.
     public let processor: HealthProcessor

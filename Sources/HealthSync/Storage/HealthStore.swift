@@ -199,3 +199,28 @@ public struct CheckStatePosition: Sendable, Hashable, Comparable {
         lhs.key != rhs.key ? lhs.key < rhs.key : lhs.checkStateId < rhs.checkStateId
     }
 }
+
+/// Where an event sorts in the event record: by time, then sequence. A page of
+/// ``HealthStoreQueries/events(_:after:limit:)`` starts after one.
+public struct EventPosition: Sendable, Hashable, Comparable {
+    /// When the event happened.
+    public var at: Date
+    /// The store's sequence number of the event.
+    public var sequence: Int64
+
+    /// Creates a position.
+    public init(at: Date, sequence: Int64) {
+        self.at = at
+        self.sequence = sequence
+    }
+
+    /// The position of a stored `event` (an event without a sequence, not committed, sorts first among its instant).
+    public init(_ event: HealthEvent) {
+        self.init(at: event.at, sequence: event.sequence ?? .min)
+    }
+
+    /// By time, then sequence, as events are listed.
+    public static func < (lhs: EventPosition, rhs: EventPosition) -> Bool {
+        (lhs.at, lhs.sequence) < (rhs.at, rhs.sequence)
+    }
+}

@@ -87,6 +87,7 @@ extension HealthStoreConformance {
         for urn in [Self.urnA, Self.urnB, Self.urnC] {
             #expect(try await store.errors(of: urn) == errors.filter { $0.key.urn == urn }.sorted { $0.key < $1.key })
         }
+        #expect(try await store.openErrors() == errors.sorted { $0.key < $1.key }, "URN first, as ErrorKey sorts")
 
         // Sequences follow commit order; reads sort by time, then sequence.
         func event(_ label: String, at seconds: Double) -> HealthEvent {
@@ -160,6 +161,42 @@ extension HealthStoreConformance {
                 EventQuery(urn: Self.urnA, checkStateId: "c1", since: Self.time(1.5), until: Self.time(4), limit: 5)
             ) == ["e2"]
         )
+    }
+
+    /// ``HealthSync/HealthStoreQueries/events(_:after:limit:)`` walks the events of ``HealthSync/HealthStoreQueries/events(_:)``
+    /// a page at a time, in the same order and with the same filters, through more events of one instant than a
+    /// page holds, and ignores the query's own limit.
+    func pagesEventsThroughOneInstant() async throws {
+        let store = try await makeStore()
+        func event(_ label: String, at seconds: Double, _ urn: String) -> HealthEvent {
+            HealthEvent(at: Self.time(seconds), kind: .snapshotStarted, urn: urn, subStreamId: "", detail: label)
+        }
+        var events = [event("early", at: 1, Self.urnA)]
+        for index in 0..<23 { events.append(event("same\(index)", at: 2, index % 3 == 0 ? Self.urnB : Self.urnA)) }
+        events += [event("late", at: 3, Self.urnA), event("last", at: 4, Self.urnB)]
+        // Two commits: sequences follow commit order, not the order of the events' times.
+        try await store.commit(Self.change { $0.events = Array(events[12...]) })
+        try await store.commit(Self.change { $0.events = Array(events[..<12]) })
+        for query in [
+            EventQuery(), EventQuery(urn: Self.urnA), EventQuery(since: Self.time(2), until: Self.time(2), limit: 1),
+            EventQuery(urn: Self.urnB, since: Self.time(1.5)),
+        ] {
+            var whole = query
+            whole.limit = nil
+            let expected = try await store.events(whole)
+            for limit in [1, 4, 50] {
+                var paged: [HealthEvent] = []
+                var position: EventPosition?
+                for _ in 0...expected.count {
+                    let page = try await store.events(query, after: position, limit: limit)
+                    #expect(page.count <= limit)
+                    guard let last = page.last else { break }
+                    paged += page
+                    position = EventPosition(last)
+                }
+                #expect(paged == expected, "\(query), pages of \(limit)")
+            }
+        }
     }
 
     /// ``HealthSync/HealthStore/dueSubStreams(before:limit:)`` finds the sub-streams whose earliest deadline is

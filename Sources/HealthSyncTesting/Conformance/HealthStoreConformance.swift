@@ -75,6 +75,7 @@ public struct HealthStoreConformance: Sendable {
         Check("ordersQueries") { try await $0.ordersQueries() },
         Check("ordersIdsAsTheirUTF8Bytes") { try await $0.ordersIdsAsTheirUTF8Bytes() },
         Check("filtersEvents") { try await $0.filtersEvents() },
+        Check("pagesEventsThroughOneInstant") { try await $0.pagesEventsThroughOneInstant() },
         Check("findsDueSubStreamsStrictlyBeforeTimeEarliestFirstWithLimit") {
             try await $0.findsDueSubStreamsStrictlyBeforeTimeEarliestFirstWithLimit()
         },
