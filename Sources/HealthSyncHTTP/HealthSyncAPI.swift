@@ -35,6 +35,7 @@ import ServiceLifecycle
 /// | `DELETE /api/synchronization/health/streams/{urn}` | delete a stream (204) |
 /// | `GET /api/health/checkstates` | current check states (`urn`, `subStreamId`, `health` filters) |
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` | liveness, readiness, Prometheus metrics (no key needed) |
+/// | `GET /status`, `/status.json`, `/status/events`, `/badge/{urn}` | status page (``StatusPageConfiguration``) |
 public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     /// The processor envelopes are applied to.
     public let processor: HealthProcessor
@@ -136,6 +137,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
         addIntakeRoutes(to: routes)
         addStatusRoutes(to: routes)
         addOperationsRoutes(to: routes)
+        addStatusPageRoutes(to: routes)
         return routes
     }
 
