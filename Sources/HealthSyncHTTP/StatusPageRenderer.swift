@@ -302,7 +302,7 @@ enum StatusPageRenderer {
         .health.critical{color:var(--crit)}.health.none{color:var(--muted)}
         table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;\
         border-bottom:1px solid var(--line)}
-        .message{white-space:pre-wrap}
+        th{white-space:nowrap;overflow-wrap:normal}.message{white-space:pre-wrap}
         code{font-size:.9em}
         .problems li,.changes li{margin:.35rem 0}
         @media (max-width:40rem){thead{position:absolute;left:-9999px}table,tbody,tr,td{display:block}\
