@@ -72,6 +72,7 @@ let package = Package(
             dependencies: [
                 "HealthSync",
                 "HealthSyncExport",
+                "HealthSyncHTML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,7 +85,13 @@ let package = Package(
         ),
         .target(
             name: "HealthSyncAudit",
-            dependencies: ["HealthSync", "HealthSyncConsole"],
+            dependencies: ["HealthSync", "HealthSyncConsole", "HealthSyncHTML"],
+            swiftSettings: swiftSettings
+        ),
+        // HTML whose interpolated text is escaped by default: the audit's report and the HTTP status page and badge.
+        // Package access only, not a product.
+        .target(
+            name: "HealthSyncHTML",
             swiftSettings: swiftSettings
         ),
         // Text for terminals: aligned tables, escaping of control characters, durations as operators type them.

@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncHTML
 
 extension HTMLReportRenderer {
     /// The SVG timeline of one sub-stream: a time axis; for many check states a stacked chart of how many were in

@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncHTML
 
 /// Renders an ``AuditReport`` as one self-contained HTML file: inline CSS and SVG, no script, no network.
 ///

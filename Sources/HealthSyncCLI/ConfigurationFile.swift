@@ -148,6 +148,15 @@ struct ConfigurationFile: Sendable {
             case (.scalar(let scalar), .path), (.scalar(let scalar), .address), (.scalar(let scalar), .duration),
                 (.scalar(let scalar), .logLevel):
                 return scalar.isNull ? nil : kind.value(ofText: scalar.string)
+            case (.json(_, .string(let text)), .access), (.json(_, .string(let text)), .title),
+                (.json(_, .string(let text)), .prefixes):
+                return kind.value(ofText: text)
+            case (.scalar(let scalar), .access), (.scalar(let scalar), .title), (.scalar(let scalar), .prefixes):
+                return scalar.isNull ? nil : kind.value(ofText: scalar.string)
+            case (.json(_, .strings(let prefixes)), .prefixes):
+                return .list(prefixes)
+            case (.sequence(let scalars), .prefixes):
+                return .list(scalars.map(\.string))
             case (.sequence(let scalars), .keys):
                 let keys = scalars.map(\.string)
                 return keys.contains { $0.trimmingCharacters(in: .whitespaces).isEmpty } ? nil : .keys(keys)

@@ -192,6 +192,29 @@ struct ServeCommand: ConsoleCommand {
     )
     var logLevel: String?
 
+    @Option(
+        help: ArgumentHelp(
+            Key.statusPage.help(
+                "Who sees the status page (GET /status, /status.json, /badge/{urn}): public, without an API key, "
+                    + "like /healthz (it shows check-state names, elements and messages); private, with an API key; "
+                    + "off (404)."),
+            valueName: "public|private|off")
+    )
+    var statusPage: String?
+
+    @Option(help: ArgumentHelp(Key.statusTitle.help("The status page's title."), valueName: "title"))
+    var statusTitle: String?
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            Key.statusStreams.help(
+                "Only the streams whose URN starts with one of these prefixes on the status page (comma-separated "
+                    + "in the variable; default every stream)."),
+            valueName: "prefix")
+    )
+    var statusStreams: [String] = []
+
     /// A setting's key.
     typealias Key = ServeSettings.Key
 
@@ -211,6 +234,8 @@ struct ServeCommand: ConsoleCommand {
         given[.strict] = strict.map { "\($0)" }
         given[.maxConnections] = maxConnections.map { "\($0)" }
         given[.logLevel] = logLevel
+        given[.statusPage] = statusPage
+        given[.statusTitle] = statusTitle
         var values: [Key: ServeSettings.Value] = [:]
         for (key, text) in given {
             guard let value = key.kind.value(ofText: text) else {
@@ -228,6 +253,7 @@ struct ServeCommand: ConsoleCommand {
             throw ServeSettings.invalid(.keys, found: blank, in: Key.apiKeys.option)
         }
         if !apiKeys.isEmpty { values[.apiKeys] = .keys(apiKeys) }
+        if !statusStreams.isEmpty { values[.statusStreams] = .list(statusStreams) }
         return values
     }
 
@@ -341,7 +367,7 @@ struct ServeCommand: ConsoleCommand {
             keys += Self.keys(inFile: contents)
         }
         var seen = Set<String>()
-        let configuration = HealthSyncHTTPConfiguration(
+        var configuration = HealthSyncHTTPConfiguration(
             host: settings.host, port: settings.port, apiKeys: keys.filter { seen.insert($0).inserted },
             insecureNoAuth: settings.insecureNoAuth, maximumBodyBytes: settings.maxBodyBytes, strict: settings.strict,
             sweeper: DeadlineSweeperConfiguration(
@@ -352,6 +378,8 @@ struct ServeCommand: ConsoleCommand {
             headerTimeout: .seconds(settings.headerTimeout.seconds),
             bodyTimeout: .seconds(settings.bodyTimeout.seconds), maximumConnections: settings.maxConnections
         )
+        configuration.statusPage = StatusPageConfiguration(
+            access: settings.statusPage, title: settings.statusTitle, streamPrefixes: settings.statusStreams)
         do {
             try configuration.validate()
         } catch  where error.code == .noAPIKey {

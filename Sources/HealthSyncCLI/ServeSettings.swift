@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HealthSyncHTTP
 import HealthSyncSQLite
 import Logging
 
@@ -30,6 +31,9 @@ struct ServeSettings: Sendable, Equatable {
     var bodyTimeout = DurationArgument(seconds: 60)
     var maxConnections = 512
     var logLevel = Logger.Level.info
+    var statusPage = StatusPageConfiguration.Access.public
+    var statusTitle = StatusPageConfiguration().title
+    var statusStreams: [String] = []
 
     /// The prefix of every environment variable `serve` reads.
     static let environmentPrefix = "HEALTHSYNC"
@@ -57,6 +61,9 @@ struct ServeSettings: Sendable, Equatable {
         case bodyTimeout = "body-timeout"
         case maxConnections = "max-connections"
         case logLevel = "log-level"
+        case statusPage = "status-page"
+        case statusTitle = "status-title"
+        case statusStreams = "status-streams"
 
         /// The command-line option: `--port`; `--api-key` (repeatable) for ``apiKeys``.
         var option: String { self == .apiKeys ? "--api-key" : "--\(rawValue)" }
@@ -83,6 +90,9 @@ struct ServeSettings: Sendable, Equatable {
             case .retainEvents, .retainIdempotencyKeys, .idleTimeout, .headerTimeout, .bodyTimeout: .duration
             case .logLevel: .logLevel
             case .apiKeys: .keys
+            case .statusPage: .access
+            case .statusTitle: .title
+            case .statusStreams: .prefixes
             }
         }
 
@@ -105,6 +115,9 @@ struct ServeSettings: Sendable, Equatable {
         case duration
         case logLevel
         case keys
+        case access
+        case title
+        case prefixes
 
         /// What an error message says is expected.
         var expectation: String {
@@ -118,6 +131,9 @@ struct ServeSettings: Sendable, Equatable {
             case .duration: "a positive duration such as 90, 90m, 12h, 30d or 2w"
             case .logLevel: "trace, debug, info, notice, warning, error or critical"
             case .keys: "API keys that are not blank"
+            case .access: "public, private or off"
+            case .title: "a non-empty title"
+            case .prefixes: "URN prefixes (comma-separated in a variable)"
             }
         }
 
@@ -144,7 +160,18 @@ struct ServeSettings: Sendable, Equatable {
             case .keys:
                 let keys = ServeCommand.keys(inVariable: text)
                 return .keys(keys)
+            case .access:
+                return StatusPageConfiguration.Access(rawValue: text.lowercased()).map { .text($0.rawValue) }
+            case .title:
+                return text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : .text(text)
+            case .prefixes:
+                return .list(Self.prefixes(inText: text))
             }
+        }
+
+        /// The prefixes of a comma-separated list, trimmed, blanks left out.
+        static func prefixes(inText text: String) -> [String] {
+            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
 
         /// Whether `integer` is in range.
@@ -164,6 +191,7 @@ struct ServeSettings: Sendable, Equatable {
         case number(Double)
         case flag(Bool)
         case keys([String])
+        case list([String])
 
         /// The value as swift-configuration holds it.
         var configValue: ConfigValue {
@@ -173,6 +201,7 @@ struct ServeSettings: Sendable, Equatable {
             case .number(let number): ConfigValue(.double(number), isSecret: false)
             case .flag(let flag): ConfigValue(.bool(flag), isSecret: false)
             case .keys(let keys): ConfigValue(.stringArray(keys), isSecret: true)
+            case .list(let list): ConfigValue(.stringArray(list), isSecret: false)
             }
         }
     }
@@ -197,6 +226,9 @@ struct ServeSettings: Sendable, Equatable {
         case .bodyTimeout: bodyTimeout.defaultValueDescription
         case .maxConnections: "\(maxConnections)"
         case .logLevel: logLevel.rawValue
+        case .statusPage: statusPage.rawValue
+        case .statusTitle: statusTitle
+        case .statusStreams: nil
         }
     }
 
@@ -280,6 +312,16 @@ struct ServeSettings: Sendable, Equatable {
         settings.bodyTimeout = duration(.bodyTimeout, settings.bodyTimeout)
         settings.maxConnections = integer(.maxConnections, settings.maxConnections)
         settings.logLevel = Logger.Level(rawValue: text(.logLevel, settings.logLevel.rawValue)) ?? settings.logLevel
+        settings.statusPage =
+            StatusPageConfiguration.Access(rawValue: text(.statusPage, settings.statusPage.rawValue).lowercased())
+            ?? settings.statusPage
+        settings.statusTitle = text(.statusTitle, settings.statusTitle)
+        // A list from the command line, the environment (comma-separated) or a file's array; a file's string too.
+        if let prefixes = reader.stringArray(forKey: Key.statusStreams.configKey) {
+            settings.statusStreams = prefixes.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        } else if let prefixes = reader.string(forKey: Key.statusStreams.configKey) {
+            settings.statusStreams = Kind.prefixes(inText: prefixes)
+        }
 
         // The keys of every source add up: the command line's, the environment's, then the file's.
         var keys: [String] = []

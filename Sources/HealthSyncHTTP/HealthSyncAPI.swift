@@ -36,6 +36,7 @@ import ServiceLifecycle
 /// | `GET /api/health/checkstates` | current check states (`urn`, `subStreamId`, `health` filters) |
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` | liveness, readiness, Prometheus metrics (no key needed) |
 /// | `GET /metrics/health` | every check state's health and open errors for Prometheus (no key needed) |
+/// | `GET /status`, `/status.json`, `/status/events`, `/badge/{urn}` | status page (``StatusPageConfiguration``) |
 public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
     /// The processor envelopes are applied to.
     public let processor: HealthProcessor
@@ -137,6 +138,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
         addIntakeRoutes(to: routes)
         addStatusRoutes(to: routes)
         addOperationsRoutes(to: routes)
+        addStatusPageRoutes(to: routes)
         return routes
     }
 

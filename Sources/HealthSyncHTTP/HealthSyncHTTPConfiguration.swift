@@ -47,6 +47,9 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     /// How often the ``StoreMonitor`` probes the store's file (its header against its size) besides the per-request
     /// check of its path (default 2 s; at least 1 ms). A damaged file is answered 503 within two intervals.
     public var storeProbeInterval: Duration = .seconds(2)
+    /// The status page (`GET /status`, `/status.json`, `/status/events`, `/badge/{urn}`): who sees it (public by
+    /// default), its title and which streams it shows.
+    public var statusPage = StatusPageConfiguration()
 
     /// Creates a configuration.
     /// - Parameters:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HealthSyncHTTP
 import Logging
 import Testing
 
@@ -88,6 +89,8 @@ import Testing
             "HEALTHSYNC_RETAIN_EVENTS": "12h", "HEALTHSYNC_RETAIN_IDEMPOTENCY_KEYS": "2d",
             "HEALTHSYNC_IDLE_TIMEOUT": "5", "HEALTHSYNC_HEADER_TIMEOUT": "3s", "HEALTHSYNC_BODY_TIMEOUT": "2m",
             "HEALTHSYNC_MAX_CONNECTIONS": "64", "HEALTHSYNC_LOG_LEVEL": "warning",
+            "HEALTHSYNC_STATUS_PAGE": "Private", "HEALTHSYNC_STATUS_TITLE": "Shop",
+            "HEALTHSYNC_STATUS_STREAMS": "urn:health:shop:, urn:health:jobs:",
         ]
         #expect(environment.count == ServeSettings.Key.allCases.count)
         let settings = try await Self.resolve(environment: environment).get()
@@ -110,11 +113,15 @@ import Testing
         expected.bodyTimeout = DurationArgument(seconds: 120)
         expected.maxConnections = 64
         expected.logLevel = .warning
+        expected.statusPage = .private
+        expected.statusTitle = "Shop"
+        expected.statusStreams = ["urn:health:shop:", "urn:health:jobs:"]
         #expect(settings == expected)
     }
 
     @Test(arguments: [
         ("HEALTHSYNC_PORT", "abc", "HEALTHSYNC_PORT: expected a port 0…65535, found 'abc'"),
+        ("HEALTHSYNC_STATUS_PAGE", "open", "HEALTHSYNC_STATUS_PAGE: expected public, private or off, found 'open'"),
         ("HEALTHSYNC_PORT", "70000", "HEALTHSYNC_PORT: expected a port 0…65535, found '70000'"),
         ("HEALTHSYNC_MAX_BODY_BYTES", "0", "HEALTHSYNC_MAX_BODY_BYTES: expected a whole number ≥ 1, found '0'"),
         ("HEALTHSYNC_CONTEXT_CACHE", "-1", "HEALTHSYNC_CONTEXT_CACHE: expected a whole number ≥ 0, found '-1'"),
@@ -183,6 +190,9 @@ import Testing
                 body-timeout: 2m
                 max-connections: 64
                 log-level: warning
+                status-page: off
+                status-title: "Shop <status>"
+                status-streams: ["urn:health:shop:"]
                 """
             )
         ).get()
@@ -204,6 +214,29 @@ import Testing
         #expect(settings.bodyTimeout.seconds == 120)
         #expect(settings.maxConnections == 64)
         #expect(settings.logLevel == .warning)
+        #expect(settings.statusPage == .off)
+        #expect(settings.statusTitle == "Shop <status>")
+        #expect(settings.statusStreams == ["urn:health:shop:"])
+    }
+
+    @Test func readsTheStatusPageOptionsFromEverySource() async throws {
+        let given = try await Self.resolve(
+            ["--status-page", "private", "--status-title", "Ops", "--status-streams", "urn:a:", "urn:b:"]
+        ).get()
+        #expect(given.statusPage == .private)
+        #expect(given.statusTitle == "Ops")
+        #expect(given.statusStreams == ["urn:a:", "urn:b:"])
+        let defaults = try await Self.resolve().get()
+        #expect(defaults.statusPage == .public)
+        #expect(defaults.statusTitle == "HealthSync status")
+        #expect(defaults.statusStreams.isEmpty)
+        let json = try await Self.resolve(
+            file: ("s.json", #"{"status-page": "off", "status-streams": ["urn:x:"], "status-title": "X"}"#)
+        ).get()
+        #expect(json.statusPage == .off)
+        #expect(json.statusStreams == ["urn:x:"])
+        let yamlString = try await Self.resolve(file: ("s.yaml", "status-streams: \"urn:y:, urn:z:\"\n")).get()
+        #expect(yamlString.statusStreams == ["urn:y:", "urn:z:"])
     }
 
     @Test func readsAJSONFileWithDurationsAsNumbersOrText() async throws {
