@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "HealthSync", targets: ["HealthSync"]),
         .library(name: "HealthSyncSQLite", targets: ["HealthSyncSQLite"]),
+        .library(name: "HealthSyncPostgres", targets: ["HealthSyncPostgres"]),
         .library(name: "HealthSyncTesting", targets: ["HealthSyncTesting"]),
         .library(name: "HealthSyncHTTP", targets: ["HealthSyncHTTP"]),
         .library(name: "HealthSyncAudit", targets: ["HealthSyncAudit"]),
@@ -22,6 +23,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The PostgreSQL store's client and connection pool (HealthSyncPostgres only).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -52,6 +55,16 @@ let package = Package(
                 "HealthSync",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HealthSyncPostgres",
+            dependencies: [
+                "HealthSync",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -118,11 +131,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // What the package's own test targets share and no user of the package needs: the kinds of store tests run
-        // over (`StoreKind`), temporary files, and `TinyFilesystem`, which mounts a tmpfs (root on Linux). Not a
-        // product.
+        // over (`StoreKind`), the PostgreSQL server of the tests (`PostgresTestDatabase`), temporary files, and
+        // `TinyFilesystem`, which mounts a tmpfs (root on Linux). Not a product.
         .target(
             name: "HealthSyncTestSupport",
-            dependencies: ["HealthSync", "HealthSyncSQLite"],
+            dependencies: [
+                "HealthSync", "HealthSyncSQLite", "HealthSyncPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/HealthSyncTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -137,6 +154,16 @@ let package = Package(
                 "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
                 // The error-mapping tests make GRDB's `DatabaseError`s; sources other than the store never see GRDB.
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HealthSyncPostgresTests",
+            dependencies: [
+                "HealthSync", "HealthSyncPostgres", "HealthSyncTesting", "HealthSyncTestSupport",
+                // The error-mapping and configuration tests name PostgresNIO's types.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

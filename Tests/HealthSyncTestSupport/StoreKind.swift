@@ -1,5 +1,6 @@
 import Foundation
 import HealthSync
+import HealthSyncPostgres
 import HealthSyncSQLite
 import Testing
 
@@ -16,6 +17,18 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
     case sqliteFileUncached
     /// ``SQLiteHealthStore`` on a file with a context cache of 40 entries, which drops entries all the time.
     case sqliteFileTinyCache
+    /// ``PostgresHealthStore`` in a new schema of the test server (``PostgresTestDatabase``). Among ``allCases`` only
+    /// when the PostgreSQL tests are enabled: a server is given, or CI requires one.
+    case postgres
+
+    /// Every kind whose tests run here: the PostgreSQL store only when ``PostgresTestDatabase/isEnabled`` (without a
+    /// server, the suite `PostgresHealthStoreTests` says why it is skipped).
+    public static let allCases: [StoreKind] =
+        [.inMemory, .sqliteInMemory, .sqliteFile, .sqliteFileUncached, .sqliteFileTinyCache] + postgresKinds
+
+    /// ``postgres`` when the PostgreSQL tests are enabled, else nothing: what the differential tests that run over
+    /// chosen kinds add to their list.
+    public static let postgresKinds: [StoreKind] = PostgresTestDatabase.isEnabled ? [.postgres] : []
 
     /// One store of each implementation, kept in memory: what the processor, fixture and audit tests run over.
     public static let inMemoryKinds: [StoreKind] = [.inMemory, .sqliteInMemory]
@@ -26,12 +39,13 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
     /// Whether the store keeps its database in a file, which ``makeStore(at:)`` puts at its path.
     public var isFile: Bool {
         switch self {
-        case .inMemory, .sqliteInMemory: false
+        case .inMemory, .sqliteInMemory, .postgres: false
         case .sqliteFile, .sqliteFileUncached, .sqliteFileTinyCache: true
         }
     }
 
-    /// A new, empty store of a kind that keeps its database in memory (one of ``inMemoryKinds``).
+    /// A new, empty store of a kind that keeps no file: one of ``inMemoryKinds``, or ``postgres`` (a new schema on
+    /// the test server).
     ///
     /// A kind that keeps its database in a file needs a path: it is a programmer error to ask it here; use
     /// ``makeStore(in:)`` or ``makeStore(at:)``.
@@ -39,6 +53,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         switch self {
         case .inMemory: InMemoryHealthStore()
         case .sqliteInMemory: try SQLiteHealthStore.inMemory()
+        case .postgres: try PostgresTestDatabase.makeStore()
         case .sqliteFile, .sqliteFileUncached, .sqliteFileTinyCache:
             preconditionFailure("\(rawValue) keeps its database in a file: use makeStore(in:) or makeStore(at:)")
         }
@@ -47,7 +62,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
     /// A new store; a file store opens the database at `path`, which the other kinds do not use.
     public func makeStore(at path: String) throws -> any HealthStoreQueries & HealthStoreRetention {
         switch self {
-        case .inMemory, .sqliteInMemory: try makeStore()
+        case .inMemory, .sqliteInMemory, .postgres: try makeStore()
         case .sqliteFile: try SQLiteHealthStore(path: path)
         case .sqliteFileUncached: try SQLiteHealthStore(path: path, contextCacheCapacity: 0)
         case .sqliteFileTinyCache: try SQLiteHealthStore(path: path, contextCacheCapacity: 40)

@@ -16,7 +16,7 @@ import Testing
         #expect(try await harness.store.clock() == nil)
     }
 
-    @Test(arguments: StoreKind.inMemoryKinds)
+    @Test(arguments: StoreKind.inMemoryKinds + StoreKind.postgresKinds)
     func timersDueBetweenTheEnvelopesOfABatchFireAtTheirDeadlines(_ kind: StoreKind) async throws {
         let harness = try Harness(kind)
         let opening = Payload.snapshot(
@@ -42,7 +42,7 @@ import Testing
         #expect(try await harness.store.clock()?.epoch == 125)
     }
 
-    @Test(arguments: StoreKind.inMemoryKinds)
+    @Test(arguments: StoreKind.inMemoryKinds + StoreKind.postgresKinds)
     func randomBatchesLeaveTheSameStateAsOneEnvelopeAtATime(_ kind: StoreKind) async throws {
         var totals = (batches: 0, envelopes: 0, timers: 0)
         for sequence in 0..<24 {

@@ -1,12 +1,13 @@
 import Foundation
 import HealthSync
 import HealthSyncSQLite
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
 /// Seeded fuzz and property tests (Docs/reliability.md): the decoder never crashes or hangs on arbitrary bytes,
-/// deep nesting, huge numbers or invalid UTF-8, and random valid-looking message sequences leave the in-memory and
-/// the SQLite store in identical states with identical events.
+/// deep nesting, huge numbers or invalid UTF-8, and random valid-looking message sequences leave the in-memory, the
+/// SQLite and (when the PostgreSQL tests are enabled) the PostgreSQL store in identical states with identical events.
 ///
 /// The seeds are fixed, so a failure reproduces; `HEALTHSYNC_FUZZ_ITERATIONS` multiplies the work for a longer run
 /// and `HEALTHSYNC_FUZZ_SEED` moves every seed, to explore beyond what CI covers.
@@ -143,11 +144,12 @@ import Testing
         steps: Int
     ) async throws -> (envelopes: Int, events: Int, errors: Int) {
         let memory = HealthProcessor(store: InMemoryHealthStore())
-        let sqlites = [
-            HealthProcessor(store: try SQLiteHealthStore.inMemory()),
-            HealthProcessor(store: try SQLiteHealthStore.inMemory(contextCacheCapacity: 0)),
-            HealthProcessor(store: try SQLiteHealthStore.inMemory(contextCacheCapacity: 12)),
-        ]
+        let sqlites =
+            [
+                HealthProcessor(store: try SQLiteHealthStore.inMemory()),
+                HealthProcessor(store: try SQLiteHealthStore.inMemory(contextCacheCapacity: 0)),
+                HealthProcessor(store: try SQLiteHealthStore.inMemory(contextCacheCapacity: 12)),
+            ] + (try StoreKind.postgresKinds.map { HealthProcessor(store: try $0.makeStore()) })
         var generator = SequenceGenerator(seed: seed)
         var envelopes = 0
         for step in 0..<steps {

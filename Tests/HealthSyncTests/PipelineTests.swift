@@ -10,8 +10,10 @@ import Testing
 /// overlap, fail or are held.
 @Suite struct PipelineTests {
     /// The stores to pipeline into; `sqliteFile` is the on-disk pool, whose reads beside a commit use a reader
-    /// (or its context cache); `sqliteFileUncached` has no cache, so every read beside a commit is SQL.
-    static let kinds: [StoreKind] = [.inMemory, .sqliteInMemory, .sqliteFile, .sqliteFileUncached]
+    /// (or its context cache); `sqliteFileUncached` has no cache, so every read beside a commit is SQL; `postgres`
+    /// (when the PostgreSQL tests are enabled) reads beside a commit on another connection of its pool.
+    static let kinds: [StoreKind] =
+        [.inMemory, .sqliteInMemory, .sqliteFile, .sqliteFileUncached] + StoreKind.postgresKinds
 
     static func temporaryDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString)")
