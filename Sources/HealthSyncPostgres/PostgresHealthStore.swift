@@ -208,8 +208,11 @@ public struct PostgresHealthStore: HealthStore, Service {
             do {
                 try await connection.rows("ROLLBACK", logger: logger)
             } catch {
-                // The connection is broken or in an unknown state: close it rather than hand it to the next user.
-                try? await connection.close()
+                // The connection is broken or in an unknown state: close it rather than hand it to the next user. Not
+                // awaited: while the client shuts down (its run() cancelled) the pool waits for this lease to end, and
+                // a close awaited inside the lease would wait for the pool.
+                let closed: EventLoopFuture<Void> = connection.close()
+                closed.whenComplete { _ in }
             }
             throw error
         }
