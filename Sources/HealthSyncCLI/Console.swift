@@ -7,12 +7,46 @@ protocol TextOutput: Sendable {
 }
 
 /// Writes to a file handle, such as standard output.
+///
+/// A write that fails ends the process as command-line tools end, rather than crashing in Foundation (whose
+/// `write(_:)` traps on any error):
+/// - the reader went away (`EPIPE`, as in `healthsync state | head -1`): the process ends by `SIGPIPE`, silently, as
+///   `cat` and `grep` do, so that a shell's `pipefail` sees what happened;
+/// - anything else (`ENOSPC` when standard output is redirected to a full disk): a message on standard error and
+///   exit status 1, never a silently truncated result.
 struct FileHandleOutput: TextOutput {
     /// The handle written to.
     let handle: FileHandle
 
     func write(_ text: String) {
-        handle.write(Data(text.utf8))
+        do {
+            try handle.write(contentsOf: Data(text.utf8))
+        } catch {
+            Self.writeFailed(error, descriptor: handle.fileDescriptor)
+        }
+    }
+
+    /// Ends the process after a failed write to `descriptor`.
+    static func writeFailed(_ error: any Error, descriptor: Int32) -> Never {
+        let code = posixCode(of: error)
+        if code == EPIPE {
+            signal(SIGPIPE, SIG_DFL)
+            raise(SIGPIPE)
+        }
+        if descriptor != STDERR_FILENO {
+            let reason = code.map { String(cString: strerror($0)) } ?? "\(error)"
+            let name = descriptor == STDOUT_FILENO ? "standard output" : "file descriptor \(descriptor)"
+            try? FileHandle.standardError.write(contentsOf: Data("error: cannot write to \(name): \(reason)\n".utf8))
+        }
+        exit(1)
+    }
+
+    /// The `errno` behind a failed write: Foundation wraps it in `NSUnderlyingErrorKey`.
+    static func posixCode(of error: any Error) -> Int32? {
+        let error = error as NSError
+        if error.domain == NSPOSIXErrorDomain { return Int32(error.code) }
+        guard let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError else { return nil }
+        return underlying.domain == NSPOSIXErrorDomain ? Int32(underlying.code) : nil
     }
 }
 
