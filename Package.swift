@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "HealthSync",
                 "HealthSyncSQLite",
+                "HealthSyncPostgres",
                 "HealthSyncHTTP",
                 "HealthSyncAudit",
                 "HealthSyncConsole",

@@ -93,10 +93,11 @@ struct AuditCommand: ConsoleCommand {
     func execute(console: Console) async throws {
         let input: AuditInput
         if files.isEmpty {
-            let path = db ?? DatabaseOptions.defaultPath
-            let store = try DatabaseOptions.openStore(at: path, creating: false, readOnly: true, console: console)
+            let path = db ?? DatabaseOptions.defaultDatabase()
+            let store = try await DatabaseOptions.openStore(at: path, creating: false, readOnly: true, console: console)
             input = try await AuditInput.load(
-                from: store, source: path, urn: urn, since: since?.date, until: until?.date)
+                from: store, source: DatabaseOptions.displayName(of: path), urn: urn, since: since?.date,
+                until: until?.date)
         } else {
             var sources: [Replayer.Source] = []
             for file in try ReplayCommand.expand(files, console: console) {

@@ -1,19 +1,50 @@
 import ArgumentParser
 import Foundation
 import HealthSync
+import HealthSyncPostgres
 import HealthSyncSQLite
+import Logging
+import PostgresNIO
 
-/// `--db PATH`: the one place where commands open their store.
+/// `--db PATH` or `--db URL`: the one place where commands open their store. A PostgreSQL URL
+/// (`postgres://user:password@host:port/database?sslmode=MODE`, also `postgresql://`) opens a ``PostgresHealthStore``
+/// in the database's `public` schema; anything else is the path of an SQLite file. Without `--db`, the environment
+/// variable `HEALTHSYNC_DB` names the database, else `healthsync.sqlite`. A URL's password is never printed: messages
+/// show the URL as `postgres://user:***@host/…` (``displayName(of:)``).
 ///
 /// Commands that need the database without this option group (`audit`, whose `--db` excludes payload files) call
 /// the static ``openStore(at:creating:readOnly:console:cache:)``: an option group built by hand has no parsed values, and
 /// reading its properties is a fatal error of the argument parser.
 struct DatabaseOptions: ParsableArguments {
-    /// The database used without `--db`.
+    /// The database file used without `--db` and `HEALTHSYNC_DB`.
     static let defaultPath = "healthsync.sqlite"
 
-    @Option(name: .long, help: ArgumentHelp("The database file.", valueName: "path"))
-    var db = DatabaseOptions.defaultPath
+    /// The environment variable that names the database when `--db` is not given: a path or a PostgreSQL URL, which
+    /// then stays off the command line (and out of `ps`).
+    static let environmentVariable = "HEALTHSYNC_DB"
+
+    /// The database used without `--db`: `HEALTHSYNC_DB` when it is set and not empty, else ``defaultPath``.
+    static func defaultDatabase(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? defaultPath
+    }
+
+    // No default value in the declaration: the parser would print it in --help, and HEALTHSYNC_DB may hold a password.
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The database file, or a PostgreSQL URL (postgres://user:password@host:port/database?sslmode=MODE); "
+                + "default: HEALTHSYNC_DB, else healthsync.sqlite.",
+            valueName: "path-or-url"))
+    var db: String?
+
+    /// The database to open: `--db`, else ``defaultDatabase(environment:)``.
+    var location: String { db ?? Self.defaultDatabase() }
+
+    /// `database` as messages show it: a PostgreSQL URL without its password, a path as it is.
+    static func displayName(of database: String) -> String {
+        guard PostgresDatabaseURL.isPostgresURL(database) else { return database }
+        return PostgresDatabaseURL.redact(database)
+    }
 
     /// Opens the database.
     /// - Parameters:
@@ -26,19 +57,25 @@ struct DatabaseOptions: ParsableArguments {
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
     func openStore(
         creating: Bool, readOnly: Bool = false, console: Console, cache: CacheOptions? = nil
-    ) throws -> any HealthStoreQueries & HealthStoreRetention {
-        try Self.openStore(at: db, creating: creating, readOnly: readOnly, console: console, cache: cache)
+    ) async throws -> any HealthStoreQueries & HealthStoreRetention {
+        try await Self.openStore(at: location, creating: creating, readOnly: readOnly, console: console, cache: cache)
     }
 
     /// Takes the writer lock of the database (``WriterLock``) for `command`, then opens the database for writing.
-    /// The caller keeps the lock for as long as it writes; a second writer fails at once.
+    /// The caller keeps the lock for as long as it writes; a second writer fails at once. A PostgreSQL database takes
+    /// no lock: its writers check versions, so several may share it (``WriterLock/none``).
     /// - Throws: `ExitCode(2)` after printing who holds the lock or why the database cannot be opened.
     func openWriter(
         command: String, creating: Bool, console: Console, cache: CacheOptions? = nil
-    ) throws -> (store: any HealthStoreQueries & HealthStoreRetention, lock: WriterLock) {
+    ) async throws -> (store: any HealthStoreQueries & HealthStoreRetention, lock: WriterLock) {
+        let db = location
+        if PostgresDatabaseURL.isPostgresURL(db) {
+            let store = try await Self.openPostgres(db, creating: creating, readOnly: false, console: console)
+            return (store, WriterLock.none)
+        }
         try Self.checkPath(db, creating: creating, console: console)
         let lock = try WriterLock.acquire(database: db, command: command, console: console)
-        let store = try Self.openStore(at: db, creating: creating, console: console, cache: cache)
+        let store = try await Self.openStore(at: db, creating: creating, console: console, cache: cache)
         return (store, lock)
     }
 
@@ -46,7 +83,10 @@ struct DatabaseOptions: ParsableArguments {
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
     static func openStore(
         at db: String, creating: Bool, readOnly: Bool = false, console: Console, cache: CacheOptions? = nil
-    ) throws -> any HealthStoreQueries & HealthStoreRetention {
+    ) async throws -> any HealthStoreQueries & HealthStoreRetention {
+        if PostgresDatabaseURL.isPostgresURL(db) {
+            return try await openPostgres(db, creating: creating, readOnly: readOnly, console: console)
+        }
         try checkPath(db, creating: creating, console: console)
         do {
             return try SQLiteHealthStore(
@@ -57,6 +97,89 @@ struct DatabaseOptions: ParsableArguments {
         } catch {
             console.printError("error: cannot open database \(db): \(error)")
             throw ExitCode(2)
+        }
+    }
+
+    /// How long a command waits for a PostgreSQL server before it gives up: a server that is down or a mistyped host
+    /// is reported in seconds rather than after the connection pool's minute of retries.
+    static let postgresConnectDeadline: Duration = .seconds(15)
+
+    /// Opens the PostgreSQL database of `url` (its `public` schema) and runs the store's client in the command's
+    /// ``StoreServices`` until the command returns.
+    ///
+    /// The database is checked at once, within ``postgresConnectDeadline``: it must be reachable and, unless `creating`,
+    /// hold the store's tables (a mistyped database name is reported instead of showing an empty store); when `creating`,
+    /// the schema is created and migrated. Read-only, its sessions refuse writes (`default_transaction_read_only`),
+    /// so every commit fails with ``HealthSync/StorageError/Code/readOnly``.
+    /// - Throws: `ExitCode(2)` after printing why the database cannot be used, without the URL's password.
+    static func openPostgres(
+        _ url: String, creating: Bool, readOnly: Bool, console: Console
+    ) async throws -> PostgresHealthStore {
+        let name = displayName(of: url)
+        let store: PostgresHealthStore
+        do throws(StorageError) {
+            let parsed = try PostgresDatabaseURL(url)
+            var configuration = readOnly ? parsed.readOnlyConfiguration : parsed.configuration
+            configuration.options.connectTimeout = .seconds(5)
+            let client = PostgresClient(configuration: configuration, backgroundLogger: StoreServices.clientLogger)
+            try StoreServices.run(client)
+            store = try PostgresHealthStore(client: client, logger: StoreServices.logger)
+        } catch {
+            console.printError("error: cannot open database \(name): \(error.message)")
+            throw ExitCode(2)
+        }
+        let outcome = await withDeadline(postgresConnectDeadline) {
+            () async throws(StorageError) -> Bool in
+            if creating {
+                try await store.prepareSchema()
+                return true
+            }
+            return try await store.hasSchema()
+        }
+        switch outcome {
+        case .finished(.success(true)):
+            return store
+        case .finished(.success(false)):
+            console.printError(
+                "error: no HealthSync tables in database \(name) (replay payloads first, or name another with --db)")
+        case .finished(.failure(let error)):
+            console.printError("error: cannot open database \(name): \(error.message)")
+        case .timedOut:
+            console.printError(
+                "error: cannot open database \(name): no connection within \(postgresConnectDeadline) "
+                    + "(is the server running, and the host and port right?)")
+        }
+        throw ExitCode(2)
+    }
+
+    /// What ``withDeadline(_:_:)`` ends with.
+    enum DeadlineOutcome<Value: Sendable>: Sendable {
+        case finished(Result<Value, StorageError>)
+        case timedOut
+    }
+
+    /// Runs `body`, cancelled once `deadline` has passed.
+    static func withDeadline<Value: Sendable>(
+        _ deadline: Duration, _ body: @escaping @Sendable () async throws(StorageError) -> Value
+    ) async -> DeadlineOutcome<Value> {
+        await withTaskGroup(of: DeadlineOutcome<Value>?.self) { group in
+            group.addTask {
+                do throws(StorageError) {
+                    return .finished(.success(try await body()))
+                } catch {
+                    return .finished(.failure(error))
+                }
+            }
+            group.addTask {
+                // Cancelled when `body` finishes first: then it says nothing.
+                guard (try? await Task.sleep(for: deadline)) != nil else { return nil }
+                return .timedOut
+            }
+            defer { group.cancelAll() }
+            while let next = await group.next() {
+                if let outcome = next { return outcome }
+            }
+            return .timedOut
         }
     }
 

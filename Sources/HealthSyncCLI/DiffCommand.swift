@@ -37,7 +37,7 @@ struct DiffCommand: ConsoleCommand {
     }
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, readOnly: true, console: console)
+        let store = try await database.openStore(creating: false, readOnly: true, console: console)
         try await KnownStream.require(urn, in: store, console: console)
         try await StateCommand.checkRetainedWindow(of: store, at: from.date, option: "--from", console: console)
         let events = try await store.events(EventQuery(urn: urn, subStreamId: subStream, until: to.date))

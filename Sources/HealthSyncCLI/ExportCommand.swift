@@ -81,7 +81,7 @@ struct ExportCommand: ConsoleCommand {
     }
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, readOnly: true, console: console)
+        let store = try await database.openStore(creating: false, readOnly: true, console: console)
         if let urn { try await KnownStream.require(urn, in: store, console: console) }
         let export = HealthHistoryExport(
             format: format.exportFormat, urn: urn, since: since?.date, until: until?.date, step: step?.seconds)

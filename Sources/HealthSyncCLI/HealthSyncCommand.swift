@@ -71,10 +71,11 @@ protocol ConsoleCommand: AsyncParsableCommand {
 }
 
 extension ConsoleCommand {
-    /// Runs the command with `console`; a storage failure is printed and becomes exit status 2.
+    /// Runs the command with `console`, and the services of the stores it opens (``StoreServices``) beside it; a
+    /// storage failure is printed and becomes exit status 2.
     func run(console: Console) async throws {
         do {
-            try await execute(console: console)
+            try await StoreServices.withServices { try await execute(console: console) }
         } catch let error as StorageError {
             console.printError("error: \(error)")
             throw ExitCode(2)

@@ -57,7 +57,7 @@ struct HistoryCommand: ConsoleCommand {
     }
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, readOnly: true, console: console)
+        let store = try await database.openStore(creating: false, readOnly: true, console: console)
         if let urn { try await KnownStream.require(urn, in: store, console: console) }
         var events = try await store.events(
             EventQuery(

@@ -79,7 +79,8 @@ struct ReplayCommand: ConsoleCommand {
                 throw ExitCode(2)
             }
         }
-        let (store, lock) = try database.openWriter(command: "replay", creating: true, console: console, cache: cache)
+        let (store, lock) = try await database.openWriter(
+            command: "replay", creating: true, console: console, cache: cache)
         // The writer lock is held until the command returns.
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(

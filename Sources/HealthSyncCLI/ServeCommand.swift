@@ -60,7 +60,10 @@ struct ServeCommand: ConsoleCommand {
 
     /// The options that a configuration file or the environment may give too (``ServeSettings``): none has a
     /// default here, so that an option not given leaves the value to the other sources.
-    @Option(help: ArgumentHelp(Key.db.help("The database file."), valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            Key.db.help("The database file, or a PostgreSQL URL (postgres://user:password@host:port/database)."),
+            valueName: "path-or-url"))
     var db: String?
 
     @Option(
@@ -302,7 +305,8 @@ struct ServeCommand: ConsoleCommand {
 
         let database = try DatabaseOptions.parse(["--db=\(settings.db)"])
         let cache = try CacheOptions.parse(["--context-cache", "\(settings.contextCache)"])
-        let (store, lock) = try database.openWriter(command: "serve", creating: true, console: console, cache: cache)
+        let (store, lock) = try await database.openWriter(
+            command: "serve", creating: true, console: console, cache: cache)
         // The writer lock is held until the command returns.
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(
@@ -314,7 +318,11 @@ struct ServeCommand: ConsoleCommand {
         if configuration.apiKeys.isEmpty {
             logger.warning("serving WITHOUT authentication (--insecure-no-auth): any caller may post and delete")
         }
-        logger.info("starting", metadata: ["db": "\(settings.db)", "configuration": "\(configuration)"])
+        logger.info(
+            "starting",
+            metadata: [
+                "db": "\(DatabaseOptions.displayName(of: settings.db))", "configuration": "\(configuration)",
+            ])
         try await warnOfClockJump(store: store, settings: settings, logger: logger)
         do {
             try await api.runService()
@@ -348,7 +356,7 @@ struct ServeCommand: ConsoleCommand {
             + "and serve a copy or another --db"
         logger.warning(
             "\(message)",
-            metadata: ["db": "\(settings.db)"])
+            metadata: ["db": "\(DatabaseOptions.displayName(of: settings.db))"])
     }
 
     /// The service configuration of `settings`, with the keys of ``ServeSettings/apiKeysFile`` added.

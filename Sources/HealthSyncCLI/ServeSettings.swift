@@ -265,7 +265,7 @@ struct ServeSettings: Sendable, Equatable {
 
         let environmentProvider = EnvironmentVariablesProvider(
             environmentVariables: environment,
-            secretsSpecifier: .specific([Key.apiKeys.environmentVariable])
+            secretsSpecifier: .specific([Key.apiKeys.environmentVariable, Key.db.environmentVariable])
         ).prefixKeys(with: ConfigKey([environmentPrefix]))
         let commandLineProvider = InMemoryProvider(
             name: "command line",

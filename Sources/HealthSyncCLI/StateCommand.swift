@@ -33,7 +33,7 @@ struct StateCommand: ConsoleCommand {
     var format = OutputFormat.table
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, readOnly: true, console: console)
+        let store = try await database.openStore(creating: false, readOnly: true, console: console)
         if let urn { try await KnownStream.require(urn, in: store, console: console) }
         if let at {
             try await Self.checkRetainedWindow(of: store, at: at.date, option: "--at", console: console)

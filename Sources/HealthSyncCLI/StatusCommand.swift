@@ -28,7 +28,7 @@ struct StatusCommand: ConsoleCommand {
     var format = OutputFormat.table
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, readOnly: true, console: console)
+        let store = try await database.openStore(creating: false, readOnly: true, console: console)
         guard var status = try await store.status(of: urn) else {
             console.printError("error: no stream \(urn)")
             throw ExitCode(1)

@@ -26,7 +26,7 @@ extension StreamOperationCommand {
 
     func execute(console: Console) async throws {
         let command = Self.configuration.commandName ?? "operation"
-        let (store, lock) = try options.database.openWriter(command: command, creating: false, console: console)
+        let (store, lock) = try await options.database.openWriter(command: command, creating: false, console: console)
         // The writer lock is held until the command returns.
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(store: store, logger: options.logging.makeLogger())

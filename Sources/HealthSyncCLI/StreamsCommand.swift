@@ -22,7 +22,7 @@ struct StreamsCommand: ConsoleCommand {
     var format = OutputFormat.table
 
     func execute(console: Console) async throws {
-        let store = try database.openStore(creating: false, readOnly: true, console: console)
+        let store = try await database.openStore(creating: false, readOnly: true, console: console)
         let streams = try await store.streams()
         let clock = try await store.clock()
         switch format {

@@ -43,7 +43,7 @@ struct SweepCommand: ConsoleCommand {
     @OptionGroup var logging: LoggingOptions
 
     func execute(console: Console) async throws {
-        let (store, lock) = try database.openWriter(command: "sweep", creating: false, console: console)
+        let (store, lock) = try await database.openWriter(command: "sweep", creating: false, console: console)
         // The writer lock is held until the command returns.
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(store: store, logger: logging.makeLogger())

@@ -24,6 +24,9 @@ final class WriterLock: Sendable {
         self.descriptor = descriptor
     }
 
+    /// No lock: what a database with writers of its own kind (PostgreSQL, whose writers check versions) takes.
+    static var none: WriterLock { WriterLock(descriptor: -1) }
+
     /// Closing the descriptor releases the lock.
     deinit {
         if descriptor >= 0 { close(descriptor) }

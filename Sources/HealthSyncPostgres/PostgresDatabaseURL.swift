@@ -110,6 +110,14 @@ public struct PostgresDatabaseURL: Sendable, CustomStringConvertible {
             host: host, port: port, username: username, password: password, database: database, tls: tls)
     }
 
+    /// ``configuration`` whose sessions refuse writes (`default_transaction_read_only`), for tools that only read:
+    /// every commit of a store on it fails with ``HealthSync/StorageError/Code/readOnly``.
+    public var readOnlyConfiguration: PostgresClient.Configuration {
+        var configuration = configuration
+        configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on"))
+        return configuration
+    }
+
     /// The URL without its password.
     public var description: String { redacted }
 

@@ -161,6 +161,31 @@ extension PostgresHealthStore {
         ]
     }
 
+    /// Whether the database holds the store's tables (its schema has the `schemaVersion` table); when it does, the
+    /// schema is prepared as ``prepareSchema()`` does. A tool that only reads calls it first, to tell a database that
+    /// HealthSync never wrote (a mistyped database or schema name) from an empty store, without creating anything.
+    /// - Throws: ``HealthSync/StorageError`` as ``prepareSchema()`` does.
+    public func hasSchema() async throws(StorageError) -> Bool {
+        if preparation.isDone { return true }
+        let (schema, logger) = (self.schema, self.logger)
+        var leased = false
+        let found: Bool
+        do {
+            found = try await client.withConnection { connection in
+                leased = true
+                let rows = try await connection.rows(
+                    "SELECT 1 FROM pg_tables WHERE schemaname = \(schema) AND tablename = 'schemaversion'",
+                    logger: logger)
+                return !rows.isEmpty
+            }
+        } catch {
+            throw Self.storageError(error, while: "looking for schema \(schema)", leased: leased)
+        }
+        guard found else { return false }
+        try await prepareSchema()
+        return true
+    }
+
     /// Prepares the schema (``prepareSchema()``) in one transaction: an advisory lock per schema name, so that
     /// concurrent preparations on one database run one after the other; the schema and the `schemaVersion` table if
     /// missing (looked up first, so that a user without the privilege to create them can use what exists); then each

@@ -84,9 +84,10 @@ enum Executable {
     /// Runs `healthsync` with `arguments` in `directory`, with `input` as standard input (empty when `nil`), and waits
     /// for it to exit. Standard output and error go through files in `directory`, so a large output cannot block.
     /// `launcher`, when given, runs the executable (its path appended to the launcher's arguments): `setpriv` to
-    /// run it as another user.
+    /// run it as another user. `environment`, when given, replaces the test process's.
     static func run(
-        _ arguments: [String], in directory: URL, input: Data? = nil, launcher: [String] = []
+        _ arguments: [String], in directory: URL, input: Data? = nil, launcher: [String] = [],
+        environment: [String: String]? = nil
     ) throws -> CLIResult {
         let binary = try #require(ReplayCrashTests.healthsyncBinary(), "the healthsync executable is built")
         let inputURL = directory.appendingPathComponent("stdin-\(UUID().uuidString)")
@@ -94,7 +95,8 @@ enum Executable {
         try (input ?? Data()).write(to: inputURL)
         let tool = launcher.first.map { URL(fileURLWithPath: $0) } ?? binary
         let toolArguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [binary.path] + arguments
-        let result = try DeploymentTests.run(tool, toolArguments, in: directory, input: inputURL)
+        let result = try DeploymentTests.run(
+            tool, toolArguments, in: directory, input: inputURL, environment: environment)
         return CLIResult(status: result.status, output: result.output, errors: result.errors)
     }
 }

@@ -23,9 +23,9 @@ import Testing
     }
 
     /// Runs `tool` with `arguments` and waits for it; standard output and error go through files in `directory`.
-    /// `input`, when given, is the file standard input reads.
+    /// `input`, when given, is the file standard input reads; `environment`, when given, replaces the test process's.
     static func run(
-        _ tool: URL, _ arguments: [String], in directory: URL, input: URL? = nil
+        _ tool: URL, _ arguments: [String], in directory: URL, input: URL? = nil, environment: [String: String]? = nil
     ) throws -> (status: Int32, output: String, errors: String) {
         let id = UUID().uuidString
         let outputURL = directory.appendingPathComponent("stdout-\(id)")
@@ -40,6 +40,7 @@ import Testing
         process.executableURL = tool
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if let environment { process.environment = environment }
         let inputHandle = try input.map { try FileHandle(forReadingFrom: $0) }
         defer { try? inputHandle?.close() }
         process.standardInput = inputHandle ?? FileHandle.nullDevice

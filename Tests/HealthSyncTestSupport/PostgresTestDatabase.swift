@@ -75,4 +75,32 @@ public enum PostgresTestDatabase {
         guard let url else { throw StorageError(code: .unavailable, message: "\(urlVariable) is not set") }
         return try PostgresDatabaseURL(url).configuration
     }
+
+    /// Runs `body` with the URL of a new, empty database on the test server (`test_` and a random UUID's digits), and
+    /// drops the database afterwards: for what works on a whole database, such as the command line's `--db URL`, which
+    /// uses its `public` schema.
+    /// - Throws: ``HealthSync/StorageError`` with ``HealthSync/StorageError/Code/unavailable`` when no server is
+    ///   given, what the server answers to `CREATE DATABASE`, or what `body` throws.
+    public static func withDatabase<T>(_ body: (_ url: String) async throws -> T) async throws -> T {
+        guard let url else { throw StorageError(code: .unavailable, message: "\(urlVariable) is not set") }
+        let client = try self.client.get()
+        let name = newSchemaName()
+        try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        var components = try #require(URLComponents(string: url))
+        components.path = "/" + name
+        let databaseURL = try #require(components.string)
+        do {
+            let result = try await body(databaseURL)
+            try await drop(name, on: client)
+            return result
+        } catch {
+            try? await drop(name, on: client)
+            throw error
+        }
+    }
+
+    /// Drops database `name`, closing its sessions that a command left behind.
+    static func drop(_ name: String, on client: PostgresClient) async throws {
+        try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+    }
 }
