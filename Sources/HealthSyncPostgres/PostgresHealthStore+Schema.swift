@@ -168,18 +168,11 @@ extension PostgresHealthStore {
     public func hasSchema() async throws(StorageError) -> Bool {
         if preparation.isDone { return true }
         let (schema, logger) = (self.schema, self.logger)
-        var leased = false
-        let found: Bool
-        do {
-            found = try await client.withConnection { connection in
-                leased = true
-                let rows = try await connection.rows(
-                    "SELECT 1 FROM pg_tables WHERE schemaname = \(schema) AND tablename = 'schemaversion'",
-                    logger: logger)
-                return !rows.isEmpty
-            }
-        } catch {
-            throw Self.storageError(error, while: "looking for schema \(schema)", leased: leased)
+        let found = try await leasing("looking for schema \(schema)") { connection in
+            let rows = try await connection.rows(
+                "SELECT 1 FROM pg_tables WHERE schemaname = \(schema) AND tablename = 'schemaversion'",
+                logger: logger)
+            return !rows.isEmpty
         }
         guard found else { return false }
         try await prepareSchema()
@@ -192,52 +185,46 @@ extension PostgresHealthStore {
     /// migration not applied yet.
     func migrate() async throws(StorageError) {
         let (schema, sql, logger) = (self.schema, self.sql, self.logger)
-        var leased = false
-        do {
-            try await client.withConnection { connection in
-                leased = true
-                try await Self.transaction("BEGIN", on: connection, logger: logger) { connection in
+        try await leasing("preparing schema \(schema)") { connection in
+            try await Self.transaction("BEGIN", on: connection, logger: logger) { connection in
+                try await connection.rows(
+                    "SELECT pg_advisory_xact_lock(hashtext(\("healthsync schema " + schema)))", logger: logger)
+                let schemaExists = try await connection.rows(
+                    "SELECT 1 FROM pg_namespace WHERE nspname = \(schema)", logger: logger)
+                if schemaExists.isEmpty {
                     try await connection.rows(
-                        "SELECT pg_advisory_xact_lock(hashtext(\("healthsync schema " + schema)))", logger: logger)
-                    let schemaExists = try await connection.rows(
-                        "SELECT 1 FROM pg_namespace WHERE nspname = \(schema)", logger: logger)
-                    if schemaExists.isEmpty {
-                        try await connection.rows(
-                            PostgresQuery(unsafeSQL: "CREATE SCHEMA \(sql.schema)"), logger: logger)
+                        PostgresQuery(unsafeSQL: "CREATE SCHEMA \(sql.schema)"), logger: logger)
+                }
+                let tableExists = try await connection.rows(
+                    """
+                    SELECT 1 FROM pg_tables WHERE schemaname = \(schema) AND tablename = 'schemaversion'
+                    """, logger: logger)
+                if tableExists.isEmpty {
+                    try await connection.rows(
+                        PostgresQuery(unsafeSQL: Self.schemaVersionTable(sql.schema)), logger: logger)
+                }
+                let applied = try await Self.appliedMigrations(on: connection, sql: sql, logger: logger)
+                let unknown = applied.filter { !Self.migrations.contains($0) }
+                guard unknown.isEmpty else {
+                    throw StorageError(
+                        code: .failed,
+                        message: "schema \(schema) has migrations \(unknown) that this version "
+                            + "(\(Self.schemaVersion)) does not know: it was written by a newer version")
+                }
+                for migration in Self.migrationList where !applied.contains(migration.id) {
+                    for statement in migration.statements(sql.schema) {
+                        try await connection.rows(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    let tableExists = try await connection.rows(
-                        """
-                        SELECT 1 FROM pg_tables WHERE schemaname = \(schema) AND tablename = 'schemaversion'
-                        """, logger: logger)
-                    if tableExists.isEmpty {
-                        try await connection.rows(
-                            PostgresQuery(unsafeSQL: Self.schemaVersionTable(sql.schema)), logger: logger)
-                    }
-                    let applied = try await Self.appliedMigrations(on: connection, sql: sql, logger: logger)
-                    let unknown = applied.filter { !Self.migrations.contains($0) }
-                    guard unknown.isEmpty else {
-                        throw StorageError(
-                            code: .failed,
-                            message: "schema \(schema) has migrations \(unknown) that this version "
-                                + "(\(Self.schemaVersion)) does not know: it was written by a newer version")
-                    }
-                    for migration in Self.migrationList where !applied.contains(migration.id) {
-                        for statement in migration.statements(sql.schema) {
-                            try await connection.rows(PostgresQuery(unsafeSQL: statement), logger: logger)
-                        }
-                        try await connection.rows(
-                            PostgresQuery(
-                                unsafeSQL: "INSERT INTO \(sql.schema).schemaVersion (version) VALUES ($1)",
-                                binds: Self.binds(migration.id)),
-                            logger: logger)
-                        logger.info(
-                            "migrated the PostgreSQL store's schema",
-                            metadata: ["schema": "\(schema)", "migration": "\(migration.id)"])
-                    }
+                    try await connection.rows(
+                        PostgresQuery(
+                            unsafeSQL: "INSERT INTO \(sql.schema).schemaVersion (version) VALUES ($1)",
+                            binds: Self.binds(migration.id)),
+                        logger: logger)
+                    logger.info(
+                        "migrated the PostgreSQL store's schema",
+                        metadata: ["schema": "\(schema)", "migration": "\(migration.id)"])
                 }
             }
-        } catch {
-            throw Self.storageError(error, while: "preparing schema \(schema)", leased: leased)
         }
     }
 

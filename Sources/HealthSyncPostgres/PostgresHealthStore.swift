@@ -56,6 +56,14 @@ public struct PostgresHealthStore: HealthStore, Service {
     /// Whether the schema is known to be at ``schemaVersion``, shared by the copies of the store.
     let preparation: Preparation
 
+    /// How long a read or write waits for a connection of the pool before it fails with
+    /// ``HealthSync/StorageError/Code/unavailable``: while the database cannot be reached, the pool retries for a
+    /// minute before it gives up, and an intake must answer 503 long before its clients time out.
+    public let leaseTimeout: Duration
+
+    /// The default ``leaseTimeout``: ten seconds.
+    public static let defaultLeaseTimeout: Duration = .seconds(10)
+
     /// Creates a store that owns a client made from `configuration`: ``run()`` runs the client, and the store's
     /// statements wait until it runs.
     ///
@@ -65,31 +73,39 @@ public struct PostgresHealthStore: HealthStore, Service {
     ///   - configuration: Where and how to connect; its password is used to log in and never appears in a message.
     ///   - schema: The PostgreSQL schema of the store's tables (created if it is missing): `public` by default; one
     ///     schema per store lets several stores, or tests running in parallel, share one database.
+    ///   - leaseTimeout: How long a read or write waits for a connection (``leaseTimeout``).
     ///   - logger: Where the store and its client log.
     /// - Throws: ``HealthSync/StorageError`` with code ``HealthSync/StorageError/Code/failed`` when `schema` is not a
     ///   usable schema name (empty, longer than 63 bytes, or holding a NUL).
     public init(
         configuration: PostgresClient.Configuration,
         schema: String = "public",
+        leaseTimeout: Duration = defaultLeaseTimeout,
         logger: Logger
     ) throws(StorageError) {
         try self.init(
             client: PostgresClient(configuration: configuration, backgroundLogger: logger), owned: true,
-            schema: schema, logger: logger)
+            schema: schema, leaseTimeout: leaseTimeout, logger: logger)
     }
 
     /// Creates a store over a client that the application runs (a `PostgresClient` is a `Service`): the store's
     /// ``run()`` then leaves the client alone.
     /// - Parameters:
     ///   - client: The client whose pool the store uses; it may serve other users too.
-    ///   - schema: As for ``init(configuration:schema:logger:)``.
+    ///   - schema: As for ``init(configuration:schema:leaseTimeout:logger:)``.
+    ///   - leaseTimeout: How long a read or write waits for a connection (``leaseTimeout``).
     ///   - logger: Where the store logs.
-    /// - Throws: ``HealthSync/StorageError`` as for ``init(configuration:schema:logger:)``.
-    public init(client: PostgresClient, schema: String = "public", logger: Logger) throws(StorageError) {
-        try self.init(client: client, owned: false, schema: schema, logger: logger)
+    /// - Throws: ``HealthSync/StorageError`` as for ``init(configuration:schema:leaseTimeout:logger:)``.
+    public init(
+        client: PostgresClient, schema: String = "public", leaseTimeout: Duration = defaultLeaseTimeout,
+        logger: Logger
+    ) throws(StorageError) {
+        try self.init(client: client, owned: false, schema: schema, leaseTimeout: leaseTimeout, logger: logger)
     }
 
-    private init(client: PostgresClient, owned: Bool, schema: String, logger: Logger) throws(StorageError) {
+    private init(
+        client: PostgresClient, owned: Bool, schema: String, leaseTimeout: Duration, logger: Logger
+    ) throws(StorageError) {
         guard !schema.isEmpty, schema.utf8.count <= 63, !schema.contains("\0") else {
             throw StorageError(
                 code: .failed,
@@ -101,6 +117,7 @@ public struct PostgresHealthStore: HealthStore, Service {
         self.logger = logger
         self.sql = Statements(schema: Self.quotedIdentifier(schema))
         self.preparation = Preparation()
+        self.leaseTimeout = leaseTimeout
     }
 
     /// Runs the store until the service group shuts down: its client, when the store owns it (until a graceful
@@ -155,17 +172,48 @@ public struct PostgresHealthStore: HealthStore, Service {
     /// to a ``StorageError``.
     func connection<T: Sendable>(
         _ what: @autoclosure () -> String,
-        _ body: (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StorageError) -> T {
         try await prepareSchema()
-        var leased = false
+        return try await leasing(what(), body)
+    }
+
+    /// Runs `body` on a connection of the pool, waiting at most ``leaseTimeout`` for one; maps every failure to a
+    /// ``StorageError``: ``HealthSync/StorageError/Code/unavailable`` when no connection came in time (the wait is
+    /// cancelled) or the pool gave up connecting. Once `body` runs, no timeout applies to it.
+    func leasing<T: Sendable>(
+        _ what: @autoclosure () -> String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(StorageError) -> T {
+        let (client, timeout) = (self.client, self.leaseTimeout)
+        let lease = LeaseWait()
         do {
-            return try await client.withConnection { connection in
-                leased = true
-                return try await body(connection)
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        // A connection that comes after the deadline is handed back unused.
+                        guard lease.markLeased() else { throw CancellationError() }
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    // Cancelled (and silent) once `body` returned; past the deadline, fails the wait if still waiting.
+                    guard (try? await Task.sleep(for: timeout)) != nil, lease.markTimedOut() else { return nil }
+                    throw LeaseWait.TimedOut()
+                }
+                while let result = try await group.next() {
+                    if let result {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                throw CancellationError()
             }
+        } catch is LeaseWait.TimedOut {
+            throw StorageError(
+                code: .unavailable, message: "\(what()): no connection to the database within \(timeout)")
         } catch {
-            throw Self.storageError(error, while: what(), leased: leased)
+            throw Self.storageError(error, while: what(), leased: lease.isLeased)
         }
     }
 
@@ -173,7 +221,7 @@ public struct PostgresHealthStore: HealthStore, Service {
     /// database, mapping every failure to a ``StorageError``.
     func read<T: Sendable>(
         _ what: @autoclosure () -> String,
-        _ body: (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StorageError) -> T {
         try await connection(what()) { connection in
             try await Self.transaction(
@@ -185,7 +233,7 @@ public struct PostgresHealthStore: HealthStore, Service {
     /// a ``StorageError``.
     func write<T: Sendable>(
         _ what: @autoclosure () -> String,
-        _ body: (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StorageError) -> T {
         try await connection(what()) { connection in
             try await Self.transaction("BEGIN", on: connection, logger: logger, body)
@@ -227,6 +275,38 @@ public struct PostgresHealthStore: HealthStore, Service {
 }
 
 extension PostgresHealthStore {
+    /// The wait of one statement for a connection of the pool: it ends leased, or timed out, whichever comes first.
+    final class LeaseWait: Sendable {
+        /// What the wait ended with.
+        private enum Phase { case waiting, leased, timedOut }
+
+        private let phase = Mutex(Phase.waiting)
+
+        /// Thrown by the deadline's task.
+        struct TimedOut: Error {}
+
+        /// Whether a connection was leased.
+        var isLeased: Bool { phase.withLock { $0 == .leased } }
+
+        /// Records the lease; `false` when the deadline passed first.
+        func markLeased() -> Bool {
+            phase.withLock { phase in
+                guard phase == .waiting else { return false }
+                phase = .leased
+                return true
+            }
+        }
+
+        /// Records the deadline; `false` when a connection was leased first.
+        func markTimedOut() -> Bool {
+            phase.withLock { phase in
+                guard phase == .waiting else { return false }
+                phase = .timedOut
+                return true
+            }
+        }
+    }
+
     /// Whether a store's schema is prepared: a flag shared by the copies of one store, set once a preparation
     /// succeeded.
     final class Preparation: Sendable {

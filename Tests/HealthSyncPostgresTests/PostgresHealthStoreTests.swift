@@ -22,7 +22,9 @@ struct PostgresHealthStoreTests {
 
     /// Another store over the schema of `store`: another writer on the same tables, as another process would be.
     static func sibling(of store: PostgresHealthStore) throws -> PostgresHealthStore {
-        try PostgresHealthStore(client: store.client, schema: store.schema, logger: PostgresTestDatabase.logger)
+        try PostgresHealthStore(
+            client: store.client, schema: store.schema, leaseTimeout: .seconds(600), logger: PostgresTestDatabase.logger
+        )
     }
 
     static func stream(version: Int64 = 0) -> StreamRecord {
@@ -47,7 +49,7 @@ struct PostgresHealthStoreTests {
             group.addTask { try await store.run() }
             try await HealthStoreConformance {
                 try PostgresHealthStore(
-                    client: store.client, schema: PostgresTestDatabase.newSchemaName(),
+                    client: store.client, schema: PostgresTestDatabase.newSchemaName(), leaseTimeout: .seconds(600),
                     logger: PostgresTestDatabase.logger)
             }.run()
             group.cancelAll()
@@ -176,6 +178,28 @@ struct PostgresHealthStoreTests {
         #expect(outcomes.filter { $0 == nil }.count == 1, "\(outcomes)")
         #expect(outcomes.filter { $0 == .duplicateReceipt }.count == writers.count - 1, "\(outcomes)")
         #expect(try await store.events(EventQuery()).count == 1)
+    }
+
+    /// While the database cannot be reached, a read fails as unavailable once the lease timeout has passed, not after
+    /// the pool's minute of retries: what lets `serve` answer 503 and `/readyz` fail in time.
+    @Test func aStatementWaitsForAConnectionNoLongerThanTheLeaseTimeout() async throws {
+        // Port 1 on the loopback: nothing listens there, every connection is refused.
+        let configuration = PostgresClient.Configuration(
+            host: "127.0.0.1", port: 1, username: "healthsync", password: "unused", database: "healthsync",
+            tls: .disable)
+        let store = try PostgresHealthStore(
+            configuration: configuration, leaseTimeout: .seconds(1), logger: PostgresTestDatabase.logger)
+        await withThrowingTaskGroup(of: Void.self) { (group: inout ThrowingTaskGroup<Void, any Error>) in
+            group.addTask { try await store.run() }
+            let started = ContinuousClock.now
+            let error = await #expect(throws: StorageError.self) { try await store.clock() }
+            #expect(error?.code == .unavailable)
+            #expect(
+                error?.message.contains("no connection to the database within 1.0 seconds") == true,
+                "\(String(describing: error))")
+            #expect(ContinuousClock.now - started < .seconds(30), "the pool's own give-up takes a minute")
+            group.cancelAll()
+        }
     }
 
     @Test func aDatabaseThatRefusesWritesIsReadOnly() async throws {

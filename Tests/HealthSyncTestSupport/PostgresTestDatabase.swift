@@ -65,8 +65,11 @@ public enum PostgresTestDatabase {
     /// default a new, empty schema.
     /// - Throws: ``HealthSync/StorageError`` with ``HealthSync/StorageError/Code/unavailable`` when no server is
     ///   given (``urlVariable`` unset), or what parsing its URL throws.
+    ///
+    /// The store waits up to ten minutes for a connection: the tests running in parallel share a small pool, and a
+    /// loaded machine must make them slow, not fail them as ``HealthSync/StorageError/Code/unavailable``.
     public static func makeStore(schema: String = newSchemaName()) throws -> PostgresHealthStore {
-        try PostgresHealthStore(client: client.get(), schema: schema, logger: logger)
+        try PostgresHealthStore(client: client.get(), schema: schema, leaseTimeout: .seconds(600), logger: logger)
     }
 
     /// The configuration the URL describes, for tests that make a client of their own.
