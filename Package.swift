@@ -196,7 +196,7 @@ let package = Package(
             name: "HealthSyncCLITests",
             dependencies: [
                 "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
-                "HealthSyncExport",
+                "HealthSyncExport", "HealthSyncPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
