@@ -40,6 +40,12 @@ extension HealthRules {
         {
             sub.deadlines.checkStateExpiry = now.addingTimeInterval(TimeInterval(expiry))
         }
+        // Liveness: the bound stays a lower bound of every live check state's deadline.
+        for case .upsert(let checkState) in message.checkStates {
+            guard let liveness = liveness(of: message, covering: checkState.checkStateId) else { continue }
+            let deadline = now.addingTimeInterval(TimeInterval(liveness.interval + liveness.grace))
+            sub.deadlines.silence = min(sub.deadlines.silence ?? deadline, deadline)
+        }
         if let repeatInterval = sub.intervals?.repeatInterval {
             sub.deadlines.lateData = lateDeadline(from: now, repeatInterval: repeatInterval)
         }
