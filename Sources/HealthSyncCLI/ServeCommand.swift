@@ -215,6 +215,30 @@ struct ServeCommand: ConsoleCommand {
     )
     var statusStreams: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            Key.reporterCpuSickAbove.help(
+                "A status reporter's replica whose load.cpu (a load average) is above this is sick (DEVIATING)."),
+            valueName: "load")
+    )
+    var reporterCpuSickAbove: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.reporterRamSickAbove.help(
+                "A status reporter's replica whose load.ram (0 to 1) is above this is sick (DEVIATING)."),
+            valueName: "share")
+    )
+    var reporterRamSickAbove: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.reporterDeadGrace.help(
+                "Seconds past its interval after which a silent status reporter's replica is dead (CRITICAL)."),
+            valueName: "seconds")
+    )
+    var reporterDeadGrace: Int?
+
     /// A setting's key.
     typealias Key = ServeSettings.Key
 
@@ -236,6 +260,9 @@ struct ServeCommand: ConsoleCommand {
         given[.logLevel] = logLevel
         given[.statusPage] = statusPage
         given[.statusTitle] = statusTitle
+        given[.reporterCpuSickAbove] = reporterCpuSickAbove.map { "\($0)" }
+        given[.reporterRamSickAbove] = reporterRamSickAbove.map { "\($0)" }
+        given[.reporterDeadGrace] = reporterDeadGrace.map { "\($0)" }
         var values: [Key: ServeSettings.Value] = [:]
         for (key, text) in given {
             guard let value = key.kind.value(ofText: text) else {
@@ -380,6 +407,9 @@ struct ServeCommand: ConsoleCommand {
         )
         configuration.statusPage = StatusPageConfiguration(
             access: settings.statusPage, title: settings.statusTitle, streamPrefixes: settings.statusStreams)
+        configuration.reporters = StatusReportTranslation(
+            cpuSickAbove: settings.reporterCpuSickAbove, ramSickAbove: settings.reporterRamSickAbove,
+            deadGrace: settings.reporterDeadGrace)
         do {
             try configuration.validate()
         } catch  where error.code == .noAPIKey {

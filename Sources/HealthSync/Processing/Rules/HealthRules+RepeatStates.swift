@@ -14,9 +14,13 @@ extension HealthRules {
         var setupRejected = false
 
         if let expiry = message.expiry {
-            if rejectsRepeatInterval(
-                expiry, on: key, known: record != nil, path: "\(message.path).expiry", at: now, work: work
-            ) {
+            // The maximum is the StackState receiver's limit; a message with liveness comes from a translation of
+            // another protocol, which checks its own limits (a status reporter may promise up to a day).
+            if message.liveness == nil
+                && rejectsRepeatInterval(
+                    expiry, on: key, known: record != nil, path: "\(message.path).expiry", at: now, work: work
+                )
+            {
                 setupRejected = true
             } else if var sub = record {
                 sub.deadlines.checkStateExpiry = adjustedCheckStateBound(of: sub, newExpiry: expiry.expiry)
