@@ -239,6 +239,24 @@ struct ServeCommand: ConsoleCommand {
     )
     var reporterDeadGrace: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            Key.thresholds.help(
+                "A YAML or JSON file of metric thresholds by service name for POST /api/v1/metrics/ingest "
+                    + "(Docs/metrics.md); a bad file stops serve with the file's line."),
+            valueName: "file")
+    )
+    var thresholds: String?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.metricsInterval.help(
+                "Seconds a service pushing metrics promises between pushes: its service check state is CRITICAL "
+                    + "after this plus --reporter-dead-grace of silence."),
+            valueName: "seconds")
+    )
+    var metricsInterval: Int?
+
     /// A setting's key.
     typealias Key = ServeSettings.Key
 
@@ -263,6 +281,8 @@ struct ServeCommand: ConsoleCommand {
         given[.reporterCpuSickAbove] = reporterCpuSickAbove.map { "\($0)" }
         given[.reporterRamSickAbove] = reporterRamSickAbove.map { "\($0)" }
         given[.reporterDeadGrace] = reporterDeadGrace.map { "\($0)" }
+        given[.thresholds] = thresholds
+        given[.metricsInterval] = metricsInterval.map { "\($0)" }
         var values: [Key: ServeSettings.Value] = [:]
         for (key, text) in given {
             guard let value = key.kind.value(ofText: text) else {
@@ -410,6 +430,17 @@ struct ServeCommand: ConsoleCommand {
         configuration.reporters = StatusReportTranslation(
             cpuSickAbove: settings.reporterCpuSickAbove, ramSickAbove: settings.reporterRamSickAbove,
             deadGrace: settings.reporterDeadGrace)
+        var serviceThresholds: [String: [Metric: MetricLevels]] = [:]
+        if let file = settings.thresholds {
+            do {
+                serviceThresholds = try ThresholdsFile.read(file)
+            } catch {
+                console.printError("error: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        configuration.metricReports = MetricTranslation(
+            serviceThresholds: serviceThresholds, interval: settings.metricsInterval, grace: settings.reporterDeadGrace)
         do {
             try configuration.validate()
         } catch  where error.code == .noAPIKey {

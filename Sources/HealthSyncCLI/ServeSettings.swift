@@ -38,6 +38,8 @@ struct ServeSettings: Sendable, Equatable {
     var reporterCpuSickAbove = StatusReportTranslation().cpuSickAbove
     var reporterRamSickAbove = StatusReportTranslation().ramSickAbove
     var reporterDeadGrace = StatusReportTranslation().deadGrace
+    var thresholds: String?
+    var metricsInterval = MetricTranslation().interval
 
     /// The prefix of every environment variable `serve` reads.
     static let environmentPrefix = "HEALTHSYNC"
@@ -71,6 +73,8 @@ struct ServeSettings: Sendable, Equatable {
         case reporterCpuSickAbove = "reporter-cpu-sick-above"
         case reporterRamSickAbove = "reporter-ram-sick-above"
         case reporterDeadGrace = "reporter-dead-grace"
+        case thresholds
+        case metricsInterval = "metrics-interval"
 
         /// The command-line option: `--port`; `--api-key` (repeatable) for ``apiKeys``.
         var option: String { self == .apiKeys ? "--api-key" : "--\(rawValue)" }
@@ -87,11 +91,11 @@ struct ServeSettings: Sendable, Equatable {
         /// What the setting accepts.
         var kind: Kind {
             switch self {
-            case .db, .apiKeysFile: .path
+            case .db, .apiKeysFile, .thresholds: .path
             case .host: .address
             case .port: .port
             case .contextCache, .reporterDeadGrace: .count(minimum: 0)
-            case .maxBodyBytes, .maxBatchCheckStates, .maxConnections: .count(minimum: 1)
+            case .maxBodyBytes, .maxBatchCheckStates, .maxConnections, .metricsInterval: .count(minimum: 1)
             case .lateGrace: .grace
             case .insecureNoAuth, .strict: .flag
             case .retainEvents, .retainIdempotencyKeys, .idleTimeout, .headerTimeout, .bodyTimeout: .duration
@@ -244,6 +248,8 @@ struct ServeSettings: Sendable, Equatable {
         case .reporterCpuSickAbove: "\(reporterCpuSickAbove)"
         case .reporterRamSickAbove: "\(reporterRamSickAbove)"
         case .reporterDeadGrace: "\(reporterDeadGrace)"
+        case .thresholds: nil
+        case .metricsInterval: "\(metricsInterval)"
         }
     }
 
@@ -339,6 +345,8 @@ struct ServeSettings: Sendable, Equatable {
         settings.reporterCpuSickAbove = threshold(.reporterCpuSickAbove, settings.reporterCpuSickAbove)
         settings.reporterRamSickAbove = threshold(.reporterRamSickAbove, settings.reporterRamSickAbove)
         settings.reporterDeadGrace = integer(.reporterDeadGrace, settings.reporterDeadGrace)
+        settings.thresholds = reader.string(forKey: Key.thresholds.configKey)
+        settings.metricsInterval = integer(.metricsInterval, settings.metricsInterval)
         // A list from the command line, the environment (comma-separated) or a file's array; a file's string too.
         if let prefixes = reader.stringArray(forKey: Key.statusStreams.configKey) {
             settings.statusStreams = prefixes.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

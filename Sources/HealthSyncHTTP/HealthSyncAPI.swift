@@ -137,6 +137,7 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
         routes.add(middleware: RequestMiddleware<Context>(metrics: metrics))
         addIntakeRoutes(to: routes)
         addReporterRoutes(to: routes)
+        addMetricRoutes(to: routes)
         addStatusRoutes(to: routes)
         addOperationsRoutes(to: routes)
         addStatusPageRoutes(to: routes)

@@ -55,6 +55,9 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     /// How status reports (`POST /v1/report/…`, `POST /reporter/…`) become health: the sick thresholds, the dead
     /// grace and the expiry (`serve --reporter-cpu-sick-above`, `--reporter-ram-sick-above`, `--reporter-dead-grace`).
     public var reporters = StatusReportTranslation()
+    /// How metric pushes (`POST /api/v1/metrics/ingest`) become health: thresholds by service, the interval and
+    /// grace of the `service` check state (`serve --thresholds FILE`, `--metrics-interval`, `--reporter-dead-grace`).
+    public var metricReports = MetricTranslation()
 
     /// Creates a configuration.
     /// - Parameters:
@@ -135,6 +138,14 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
                 message: "the reporter thresholds must be numbers ≥ 0 and the dead grace 0 to "
                     + "\(StatusReport.maximumInterval) seconds (cpu \(reporters.cpuSickAbove), ram "
                     + "\(reporters.ramSickAbove), grace \(reporters.deadGrace))")
+        }
+        if metricReports.interval < 1 || metricReports.interval > StatusReport.maximumInterval
+            || metricReports.grace < 0
+        {
+            throw ConfigurationError(
+                code: .invalidReporterSetting,
+                message: "the metrics interval must be 1 to \(StatusReport.maximumInterval) seconds, not "
+                    + "\(metricReports.interval)")
         }
         if maximumConnections < 1 {
             throw ConfigurationError(

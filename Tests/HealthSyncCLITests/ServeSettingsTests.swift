@@ -92,7 +92,8 @@ import Testing
             "HEALTHSYNC_STATUS_PAGE": "Private", "HEALTHSYNC_STATUS_TITLE": "Shop",
             "HEALTHSYNC_STATUS_STREAMS": "urn:health:shop:, urn:health:jobs:",
             "HEALTHSYNC_REPORTER_CPU_SICK_ABOVE": "3.5", "HEALTHSYNC_REPORTER_RAM_SICK_ABOVE": "0.9",
-            "HEALTHSYNC_REPORTER_DEAD_GRACE": "45",
+            "HEALTHSYNC_REPORTER_DEAD_GRACE": "45", "HEALTHSYNC_THRESHOLDS": "/etc/healthsync/thresholds.yaml",
+            "HEALTHSYNC_METRICS_INTERVAL": "30",
         ]
         #expect(environment.count == ServeSettings.Key.allCases.count)
         let settings = try await Self.resolve(environment: environment).get()
@@ -121,6 +122,8 @@ import Testing
         expected.reporterCpuSickAbove = 3.5
         expected.reporterRamSickAbove = 0.9
         expected.reporterDeadGrace = 45
+        expected.thresholds = "/etc/healthsync/thresholds.yaml"
+        expected.metricsInterval = 30
         #expect(settings == expected)
     }
 
