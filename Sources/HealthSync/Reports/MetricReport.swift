@@ -86,7 +86,11 @@ public struct MetricReport: Sendable, Hashable {
     ///   ``PayloadError/Code/invalidReport`` with the JSON path (`$.service`, `$.metrics.cpu_percent`) and the
     ///   reason.
     public static func decode(_ body: some Collection<UInt8>) throws(PayloadError) -> MetricReport {
-        let object = try ReportJSON.object(body)
+        try decode(object: try ReportJSON.object(body))
+    }
+
+    /// Decodes the parsed body.
+    static func decode(object: JSONObject) throws(PayloadError) -> MetricReport {
         guard let serviceValue = ReportJSON.member(object, "service") else {
             throw ReportJSON.invalid("$.service", "is required: the service's name")
         }

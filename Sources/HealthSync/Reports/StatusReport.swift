@@ -79,7 +79,16 @@ public struct StatusReport: Sendable, Hashable {
         nodeId: String
     ) throws(PayloadError) -> StatusReport {
         try checkPathIds(serviceId: serviceId, nodeId: nodeId)
-        let object = try ReportJSON.object(body)
+        return try decode(object: try ReportJSON.object(body), protocol: reporter, serviceId: serviceId, nodeId: nodeId)
+    }
+
+    /// Decodes the parsed body of a report whose path ids were checked.
+    static func decode(
+        object: JSONObject,
+        protocol reporter: ReporterProtocol,
+        serviceId: String,
+        nodeId: String
+    ) throws(PayloadError) -> StatusReport {
         let replicaPath = "$.\(reporter.replicaKey)"
         guard let replicaValue = ReportJSON.member(object, reporter.replicaKey) else {
             throw ReportJSON.invalid(replicaPath, "is required: a non-empty string naming the replica")
