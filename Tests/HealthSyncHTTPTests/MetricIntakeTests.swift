@@ -145,6 +145,7 @@ import Testing
         (#"{"service":"a","metrics":{"error_rate":-1}}"#, "$.metrics.error_rate", "error_rate must be from 0"),
         (#"{"service":"a","metrics":{"response_time_ms":-5}}"#, "$.metrics.response_time_ms", "≥ 0"),
         (#"{"service":"a","metrics":{"request_count":1.5}}"#, "$.metrics.request_count", "whole number"),
+        (#"{"service":"a","metrics":{"memory_percent":-1,"cpu_percent":"x"}}"#, "$.metrics.memory_percent", "from 0"),
     ]
 
     @Test(arguments: badBodies.indices)

@@ -107,7 +107,9 @@ public struct MetricReport: Sendable, Hashable {
         }
         var values: [Metric: Double] = [:]
         var unknown: Set<String> = []
-        for key in Set(metrics.keys) {
+        // In the order of the body (the first bad metric is the one named), each key once (its last value).
+        var seen: Set<String> = []
+        for key in metrics.keys where seen.insert(key).inserted {
             guard let value = metrics[key] else { continue }
             let path = ReportJSON.path("$.metrics", key)
             guard let metric = Metric(rawValue: key) else {
