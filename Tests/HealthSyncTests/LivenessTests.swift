@@ -63,6 +63,7 @@ import Testing
             #expect(turned.kind == .checkStateUpdated && turned.at == Self.time(1_080))
             #expect(turned.previousHealth == .clear && turned.checkState?.health == .critical)
             #expect(turned.detail == "no report within 80 s (interval 60 s + 20 s grace)")
+            #expect(turned.isSilence, "a timer's effect for time travel and the audit")
 
             // Sweeping again changes nothing: silence fires once.
             try await processor.advance(to: Self.time(5_000))
@@ -77,6 +78,7 @@ import Testing
             #expect(back.kind == .checkStateUpdated && back.at == Self.time(6_000))
             #expect(back.previousHealth == .critical && back.checkState?.health == .clear)
             #expect(back.detail == "reported again after silence")
+            #expect(!back.isSilence)
             #expect(try await Self.silenceDeadline(store) == Self.time(6_080))
         }
     }

@@ -231,7 +231,8 @@ extension HealthRules {
                 HealthEvent(
                     at: deadline, kind: .checkStateUpdated, urn: sub.key.urn, subStreamId: sub.key.subStreamId,
                     checkState: state.checkState, previousHealth: previous,
-                    detail: "no report within \(liveness.interval + liveness.grace) s (\(promise))"
+                    detail: HealthEvent.silenceDetailPrefix
+                        + "\(liveness.interval + liveness.grace) s (\(promise))"
                 ))
             silenced += 1
         }
