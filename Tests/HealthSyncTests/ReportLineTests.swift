@@ -84,3 +84,46 @@ import Testing
         #expect(states[0].map(\.checkState.health) == [.critical, .clear], "a silent since 1000, b reported at 1200")
     }
 }
+
+/// Seeded mutations of valid report bodies and lines: every decoder returns a report or throws a ``PayloadError``
+/// with a path, never crashes or hangs.
+@Suite struct ReportFuzzTests {
+    static let seeds = [
+        #"{"replica_id":"a","interval":"30","load":{"cpu":0.42,"ram":"0.31"},"health":"sick"}"#,
+        #"{"api_key":"k","service":"API Gateway","metrics":{"error_rate":2.5,"request_count":10,"error_count":1}}"#,
+        #"{"report":"vigil","received_at":1700000000,"service_id":"s","node_id":"n","body":{"replica":"r","interval":5}}"#,
+    ]
+
+    @Test func mutatedReportsDecodeOrFailWithAPath() {
+        var random = SeededRandom(seed: 17)
+        var decoded = 0
+        var failed = 0
+        for _ in 0..<3_000 {
+            var bytes = Array(random.element(of: Self.seeds).utf8)
+            for _ in 0..<(1 + random.below(3)) {
+                guard !bytes.isEmpty else { break }
+                let index = random.below(bytes.count)
+                switch random.below(3) {
+                case 0: bytes[index] = UInt8(truncatingIfNeeded: random.next())
+                case 1: bytes.remove(at: index)
+                default: bytes.insert(random.element(of: Array(#"{}[]":,0.-e"\"#.utf8)), at: index)
+                }
+            }
+            for attempt in 0..<3 {
+                do throws(PayloadError) {
+                    switch attempt {
+                    case 0: _ = try StatusReport.decode(bytes, protocol: .crisp, serviceId: "s", nodeId: "n")
+                    case 1: _ = try MetricReport.decode(bytes)
+                    default: _ = try ReportLine.decode(bytes)
+                    }
+                    decoded += 1
+                } catch {
+                    failed += 1
+                    #expect(error.path.hasPrefix("$"), "\(error)")
+                    #expect(!error.reason.isEmpty)
+                }
+            }
+        }
+        #expect(decoded > 0 && failed > 0)
+    }
+}

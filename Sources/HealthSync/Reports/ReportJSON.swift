@@ -3,8 +3,8 @@ import Foundation
 /// Reading the fields of a push report (status reporter, metrics) from parsed JSON, each failure a
 /// ``PayloadError`` with code ``PayloadError/Code/invalidReport``, the JSON path of the value and what was expected.
 enum ReportJSON {
-    /// The largest report body the decoders parse, in nesting levels.
-    static let maximumDepth = 16
+    /// The deepest nesting a report body may have, as for envelopes.
+    static let maximumDepth = 64
 
     /// The top-level object of a report body.
     static func object(_ bytes: some Collection<UInt8>) throws(PayloadError) -> JSONObject {
