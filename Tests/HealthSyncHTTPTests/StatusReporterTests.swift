@@ -185,6 +185,20 @@ import Testing
         #expect(try await harness.store.streams().isEmpty)
     }
 
+    @Test func refusedReportsAreCountedByReason() async throws {
+        let harness = try Harness()
+        try await harness.test { client in
+            _ = try await Self.post(client, "/reporter/web/node-1", #"{"replica":"r","interval":0}"#)
+            _ = try await Self.post(client, "/reporter/web/node-1", #"{"replica":"#)
+            _ = try await Self.post(
+                client, "/reporter/web/node-1", #"{"replica":"r","interval":5}"#, authorization: nil)
+            let text = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(text.contains(#"healthsync_intake_envelopes_rejected_total{reason="invalid_report"} 1"#), "\(text)")
+            #expect(text.contains(#"healthsync_intake_envelopes_rejected_total{reason="malformed_json"} 1"#))
+            #expect(text.contains(#"healthsync_intake_envelopes_rejected_total{reason="unauthorized"} 1"#))
+        }
+    }
+
     @Test func malformedJSONAndBadPathIdsAre400() async throws {
         let harness = try Harness()
         try await harness.test { client in
