@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Replays the `curl` session of Docs/http.md against a freshly started `healthsync serve` and checks every answer.
+"""Replays the `curl` sessions of Docs/http.md, Docs/reporters.md and Docs/metrics.md, each against a freshly started
+`healthsync serve`, and checks every answer.
 
-Each `$ command` of the session's console blocks is run from the repository root with the documented port and
-/tmp paths replaced; its output must equal the documented output once volatile values are masked: times and
-latencies (non-integral numbers, epoch seconds) become "<number>". Prometheus lines are compared as sets.
+Each page's session starts with its `healthsync serve` command, whose options (but --db and --port) the server is
+started with. Each `$ command` of the session's console blocks is run from the repository root with the documented
+port and /tmp paths replaced; its output must equal the documented output once volatile values are masked: times and
+latencies (non-integral numbers, epoch seconds, ISO-8601 times) become "<number>". Prometheus lines are compared as
+sets.
 
 Usage: check-http-docs.py HEALTHSYNC_BINARY
 """
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -18,7 +22,8 @@ import tempfile
 import time
 import urllib.request
 
-DOC = "Docs/http.md"
+# Each page and the fewest commands its session must have (a smaller count means its layout changed).
+DOCS = [("Docs/http.md", 15), ("Docs/reporters.md", 6), ("Docs/metrics.md", 6)]
 DOC_PORT = "8089"
 SESSION_START = "## A session with `curl`"
 SESSION_END = "## API reference"
@@ -54,12 +59,32 @@ def session_commands(text):
     return [(c, o) for c, o in pairs if "healthsync serve" not in c]
 
 
+def serve_options(text):
+    """The options of the session's documented `healthsync serve` command, without --db and --port."""
+    section = text.split(SESSION_START, 1)[1].split(SESSION_END, 1)[0]
+    match = re.search(r"^\$ .*healthsync serve (.*)$", section, re.M)
+    if not match:
+        sys.exit("the session does not start healthsync serve")
+    words = shlex.split(match.group(1))
+    options = []
+    i = 0
+    while i < len(words):
+        if words[i] in ("--db", "--port"):
+            i += 2
+            continue
+        options.append(words[i])
+        i += 1
+    return options
+
+
 def mask(value):
     if isinstance(value, dict):
         return {k: mask(v) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v) for v in value]
     if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and value > 10**9):
+        return "<number>"
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", value):
         return "<number>"
     return value
 
@@ -90,16 +115,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def main():
-    binary = os.path.abspath(sys.argv[1])
-    text = open(DOC, encoding="utf-8").read()
+def replay(binary, doc, minimum):
+    """Replays one page's session; returns the number of mismatches."""
+    text = open(doc, encoding="utf-8").read()
     commands = session_commands(text)
-    if len(commands) < 15:
-        sys.exit(f"found only {len(commands)} commands in {DOC}; did its layout change?")
+    if len(commands) < minimum:
+        sys.exit(f"found only {len(commands)} commands in {doc}; did its layout change?")
     work = tempfile.mkdtemp(prefix="healthsync-docs-")
     port = str(free_port())
+    options = [option.replace("/tmp/", work + "/") for option in serve_options(text)]
     server = subprocess.Popen(
-        [binary, "serve", "--db", os.path.join(work, "hs.sqlite"), "--port", port, "--api-key", "secret"],
+        [binary, "serve", "--db", os.path.join(work, "hs.sqlite"), "--port", port] + options,
         stderr=open(os.path.join(work, "serve.log"), "w"),
     )
     try:
@@ -110,7 +136,7 @@ def main():
             except OSError:
                 time.sleep(0.1)
         else:
-            sys.exit("healthsync serve did not start")
+            sys.exit(f"healthsync serve did not start for {doc}")
         failures = 0
         for command, expected in commands:
             runnable = command.replace(DOC_PORT, port).replace("/tmp/", work + "/")
@@ -118,17 +144,24 @@ def main():
             actual = [line for line in done.stdout.splitlines() if line.strip()]
             if normalize(actual) != normalize(expected):
                 failures += 1
-                print(f"MISMATCH: {command.splitlines()[0]}\n  documented: {expected}\n  actual:     {actual}")
-        print(f"{len(commands)} documented commands replayed against healthsync serve, {failures} mismatches")
+                print(f"MISMATCH in {doc}: {command.splitlines()[0]}\n  documented: {expected}\n  actual:     {actual}")
+        print(f"{doc}: {len(commands)} documented commands replayed against healthsync serve, {failures} mismatches")
         server.send_signal(signal.SIGTERM)
         status = server.wait(timeout=30)
         if status != 0:
             failures += 1
             print(f"healthsync serve exited {status} after SIGTERM, expected 0")
-        sys.exit(1 if failures else 0)
+        return failures
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    only = sys.argv[2:]
+    failures = sum(replay(binary, doc, minimum) for doc, minimum in DOCS if not only or doc in only)
+    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":

@@ -177,8 +177,10 @@ public enum TimeTravel {
     }
 
     /// Whether a timer caused `event`: an automatic stop, a sub-stream expiry, the deletions they and check-state
-    /// expiry cause, and the errors timers raise (`SubStreamLateData`, `SubStreamMissingStop`, `SubStreamExpired`).
+    /// expiry cause, the errors timers raise (`SubStreamLateData`, `SubStreamMissingStop`, `SubStreamExpired`), and
+    /// a live check state turned `CRITICAL` by silence (``HealthSync/HealthEvent/isSilence``).
     public static func isTimerEffect(_ event: HealthEvent) -> Bool {
+        if event.isSilence { return true }
         switch event.kind {
         case .snapshotAutoStopped, .subStreamExpired:
             return true

@@ -131,7 +131,8 @@ struct ConfigurationFile: Sendable {
                 (.json(_, .string(let text)), .duration), (.json(_, .string(let text)), .logLevel):
                 return kind.value(ofText: text)
             case (.json(let text, .number), .port), (.json(let text, .number), .count),
-                (.json(let text, .number), .grace), (.json(let text, .number), .duration):
+                (.json(let text, .number), .grace), (.json(let text, .number), .duration),
+                (.json(let text, .number), .threshold):
                 return kind.value(ofText: text)
             case (.json(_, .bool(let flag)), .flag):
                 return .flag(flag)
@@ -141,7 +142,7 @@ struct ConfigurationFile: Sendable {
                 return Int.construct(from: scalar).flatMap { kind.accepts(integer: $0) ? .integer($0) : nil }
             case (.json(_, .string(let text)), .grace):
                 return kind.value(ofText: text)
-            case (.scalar(let scalar), .grace):
+            case (.scalar(let scalar), .grace), (.scalar(let scalar), .threshold):
                 return scalar.isNull ? nil : kind.value(ofText: scalar.string)
             case (.scalar(let scalar), .flag):
                 return Bool.construct(from: scalar).map { .flag($0) }

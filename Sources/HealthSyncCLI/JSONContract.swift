@@ -126,12 +126,14 @@ enum JSONContract {
         @ExplicitNull var missingStop: Double?
         @ExplicitNull var expiry: Double?
         @ExplicitNull var checkStateExpiry: Double?
+        @ExplicitNull var silence: Double?
 
         init(_ deadlines: SubStreamDeadlines) {
             lateData = deadlines.lateData?.timeIntervalSince1970
             missingStop = deadlines.missingStop?.timeIntervalSince1970
             expiry = deadlines.expiry?.timeIntervalSince1970
             checkStateExpiry = deadlines.checkStateExpiry?.timeIntervalSince1970
+            silence = deadlines.silence?.timeIntervalSince1970
         }
     }
 

@@ -218,6 +218,48 @@ struct ServeCommand: ConsoleCommand {
     )
     var statusStreams: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            Key.reporterCpuSickAbove.help(
+                "A status reporter's replica whose load.cpu (a load average) is above this is sick (DEVIATING)."),
+            valueName: "load")
+    )
+    var reporterCpuSickAbove: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.reporterRamSickAbove.help(
+                "A status reporter's replica whose load.ram (0 to 1) is above this is sick (DEVIATING)."),
+            valueName: "share")
+    )
+    var reporterRamSickAbove: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.reporterDeadGrace.help(
+                "Seconds past its interval after which a silent status reporter's replica is dead (CRITICAL)."),
+            valueName: "seconds")
+    )
+    var reporterDeadGrace: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.thresholds.help(
+                "A YAML or JSON file of metric thresholds by service name for POST /api/v1/metrics/ingest "
+                    + "(Docs/metrics.md); a bad file stops serve with the file's line."),
+            valueName: "file")
+    )
+    var thresholds: String?
+
+    @Option(
+        help: ArgumentHelp(
+            Key.metricsInterval.help(
+                "Seconds a service pushing metrics promises between pushes: its service check state is CRITICAL "
+                    + "after this plus --reporter-dead-grace of silence."),
+            valueName: "seconds")
+    )
+    var metricsInterval: Int?
+
     /// A setting's key.
     typealias Key = ServeSettings.Key
 
@@ -239,6 +281,11 @@ struct ServeCommand: ConsoleCommand {
         given[.logLevel] = logLevel
         given[.statusPage] = statusPage
         given[.statusTitle] = statusTitle
+        given[.reporterCpuSickAbove] = reporterCpuSickAbove.map { "\($0)" }
+        given[.reporterRamSickAbove] = reporterRamSickAbove.map { "\($0)" }
+        given[.reporterDeadGrace] = reporterDeadGrace.map { "\($0)" }
+        given[.thresholds] = thresholds
+        given[.metricsInterval] = metricsInterval.map { "\($0)" }
         var values: [Key: ServeSettings.Value] = [:]
         for (key, text) in given {
             guard let value = key.kind.value(ofText: text) else {
@@ -388,6 +435,20 @@ struct ServeCommand: ConsoleCommand {
         )
         configuration.statusPage = StatusPageConfiguration(
             access: settings.statusPage, title: settings.statusTitle, streamPrefixes: settings.statusStreams)
+        configuration.reporters = StatusReportTranslation(
+            cpuSickAbove: settings.reporterCpuSickAbove, ramSickAbove: settings.reporterRamSickAbove,
+            deadGrace: settings.reporterDeadGrace)
+        var serviceThresholds: [String: [Metric: MetricLevels]] = [:]
+        if let file = settings.thresholds {
+            do {
+                serviceThresholds = try ThresholdsFile.read(file)
+            } catch {
+                console.printError("error: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        configuration.metricReports = MetricTranslation(
+            serviceThresholds: serviceThresholds, interval: settings.metricsInterval, grace: settings.reporterDeadGrace)
         do {
             try configuration.validate()
         } catch  where error.code == .noAPIKey {

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HealthSync
 import HealthSyncHTTP
 import HealthSyncSQLite
 import Logging
@@ -34,6 +35,11 @@ struct ServeSettings: Sendable, Equatable {
     var statusPage = StatusPageConfiguration.Access.public
     var statusTitle = StatusPageConfiguration().title
     var statusStreams: [String] = []
+    var reporterCpuSickAbove = StatusReportTranslation().cpuSickAbove
+    var reporterRamSickAbove = StatusReportTranslation().ramSickAbove
+    var reporterDeadGrace = StatusReportTranslation().deadGrace
+    var thresholds: String?
+    var metricsInterval = MetricTranslation().interval
 
     /// The prefix of every environment variable `serve` reads.
     static let environmentPrefix = "HEALTHSYNC"
@@ -64,6 +70,11 @@ struct ServeSettings: Sendable, Equatable {
         case statusPage = "status-page"
         case statusTitle = "status-title"
         case statusStreams = "status-streams"
+        case reporterCpuSickAbove = "reporter-cpu-sick-above"
+        case reporterRamSickAbove = "reporter-ram-sick-above"
+        case reporterDeadGrace = "reporter-dead-grace"
+        case thresholds
+        case metricsInterval = "metrics-interval"
 
         /// The command-line option: `--port`; `--api-key` (repeatable) for ``apiKeys``.
         var option: String { self == .apiKeys ? "--api-key" : "--\(rawValue)" }
@@ -80,11 +91,11 @@ struct ServeSettings: Sendable, Equatable {
         /// What the setting accepts.
         var kind: Kind {
             switch self {
-            case .db, .apiKeysFile: .path
+            case .db, .apiKeysFile, .thresholds: .path
             case .host: .address
             case .port: .port
-            case .contextCache: .count(minimum: 0)
-            case .maxBodyBytes, .maxBatchCheckStates, .maxConnections: .count(minimum: 1)
+            case .contextCache, .reporterDeadGrace: .count(minimum: 0)
+            case .maxBodyBytes, .maxBatchCheckStates, .maxConnections, .metricsInterval: .count(minimum: 1)
             case .lateGrace: .grace
             case .insecureNoAuth, .strict: .flag
             case .retainEvents, .retainIdempotencyKeys, .idleTimeout, .headerTimeout, .bodyTimeout: .duration
@@ -93,6 +104,7 @@ struct ServeSettings: Sendable, Equatable {
             case .statusPage: .access
             case .statusTitle: .title
             case .statusStreams: .prefixes
+            case .reporterCpuSickAbove, .reporterRamSickAbove: .threshold
             }
         }
 
@@ -118,6 +130,7 @@ struct ServeSettings: Sendable, Equatable {
         case access
         case title
         case prefixes
+        case threshold
 
         /// What an error message says is expected.
         var expectation: String {
@@ -134,6 +147,7 @@ struct ServeSettings: Sendable, Equatable {
             case .access: "public, private or off"
             case .title: "a non-empty title"
             case .prefixes: "URN prefixes (comma-separated in a variable)"
+            case .threshold: "a number ≥ 0"
             }
         }
 
@@ -166,6 +180,8 @@ struct ServeSettings: Sendable, Equatable {
                 return text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : .text(text)
             case .prefixes:
                 return .list(Self.prefixes(inText: text))
+            case .threshold:
+                return Double(text).flatMap { $0.isFinite && $0 >= 0 ? .number($0) : nil }
             }
         }
 
@@ -229,6 +245,11 @@ struct ServeSettings: Sendable, Equatable {
         case .statusPage: statusPage.rawValue
         case .statusTitle: statusTitle
         case .statusStreams: nil
+        case .reporterCpuSickAbove: "\(reporterCpuSickAbove)"
+        case .reporterRamSickAbove: "\(reporterRamSickAbove)"
+        case .reporterDeadGrace: "\(reporterDeadGrace)"
+        case .thresholds: nil
+        case .metricsInterval: "\(metricsInterval)"
         }
     }
 
@@ -316,6 +337,16 @@ struct ServeSettings: Sendable, Equatable {
             StatusPageConfiguration.Access(rawValue: text(.statusPage, settings.statusPage.rawValue).lowercased())
             ?? settings.statusPage
         settings.statusTitle = text(.statusTitle, settings.statusTitle)
+        func threshold(_ key: Key, _ fallback: Double) -> Double {
+            // Checked (a number ≥ 0) before it is read; the environment and YAML give text.
+            if let text = reader.string(forKey: key.configKey), let value = Double(text) { return value }
+            return reader.double(forKey: key.configKey) ?? fallback
+        }
+        settings.reporterCpuSickAbove = threshold(.reporterCpuSickAbove, settings.reporterCpuSickAbove)
+        settings.reporterRamSickAbove = threshold(.reporterRamSickAbove, settings.reporterRamSickAbove)
+        settings.reporterDeadGrace = integer(.reporterDeadGrace, settings.reporterDeadGrace)
+        settings.thresholds = reader.string(forKey: Key.thresholds.configKey)
+        settings.metricsInterval = integer(.metricsInterval, settings.metricsInterval)
         // A list from the command line, the environment (comma-separated) or a file's array; a file's string too.
         if let prefixes = reader.stringArray(forKey: Key.statusStreams.configKey) {
             settings.statusStreams = prefixes.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 
@@ -47,6 +48,39 @@ struct APIKeyAuthenticator: Sendable {
             throw HealthSyncHTTPError(code: .unauthorized, message: "the API key is not valid")
         }
         return candidate
+    }
+
+    /// Lets a status reporter's request through or throws: HTTP Basic authentication whose password is one of the
+    /// keys (Crisp and Vigil reporters send an empty user name and their token; the user name is not checked).
+    /// - Throws: ``HealthSyncHTTPError/Code/unauthorized`` with the challenge `Basic realm="healthsync"` when the
+    ///   `Authorization` header is missing, not Basic, not base64 of `user:password`, or the password is not a key.
+    func authorizeBasic(_ request: Request) throws(HealthSyncHTTPError) {
+        guard required else { return }
+        let values = request.headers[values: .authorization]
+        var problem: String?
+        if values.isEmpty {
+            problem = "HTTP Basic authentication is required: an empty user name and an API key as the password"
+        } else if values.count > 1 {
+            problem = "the request carries \(values.count) Authorization headers; send one"
+        } else if let password = Self.basicPassword(values[0]) {
+            if !accepts(password) { problem = "the token (the Basic password) is not a valid API key" }
+        } else {
+            problem = "the Authorization header is not Basic with base64 of user:password"
+        }
+        guard let problem else { return }
+        var error = HealthSyncHTTPError(code: .unauthorized, message: problem)
+        error.challenge = "Basic realm=\"healthsync\""
+        throw error
+    }
+
+    /// The password of a `Basic` credential (scheme in any case), or `nil` when it is not one.
+    static func basicPassword(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+            let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return String(text[text.index(after: colon)...])
     }
 
     /// Whether `candidate` is one of the keys.

@@ -136,6 +136,8 @@ public struct HealthSyncAPI<C: Clock>: Sendable where C.Duration == Duration {
         let routes = RouteRecorder(RouteCollection(context: Context.self))
         routes.add(middleware: RequestMiddleware<Context>(metrics: metrics))
         addIntakeRoutes(to: routes)
+        addReporterRoutes(to: routes)
+        addMetricRoutes(to: routes)
         addStatusRoutes(to: routes)
         addOperationsRoutes(to: routes)
         addStatusPageRoutes(to: routes)

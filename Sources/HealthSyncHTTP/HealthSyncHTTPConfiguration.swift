@@ -1,3 +1,5 @@
+import HealthSync
+
 /// Settings of the HTTP intake service: where it listens, who may call it and how much it accepts.
 ///
 /// API keys are secrets: ``description`` shows how many there are, never the keys.
@@ -50,6 +52,12 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
     /// The status page (`GET /status`, `/status.json`, `/status/events`, `/badge/{urn}`): who sees it (public by
     /// default), its title and which streams it shows.
     public var statusPage = StatusPageConfiguration()
+    /// How status reports (`POST /v1/report/…`, `POST /reporter/…`) become health: the sick thresholds, the dead
+    /// grace and the expiry (`serve --reporter-cpu-sick-above`, `--reporter-ram-sick-above`, `--reporter-dead-grace`).
+    public var reporters = StatusReportTranslation()
+    /// How metric pushes (`POST /api/v1/metrics/ingest`) become health: thresholds by service, the interval and
+    /// grace of the `service` check state (`serve --thresholds FILE`, `--metrics-interval`, `--reporter-dead-grace`).
+    public var metricReports = MetricTranslation()
 
     /// Creates a configuration.
     /// - Parameters:
@@ -122,6 +130,23 @@ public struct HealthSyncHTTPConfiguration: Sendable, CustomStringConvertible {
             throw ConfigurationError(
                 code: .invalidTimeout, message: "the \(name) timeout must be positive, not \(timeout)")
         }
+        if !(reporters.cpuSickAbove >= 0) || !(reporters.ramSickAbove >= 0) || reporters.deadGrace < 0
+            || reporters.deadGrace > StatusReport.maximumInterval || reporters.expiry < 1
+        {
+            throw ConfigurationError(
+                code: .invalidReporterSetting,
+                message: "the reporter thresholds must be numbers ≥ 0 and the dead grace 0 to "
+                    + "\(StatusReport.maximumInterval) seconds (cpu \(reporters.cpuSickAbove), ram "
+                    + "\(reporters.ramSickAbove), grace \(reporters.deadGrace))")
+        }
+        if metricReports.interval < 1 || metricReports.interval > StatusReport.maximumInterval
+            || metricReports.grace < 0
+        {
+            throw ConfigurationError(
+                code: .invalidReporterSetting,
+                message: "the metrics interval must be 1 to \(StatusReport.maximumInterval) seconds, not "
+                    + "\(metricReports.interval)")
+        }
         if maximumConnections < 1 {
             throw ConfigurationError(
                 code: .invalidConnectionLimit,
@@ -151,6 +176,7 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
             case invalidTimeout
             case invalidConnectionLimit
             case unsupportedStore
+            case invalidReporterSetting
         }
 
         let value: Value
@@ -170,6 +196,8 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         /// The processor's store lacks a capability the intake needs: ``HealthSync/HealthStoreQueries`` for the
         /// status API, or ``HealthSync/HealthStoreRetention`` when a retention is set.
         public static let unsupportedStore = Code(value: .unsupportedStore)
+        /// A status-reporter threshold below 0 (or not a number), or a dead grace outside 0 to a day.
+        public static let invalidReporterSetting = Code(value: .invalidReporterSetting)
 
         /// A readable rendering.
         public var description: String { value.rawValue }

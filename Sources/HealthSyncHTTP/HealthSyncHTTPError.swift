@@ -25,6 +25,7 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case invalidBody
             case bodyTooLarge
             case invalidEnvelope
+            case invalidReport
             case invalidURN
             case invalidSubStreamId
             case invalidQuery
@@ -57,6 +58,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
         public static let bodyTooLarge = Code(value: .bodyTooLarge)
         /// 400: an envelope that is not decodable (SPEC §2 level 1).
         public static let invalidEnvelope = Code(value: .invalidEnvelope)
+        /// 400: a push report (status reporter, metrics) that is not valid; nothing of it was applied.
+        public static let invalidReport = Code(value: .invalidReport)
         /// 400: a stream URN in a path that is not a URN.
         public static let invalidURN = Code(value: .invalidURN)
         /// 400: a sub-stream id in a path that cannot be decoded.
@@ -87,7 +90,8 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .unauthorized: .unauthorized
             case .unsupportedMediaType, .unsupportedContentEncoding: .unsupportedMediaType
             case .bodyTooLarge: .contentTooLarge
-            case .invalidContentEncoding, .invalidBody, .invalidEnvelope, .invalidURN, .invalidSubStreamId,
+            case .invalidContentEncoding, .invalidBody, .invalidEnvelope, .invalidReport, .invalidURN,
+                .invalidSubStreamId,
                 .invalidQuery, .invalidHeader, .conflictingAPIKeys:
                 .badRequest
             case .streamNotFound, .subStreamNotFound, .notFound: .notFound
@@ -108,6 +112,7 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
             case .invalidBody: "InvalidBody"
             case .bodyTooLarge: "PayloadTooLarge"
             case .invalidEnvelope: "InvalidEnvelope"
+            case .invalidReport: "InvalidReport"
             case .invalidURN: "InvalidUrn"
             case .invalidSubStreamId: "InvalidSubStreamId"
             case .invalidQuery: "InvalidQuery"
@@ -144,6 +149,9 @@ public struct HealthSyncHTTPError: Error, Sendable, Equatable, CustomStringConve
     public var header: String?
     /// The methods the path of a ``Code/methodNotAllowed`` takes, such as `GET`.
     public var allowedMethods: [String]?
+    /// The `WWW-Authenticate` challenge of an ``Code/unauthorized``; `nil` for the intake's
+    /// `ApiKey realm="healthsync"` (the status-reporter routes answer `Basic realm="healthsync"`).
+    public var challenge: String?
 
     /// Creates an error.
     public init(
@@ -213,7 +221,7 @@ extension HealthSyncHTTPError: HTTPResponseError {
     public var headers: HTTPFields {
         switch code.value {
         case .storageUnavailable: [.retryAfter: "5"]
-        case .unauthorized: [.wwwAuthenticate: "ApiKey realm=\"healthsync\""]
+        case .unauthorized: [.wwwAuthenticate: challenge ?? "ApiKey realm=\"healthsync\""]
         case .methodNotAllowed: [.allow: (allowedMethods ?? []).joined(separator: ", ")]
         default: [:]
         }

@@ -39,6 +39,7 @@ public final class HealthSyncMetrics: Sendable {
         case bodyTooLarge = "body_too_large"
         case malformedJSON = "malformed_json"
         case invalidEnvelope = "invalid_envelope"
+        case invalidReport = "invalid_report"
         case invalidHeader = "invalid_header"
         case storageUnavailable = "storage_unavailable"
         case storageFailed = "storage_failed"
@@ -56,6 +57,8 @@ public final class HealthSyncMetrics: Sendable {
             case .invalidEnvelope:
                 self = error.payloadError?.code == .malformedJSON ? .malformedJSON : .invalidEnvelope
             case .invalidHeader: self = .invalidHeader
+            case .invalidReport:
+                self = error.payloadError?.code == .malformedJSON ? .malformedJSON : .invalidReport
             case .storageUnavailable: self = .storageUnavailable
             case .storageFailed: self = .storageFailed
             default: self = .internalError

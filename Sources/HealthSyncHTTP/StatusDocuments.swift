@@ -199,12 +199,14 @@ enum StatusDocuments {
         var missingStop: Double?
         var expiry: Double?
         var checkStateExpiry: Double?
+        var silence: Double?
 
         init(_ deadlines: SubStreamDeadlines) {
             lateData = deadlines.lateData?.timeIntervalSince1970
             missingStop = deadlines.missingStop?.timeIntervalSince1970
             expiry = deadlines.expiry?.timeIntervalSince1970
             checkStateExpiry = deadlines.checkStateExpiry?.timeIntervalSince1970
+            silence = deadlines.silence?.timeIntervalSince1970
         }
     }
 

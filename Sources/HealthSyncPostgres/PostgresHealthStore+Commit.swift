@@ -134,11 +134,16 @@ extension PostgresHealthStore {
                     \(states.map(\.checkState.name)), \(states.map(\.checkState.health.rawValue)),
                     \(states.map(\.checkState.topologyElementIdentifier)),
                     \(PostgresNullableArray(states.map(\.checkState.message))),
-                    \(states.map(\.lastSeenAt.storedValue)), \(states.map(\.snapshotSequence)))
+                    \(states.map(\.lastSeenAt.storedValue)), \(states.map(\.snapshotSequence)),
+                    \(PostgresNullableArray(states.map { $0.liveness.map { Int64($0.interval) } })),
+                    \(PostgresNullableArray(states.map { $0.liveness.map { Int64($0.grace) } })),
+                    \(PostgresNullableArray(states.map { $0.liveness?.silencedAt?.storedValue })))
                 ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET
                     name = excluded.name, health = excluded.health,
                     topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message,
-                    lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence
+                    lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence,
+                    livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace,
+                    silencedAt = excluded.silencedAt
                 """)
         }
         for key in change.deletedErrors {
@@ -212,7 +217,7 @@ extension PostgresHealthStore {
         "createdAt", "repeatInterval", "expiryInterval", "snapshotStartedAt", "snapshotClean", "snapshotSequence",
         "lastCompletedAt", "lastMessageAt", "checkpointOffset", "checkpointBatchIndex", "lateDataDeadline",
         "missingStopDeadline", "expiryDeadline", "checkStateExpiryDeadline", "nextDeadline", "messageCount",
-        "createCount", "updateCount", "deleteCount", "totalLatency", "lastLatency",
+        "createCount", "updateCount", "deleteCount", "totalLatency", "lastLatency", "silenceDeadline",
     ]
 
     /// The values of ``subStreamValueColumns``, bound in their order from parameter `$1` on.
@@ -241,6 +246,7 @@ extension PostgresHealthStore {
         binds.append(metrics.deletes)
         binds.append(metrics.totalLatency)
         binds.append(metrics.lastLatency)
+        binds.append(deadlines.silence?.storedValue)
         return binds
     }
 

@@ -38,11 +38,12 @@ extension PostgresHealthStore {
         urn, subStreamId, createdAt, repeatInterval, expiryInterval, snapshotStartedAt, snapshotClean, \
         snapshotSequence, lastCompletedAt, lastMessageAt, checkpointOffset, checkpointBatchIndex, \
         lateDataDeadline, missingStopDeadline, expiryDeadline, checkStateExpiryDeadline, \
-        messageCount, createCount, updateCount, deleteCount, totalLatency, lastLatency, version
+        messageCount, createCount, updateCount, deleteCount, totalLatency, lastLatency, version, silenceDeadline
         """
 
     static let checkStateColumns = """
-        urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, snapshotSequence
+        urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, \
+        snapshotSequence, livenessInterval, livenessGrace, silencedAt
         """
 
     static let errorColumns = "urn, subStreamId, streamLevel, code, level, message, count, firstSeenAt, lastSeenAt"
@@ -75,7 +76,7 @@ extension PostgresHealthStore {
         let lastMessageAt = try columns.date()
         let checkpointOffset = try columns.next(Int64?.self)
         let checkpointBatchIndex = try columns.next(Int64?.self)
-        let deadlines = SubStreamDeadlines(
+        var deadlines = SubStreamDeadlines(
             lateData: try columns.optionalDate(),
             missingStop: try columns.optionalDate(),
             expiry: try columns.optionalDate(),
@@ -89,6 +90,8 @@ extension PostgresHealthStore {
             totalLatency: try columns.next(),
             lastLatency: try columns.next()
         )
+        let version = try columns.next(Int64.self)
+        deadlines.silence = try columns.optionalDate()
         return SubStreamRecord(
             key: key,
             createdAt: createdAt,
@@ -102,7 +105,7 @@ extension PostgresHealthStore {
             checkpoint: checkpointOffset.map { Checkpoint(offset: $0, batchIndex: checkpointBatchIndex) },
             deadlines: deadlines,
             metrics: metrics,
-            version: try columns.next()
+            version: version
         )
     }
 
@@ -119,8 +122,19 @@ extension PostgresHealthStore {
                 message: try columns.next()
             ),
             lastSeenAt: try columns.date(),
-            snapshotSequence: try columns.next()
+            snapshotSequence: try columns.next(),
+            liveness: try liveness(&columns)
         )
+    }
+
+    /// The liveness columns of a check state: `livenessInterval`, `livenessGrace`, `silencedAt`.
+    private static func liveness(_ columns: inout Columns) throws -> CheckStateLiveness? {
+        let interval = try columns.next(Int64?.self)
+        let grace = try columns.next(Int64?.self)
+        let silencedAt = try columns.optionalDate()
+        return interval.map {
+            CheckStateLiveness(interval: Int($0), grace: Int(grace ?? 0), silencedAt: silencedAt)
+        }
     }
 
     static func errorRecord(_ row: PostgresRow) throws -> ErrorRecord {

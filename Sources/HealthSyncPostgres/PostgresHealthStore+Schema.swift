@@ -10,7 +10,9 @@ extension PostgresHealthStore {
     }
 
     /// The migrations, in order. Never edit a shipped migration: add a new one.
-    static let migrationList: [Migration] = [Migration(id: "v1", statements: schemaV1)]
+    static let migrationList: [Migration] = [
+        Migration(id: "v1", statements: schemaV1), Migration(id: "v2", statements: schemaV2),
+    ]
 
     /// The identifiers of the schema migrations this version knows, oldest first.
     ///
@@ -18,7 +20,7 @@ extension PostgresHealthStore {
     /// `schemaVersion` table; ``schemaVersion`` is the last one.
     public static var migrations: [String] { migrationList.map(\.id) }
 
-    /// The schema version this version creates and expects: the identifier of its latest migration (`"v1"`).
+    /// The schema version this version creates and expects: the identifier of its latest migration (`"v2"`).
     public static var schemaVersion: String { migrations.last ?? "" }
 
     /// The table of applied migrations, created with the schema before the first migration.
@@ -43,6 +45,18 @@ extension PostgresHealthStore {
     ///   `NULL` for stream-level errors (which name a sub-stream that may not exist).
     /// - `subStream.nextDeadline` is the earliest of the four deadlines, stored on every save and indexed.
     /// - Events are history: no foreign keys; `sequence` is an identity column, which never hands out a value twice.
+    /// Liveness (issue 17), as the SQLite store's `schemaV2`: the silence bound of a sub-stream and the promise of a
+    /// check state, `NULL` for existing rows.
+    static func schemaV2(_ schema: String) -> [String] {
+        [
+            "ALTER TABLE \(schema).subStream ADD COLUMN silenceDeadline double precision",
+            """
+            ALTER TABLE \(schema).checkState ADD COLUMN livenessInterval bigint,
+                ADD COLUMN livenessGrace bigint, ADD COLUMN silencedAt double precision
+            """,
+        ]
+    }
+
     static func schemaV1(_ schema: String) -> [String] {
         [
             """

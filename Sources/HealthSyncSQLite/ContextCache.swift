@@ -609,6 +609,7 @@ extension SubStreamRecord {
         record.deadlines.missingStop = deadlines.missingStop?.asStored
         record.deadlines.expiry = deadlines.expiry?.asStored
         record.deadlines.checkStateExpiry = deadlines.checkStateExpiry?.asStored
+        record.deadlines.silence = deadlines.silence?.asStored
         return record
     }
 }
@@ -617,6 +618,7 @@ extension StoredCheckState {
     var asStored: StoredCheckState {
         var state = self
         state.lastSeenAt = lastSeenAt.asStored
+        if let silencedAt = liveness?.silencedAt { state.liveness?.silencedAt = silencedAt.asStored }
         return state
     }
 }

@@ -85,6 +85,16 @@ struct DirectStatement {
         sqlite3_bind_int64(handle, index, value)
     }
 
+    /// Binds a REAL parameter, or `NULL` for `nil`.
+    func bind(_ index: Int32, _ value: Double?) {
+        if let value { sqlite3_bind_double(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    /// Binds an INTEGER parameter, or `NULL` for `nil`.
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
     /// Runs the statement to completion and resets it for the next row.
     /// - Throws: `DatabaseError` with SQLite's extended result code and message.
     func execute() throws {

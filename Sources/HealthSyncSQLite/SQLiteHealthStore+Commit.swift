@@ -130,6 +130,9 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                 let checkState = state.checkState
                 statement.bind(8, state.lastSeenAt.storedValue)
                 statement.bind(9, state.snapshotSequence)
+                statement.bind(10, (state.liveness?.interval).map(Int64.init))
+                statement.bind(11, (state.liveness?.grace).map(Int64.init))
+                statement.bind(12, state.liveness?.silencedAt?.storedValue)
                 try statement.execute(
                     bindingTexts: [
                         state.key.urn, state.key.subStreamId, checkState.checkStateId, checkState.name,
@@ -227,7 +230,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             deadlines.lateData?.storedValue, deadlines.missingStop?.storedValue, deadlines.expiry?.storedValue,
             deadlines.checkStateExpiry?.storedValue, subStream.nextDeadline?.storedValue,
             metrics.messages, metrics.creates, metrics.updates, metrics.deletes, metrics.totalLatency,
-            metrics.lastLatency,
+            metrics.lastLatency, deadlines.silence?.storedValue,
         ]
         let key: StatementArguments = [subStream.key.urn, subStream.key.subStreamId]
         if subStream.version == 0 {
@@ -254,7 +257,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         "createdAt", "repeatInterval", "expiryInterval", "snapshotStartedAt", "snapshotClean", "snapshotSequence",
         "lastCompletedAt", "lastMessageAt", "checkpointOffset", "checkpointBatchIndex", "lateDataDeadline",
         "missingStopDeadline", "expiryDeadline", "checkStateExpiryDeadline", "nextDeadline", "messageCount",
-        "createCount", "updateCount", "deleteCount", "totalLatency", "lastLatency",
+        "createCount", "updateCount", "deleteCount", "totalLatency", "lastLatency", "silenceDeadline",
     ]
 
     private static let insertSubStreamSQL = """
@@ -271,12 +274,14 @@ extension SQLiteHealthStore: PipelinedHealthStore {
 
     private static let upsertCheckStateSQL = """
         INSERT INTO checkState (urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message,
-            lastSeenAt, snapshotSequence)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            lastSeenAt, snapshotSequence, livenessInterval, livenessGrace, silencedAt)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET
             name = excluded.name, health = excluded.health,
             topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message,
-            lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence
+            lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence,
+            livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace,
+            silencedAt = excluded.silencedAt
         """
 
     private static let upsertErrorSQL = """

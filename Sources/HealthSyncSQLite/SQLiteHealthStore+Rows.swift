@@ -11,7 +11,7 @@ extension SQLiteHealthStore {
         urn, subStreamId, createdAt, repeatInterval, expiryInterval, snapshotStartedAt, snapshotClean, \
         snapshotSequence, lastCompletedAt, lastMessageAt, checkpointOffset, checkpointBatchIndex, \
         lateDataDeadline, missingStopDeadline, expiryDeadline, checkStateExpiryDeadline, \
-        messageCount, createCount, updateCount, deleteCount, totalLatency, lastLatency, version
+        messageCount, createCount, updateCount, deleteCount, totalLatency, lastLatency, version, silenceDeadline
         """
 
     /// The sub-stream of the current row of `statement` (selecting ``subStreamColumns``), read through the SQLite C
@@ -59,7 +59,8 @@ extension SQLiteHealthStore {
                 lateData: optionalDate(12),
                 missingStop: optionalDate(13),
                 expiry: optionalDate(14),
-                checkStateExpiry: optionalDate(15)
+                checkStateExpiry: optionalDate(15),
+                silence: optionalDate(23)
             ),
             metrics: SubStreamMetrics(
                 messages: try int64(16, "messageCount"),
@@ -102,7 +103,8 @@ extension SQLiteHealthStore {
 
     /// The columns of a check state but its key, for the reads of one sub-stream.
     static let keyedCheckStateColumns = """
-        checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, snapshotSequence
+        checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, snapshotSequence, \
+        livenessInterval, livenessGrace, silencedAt
         """
 
     /// The check state of sub-stream `key` in the current row of `statement` (selecting
@@ -117,6 +119,13 @@ extension SQLiteHealthStore {
     ) throws -> StoredCheckState {
         let health = try statement.text(first + 2, column: "checkState.health")
         guard let value = Health(rawValue: health) else { throw corrupt("checkState.health", health) }
+        var liveness: CheckStateLiveness?
+        if let interval = statement.optionalInt64(first + 7) {
+            liveness = CheckStateLiveness(
+                interval: Int(interval), grace: Int(statement.optionalInt64(first + 8) ?? 0),
+                silencedAt: statement.optionalDouble(first + 9).map(Date.init(timeIntervalSince1970:))
+            )
+        }
         return StoredCheckState(
             key: key,
             checkState: CheckState(
@@ -128,7 +137,8 @@ extension SQLiteHealthStore {
                 message: statement.optionalText(first + 4)
             ),
             lastSeenAt: Date(timeIntervalSince1970: try statement.double(first + 5, column: "checkState.lastSeenAt")),
-            snapshotSequence: try statement.int64(first + 6, column: "checkState.snapshotSequence")
+            snapshotSequence: try statement.int64(first + 6, column: "checkState.snapshotSequence"),
+            liveness: liveness
         )
     }
 

@@ -16,6 +16,9 @@ extension SQLiteHealthStore {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: schemaV1)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: schemaV2)
+        }
         return migrator
     }()
 
@@ -136,5 +139,15 @@ extension SQLiteHealthStore {
             receipt TEXT NOT NULL PRIMARY KEY,
             clock REAL
         ) WITHOUT ROWID;
+        """
+
+    /// Liveness (issue 17): the silence bound of a sub-stream, joining the indexed `nextDeadline`, and the promise
+    /// of a check state. Columns added with `NULL` for existing rows: no stored sub-stream or check state has
+    /// liveness.
+    static let schemaV2 = """
+        ALTER TABLE subStream ADD COLUMN silenceDeadline REAL;
+        ALTER TABLE checkState ADD COLUMN livenessInterval INTEGER;
+        ALTER TABLE checkState ADD COLUMN livenessGrace INTEGER;
+        ALTER TABLE checkState ADD COLUMN silencedAt REAL;
         """
 }

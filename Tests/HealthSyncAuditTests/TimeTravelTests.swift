@@ -143,7 +143,12 @@ import Testing
         var result: [(bytes: [UInt8], time: Date?)] = []
         let jsonLines = PayloadFile.isJSONLinesName(source.name) ? true : nil
         for entry in PayloadFile.entries(in: source.bytes, jsonLines: jsonLines) {
-            guard let envelope = try? EnvelopeDecoder().decode(entry.bytes) else {
+            // A push report line (issue 17) applies as the envelope it translates to.
+            let decoded =
+                ReportLine.isReportLine(entry.bytes)
+                ? (try? ReportLine.decode(entry.bytes)).map { ReportTranslation().envelope(for: $0) }
+                : try? EnvelopeDecoder().decode(entry.bytes)
+            guard let envelope = decoded else {
                 result.append((Array(entry.bytes), nil))
                 continue
             }

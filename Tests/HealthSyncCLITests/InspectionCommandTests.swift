@@ -125,7 +125,8 @@ import Testing
                             "checkStateExpiry" : null,
                             "expiry" : null,
                             "lateData" : 2800,
-                            "missingStop" : null
+                            "missingStop" : null,
+                            "silence" : null
                           },
                           "errors" : [
 
@@ -153,7 +154,8 @@ import Testing
                             "checkStateExpiry" : null,
                             "expiry" : 1120,
                             "lateData" : 1060,
-                            "missingStop" : null
+                            "missingStop" : null,
+                            "silence" : null
                           },
                           "errors" : [
 

@@ -71,6 +71,25 @@ import Testing
         }
     }
 
+    /// A replayed status report's silence fires on `sweep`, at its deadline, and `state` shows it.
+    @Test func sweepFiresTheSilenceOfAReplayedReport() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write(
+                "reports.jsonl",
+                #"{"report": "crisp", "received_at": 1000, "service_id": "web", "node_id": "n", "body": {"replica_id": "a", "interval": 60}}"#
+                    + "\n")
+            let replay = try await workspace.run("replay", file)
+            #expect(replay.status == 0, "\(replay.errors)")
+            let early = try await workspace.run("sweep", "--now", "1080")
+            #expect(!early.output.contains("checkStateUpdated"), "the deadline 1080 has not passed")
+            let sweep = try await workspace.run("sweep", "--now", "1081")
+            #expect(sweep.status == 0)
+            #expect(sweep.output.contains("checkStateUpdated"), "\(sweep.output)")
+            let state = try await workspace.run("state", "--urn", "urn:health:reporter:web")
+            #expect(state.output.contains("CRITICAL") && state.output.contains("no report for 80 s"), "\(state.output)")
+        }
+    }
+
     @Test func sweepNeverMovesTheClockBack() async throws {
         try await Workspace.with { workspace in
             let file = try workspace.write("states.json", Payloads.repeatStates)

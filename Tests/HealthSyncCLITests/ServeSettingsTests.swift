@@ -91,6 +91,9 @@ import Testing
             "HEALTHSYNC_MAX_CONNECTIONS": "64", "HEALTHSYNC_LOG_LEVEL": "warning",
             "HEALTHSYNC_STATUS_PAGE": "Private", "HEALTHSYNC_STATUS_TITLE": "Shop",
             "HEALTHSYNC_STATUS_STREAMS": "urn:health:shop:, urn:health:jobs:",
+            "HEALTHSYNC_REPORTER_CPU_SICK_ABOVE": "3.5", "HEALTHSYNC_REPORTER_RAM_SICK_ABOVE": "0.9",
+            "HEALTHSYNC_REPORTER_DEAD_GRACE": "45", "HEALTHSYNC_THRESHOLDS": "/etc/healthsync/thresholds.yaml",
+            "HEALTHSYNC_METRICS_INTERVAL": "30",
         ]
         #expect(environment.count == ServeSettings.Key.allCases.count)
         let settings = try await Self.resolve(environment: environment).get()
@@ -116,6 +119,11 @@ import Testing
         expected.statusPage = .private
         expected.statusTitle = "Shop"
         expected.statusStreams = ["urn:health:shop:", "urn:health:jobs:"]
+        expected.reporterCpuSickAbove = 3.5
+        expected.reporterRamSickAbove = 0.9
+        expected.reporterDeadGrace = 45
+        expected.thresholds = "/etc/healthsync/thresholds.yaml"
+        expected.metricsInterval = 30
         #expect(settings == expected)
     }
 
@@ -134,6 +142,14 @@ import Testing
             "HEALTHSYNC_LATE_GRACE: expected 0 or a duration such as 30, 30s, 5m or 1h, at most 1w, found '2w'"
         ),
         ("HEALTHSYNC_STRICT", "maybe", "HEALTHSYNC_STRICT: expected true or false, found 'maybe'"),
+        (
+            "HEALTHSYNC_REPORTER_CPU_SICK_ABOVE", "-0.5",
+            "HEALTHSYNC_REPORTER_CPU_SICK_ABOVE: expected a number ≥ 0, found '-0.5'"
+        ),
+        (
+            "HEALTHSYNC_REPORTER_DEAD_GRACE", "soon",
+            "HEALTHSYNC_REPORTER_DEAD_GRACE: expected a whole number ≥ 0, found 'soon'"
+        ),
         (
             "HEALTHSYNC_RETAIN_EVENTS", "-1d",
             "HEALTHSYNC_RETAIN_EVENTS: expected a positive duration such as 90, 90m, 12h, 30d or 2w, found '-1d'"
@@ -237,6 +253,24 @@ import Testing
         #expect(json.statusStreams == ["urn:x:"])
         let yamlString = try await Self.resolve(file: ("s.yaml", "status-streams: \"urn:y:, urn:z:\"\n")).get()
         #expect(yamlString.statusStreams == ["urn:y:", "urn:z:"])
+    }
+
+    @Test func readsTheReporterSettingsFromEverySource() async throws {
+        let defaults = try await Self.resolve().get()
+        #expect(defaults.reporterCpuSickAbove == 0.99 && defaults.reporterRamSickAbove == 0.99)
+        #expect(defaults.reporterDeadGrace == 20)
+        let given = try await Self.resolve([
+            "--reporter-cpu-sick-above", "4", "--reporter-ram-sick-above", "0.8", "--reporter-dead-grace", "0",
+        ]).get()
+        #expect(given.reporterCpuSickAbove == 4 && given.reporterRamSickAbove == 0.8 && given.reporterDeadGrace == 0)
+        let json = try await Self.resolve(
+            file: ("r.json", #"{"reporter-cpu-sick-above": 2.5, "reporter-dead-grace": 30}"#)
+        ).get()
+        #expect(json.reporterCpuSickAbove == 2.5 && json.reporterDeadGrace == 30)
+        let yaml = try await Self.resolve(file: ("r.yaml", "reporter-ram-sick-above: 0.75\n")).get()
+        #expect(yaml.reporterRamSickAbove == 0.75)
+        let bad = try await Self.resolve(file: ("r.json", "{\n  \"reporter-ram-sick-above\": -1\n}"))
+        #expect(Self.message(bad) == "r.json:2: reporter-ram-sick-above: expected a number ≥ 0, found '-1'")
     }
 
     @Test func readsAJSONFileWithDurationsAsNumbersOrText() async throws {

@@ -1,11 +1,12 @@
 import Foundation
 import HealthSync
-import HealthSyncPostgres
 import HealthSyncTestSupport
 import HealthSyncTesting
 import Logging
 import PostgresNIO
 import Testing
+
+@testable import HealthSyncPostgres
 
 /// ``PostgresHealthStore`` on the test server (`HEALTHSYNC_TEST_POSTGRES_URL`): the conformance suite on a store that
 /// runs its own client as a service, its schema migrations and schemas, and what several writers on one database do.
@@ -59,7 +60,8 @@ struct PostgresHealthStoreTests {
     @Test func migratesASchemaOnceAndRecordsItsVersion() async throws {
         let store = try Self.makeStore()
         #expect(try await store.appliedMigrations() == PostgresHealthStore.migrations)
-        #expect(PostgresHealthStore.schemaVersion == "v1")
+        #expect(PostgresHealthStore.schemaVersion == "v2")
+        #expect(PostgresHealthStore.migrations == ["v1", "v2"])
         // A second store on the schema finds it migrated, and so does a store prepared at the same time as others.
         let siblings = try (0..<4).map { _ in try Self.sibling(of: store) }
         try await withThrowingTaskGroup(of: [String].self) { group in
@@ -248,5 +250,49 @@ struct PostgresHealthStoreTests {
         let store = try PostgresTestDatabase.makeStore(schema: PostgresTestDatabase.newSchemaName() + " \"q\"; x")
         try await store.commit(Self.change(saving: Self.stream()))
         #expect(try await store.streams().map(\.urn) == [Self.urn])
+    }
+}
+
+/// Migration `v2` (liveness, issue 17) on a schema at `v1`: the rows are kept, without liveness, and the new columns
+/// take liveness afterwards.
+@Suite(.enabled(if: PostgresTestDatabase.isEnabled, PostgresTestDatabase.skipReason))
+struct PostgresLivenessMigrationTests {
+    @Test func aVersion1SchemaIsMigratedWithItsRowsKept() async throws {
+        let store = try PostgresTestDatabase.makeStore()
+        let schema = "\"\(store.schema)\""
+        let urn = "urn:health:test:migration"
+        var statements = ["CREATE SCHEMA \(schema)", PostgresHealthStore.schemaVersionTable(schema)]
+        statements += PostgresHealthStore.schemaV1(schema)
+        statements += [
+            "INSERT INTO \(schema).schemaVersion (version) VALUES ('v1')",
+            "INSERT INTO \(schema).stream VALUES ('\(urn)', 'REPEAT_STATES', 1000, 1)",
+            """
+            INSERT INTO \(schema).subStream (urn, subStreamId, createdAt, repeatInterval, expiryInterval,
+                snapshotSequence, lastMessageAt, lateDataDeadline, nextDeadline, messageCount, createCount,
+                updateCount, deleteCount, totalLatency, lastLatency, version)
+            VALUES ('\(urn)', 'node', 1000, 60, 600, 0, 1000, 1060, 1060, 1, 1, 0, 0, 0, 0, 1)
+            """,
+            "INSERT INTO \(schema).checkState VALUES ('\(urn)', 'node', 'a', 'A', 'CLEAR', 'urn:x', NULL, 1000, 0)",
+        ]
+        for statement in statements {
+            _ = try await store.client.query(PostgresQuery(unsafeSQL: statement), logger: PostgresTestDatabase.logger)
+                .collect()
+        }
+        #expect(try await store.appliedMigrations() == ["v1", "v2"])
+        let key = StreamKey(urn: urn, subStreamId: "node")
+        let subStream = try #require(try await store.subStream(key))
+        #expect(subStream.deadlines == SubStreamDeadlines(lateData: Date(timeIntervalSince1970: 1_060)))
+        var state = try #require(try await store.checkStates(of: key).first)
+        #expect(state.checkState.health == .clear && state.liveness == nil)
+
+        var moved = subStream
+        moved.deadlines.silence = Date(timeIntervalSince1970: 1_050)
+        state.liveness = CheckStateLiveness(interval: 30, grace: 20, silencedAt: Date(timeIntervalSince1970: 1_050))
+        var change = StoreChange()
+        change.savedSubStreams = [moved]
+        change.savedCheckStates = [state]
+        try await store.commit(change)
+        #expect(try await store.checkStates(of: key).first?.liveness == state.liveness)
+        #expect(try await store.nextDeadline() == Date(timeIntervalSince1970: 1_050))
     }
 }

@@ -82,17 +82,17 @@ import Darwin
     }
 
     @Test func recordsItsMigrations() async throws {
-        #expect(SQLiteHealthStore.schemaVersion == "v1")
-        #expect(SQLiteHealthStore.migrations == ["v1"])
+        #expect(SQLiteHealthStore.schemaVersion == "v2")
+        #expect(SQLiteHealthStore.migrations == ["v1", "v2"])
         try await withTemporaryDirectory { directory in
             let path = temporaryFile(in: directory)
             let first = try await SQLiteHealthStore(path: path).appliedMigrations()
-            #expect(first == ["v1"])
+            #expect(first == ["v1", "v2"])
             // Opening again runs no migration twice.
             let second = try await SQLiteHealthStore(path: path).appliedMigrations()
-            #expect(second == ["v1"])
+            #expect(second == ["v1", "v2"])
         }
-        #expect(try await SQLiteHealthStore.inMemory().appliedMigrations() == ["v1"])
+        #expect(try await SQLiteHealthStore.inMemory().appliedMigrations() == ["v1", "v2"])
     }
 
     @Test func dataSurvivesClosingAndReopening() async throws {

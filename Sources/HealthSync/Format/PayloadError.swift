@@ -13,6 +13,7 @@ public struct PayloadError: Error, Sendable, Hashable, CustomStringConvertible {
             case invalidMessage
             case invalidCheckState
             case unknownKey
+            case invalidReport
         }
 
         let value: Value
@@ -29,10 +30,13 @@ public struct PayloadError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidCheckState = Code(value: .invalidCheckState)
         /// A key this library does not know (reported in strict mode only).
         public static let unknownKey = Code(value: .unknownKey)
+        /// A push report (status reporter, metrics) that is not valid; the whole report is rejected and nothing of
+        /// it is applied.
+        public static let invalidReport = Code(value: .invalidReport)
 
         /// Whether this code rejects a whole envelope.
         public var rejectsEnvelope: Bool {
-            value == .malformedJSON || value == .invalidEnvelope || value == .bodyTooLarge
+            value == .malformedJSON || value == .invalidEnvelope || value == .bodyTooLarge || value == .invalidReport
         }
 
         /// A readable rendering.

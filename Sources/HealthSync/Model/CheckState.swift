@@ -40,13 +40,28 @@ public struct StoredCheckState: Sendable, Hashable {
     /// The number of the snapshot that last carried it; equal to the sub-stream's
     /// ``SubStreamRecord/snapshotSequence`` while a snapshot is open means *seen* in that snapshot.
     public var snapshotSequence: Int64
+    /// The liveness its latest report promised (``Liveness``), `nil` for a check state without.
+    public var liveness: CheckStateLiveness?
 
     /// Creates a stored check state.
-    public init(key: StreamKey, checkState: CheckState, lastSeenAt: Date, snapshotSequence: Int64) {
+    public init(
+        key: StreamKey,
+        checkState: CheckState,
+        lastSeenAt: Date,
+        snapshotSequence: Int64,
+        liveness: CheckStateLiveness? = nil
+    ) {
         self.key = key
         self.checkState = checkState
         self.lastSeenAt = lastSeenAt
         self.snapshotSequence = snapshotSequence
+        self.liveness = liveness
+    }
+
+    /// When silence turns the check state `CRITICAL`: its liveness deadline, `nil` without liveness or once it has.
+    public var silenceDeadline: Date? {
+        guard let liveness, liveness.silencedAt == nil else { return nil }
+        return liveness.deadline(after: lastSeenAt)
     }
 
     /// The check state id.

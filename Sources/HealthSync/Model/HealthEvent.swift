@@ -98,3 +98,14 @@ public struct HealthEvent: Sendable, Hashable {
     /// The check state id, for check-state events.
     public var checkStateId: String? { checkState?.checkStateId }
 }
+
+extension HealthEvent {
+    /// How the detail of a `checkStateUpdated` event starts when silence turned a live check state `CRITICAL`
+    /// (``Liveness``): "no report within 80 s (interval 60 s + 20 s grace)".
+    public static let silenceDetailPrefix = "no report within "
+
+    /// Whether silence (liveness) caused the event: a timer's effect, at the check state's deadline.
+    public var isSilence: Bool {
+        kind == .checkStateUpdated && detail?.hasPrefix(Self.silenceDetailPrefix) == true
+    }
+}

@@ -71,6 +71,9 @@ public struct HealthMessage: Sendable, Hashable {
     public var checkStates: [CheckStateInput]
     /// Where the message stands in its envelope, such as `health[2]`.
     public var path: String
+    /// The liveness promise of the check states the message upserts (REPEAT_STATES only; other models ignore it).
+    /// `nil` for StackState envelopes; the translations of push reports set it.
+    public var liveness: Liveness?
 
     /// Creates a message.
     public init(
@@ -81,7 +84,8 @@ public struct HealthMessage: Sendable, Hashable {
         expiry: Intervals? = nil,
         increment: Increment? = nil,
         checkStates: [CheckStateInput] = [],
-        path: String = "health[0]"
+        path: String = "health[0]",
+        liveness: Liveness? = nil
     ) {
         self.stream = stream
         self.consistencyModel = consistencyModel
@@ -91,6 +95,7 @@ public struct HealthMessage: Sendable, Hashable {
         self.increment = increment
         self.checkStates = checkStates
         self.path = path
+        self.liveness = liveness
     }
 }
 

@@ -47,18 +47,28 @@ public struct SubStreamDeadlines: Sendable, Hashable {
     /// REPEAT_STATES: no check state of the sub-stream expires before this time (a lower bound; the processor
     /// refines it when it fires).
     public var checkStateExpiry: Date?
+    /// Liveness (``Liveness``): no live check state of the sub-stream turns `CRITICAL` for silence before this time
+    /// (a lower bound, like ``checkStateExpiry``; the processor refines it when it fires).
+    public var silence: Date?
 
     /// Creates deadlines.
-    public init(lateData: Date? = nil, missingStop: Date? = nil, expiry: Date? = nil, checkStateExpiry: Date? = nil) {
+    public init(
+        lateData: Date? = nil,
+        missingStop: Date? = nil,
+        expiry: Date? = nil,
+        checkStateExpiry: Date? = nil,
+        silence: Date? = nil
+    ) {
         self.lateData = lateData
         self.missingStop = missingStop
         self.expiry = expiry
         self.checkStateExpiry = checkStateExpiry
+        self.silence = silence
     }
 
     /// The earliest deadline, which stores index to find due sub-streams in one query.
     public var earliest: Date? {
-        [missingStop, lateData, expiry, checkStateExpiry].compactMap { $0 }.min()
+        [missingStop, lateData, expiry, checkStateExpiry, silence].compactMap { $0 }.min()
     }
 }
 

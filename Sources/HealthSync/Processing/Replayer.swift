@@ -2,6 +2,8 @@ import Foundation
 
 /// Replays payload files into a processor (SPEC §7): envelopes in file order; before each, the clock advances to
 /// its `collection_timestamp` (when present and not earlier than the clock) and the timers due up to then fire.
+/// A line of a JSON Lines file that is a push report (``ReportLine``) is applied as its translation
+/// (``reports``) at its `received_at`.
 ///
 /// Every applied envelope is committed with a receipt derived from its file's content and its line, so a replay
 /// interrupted at any point and run again skips what was committed and finishes with the same state as an
@@ -89,6 +91,8 @@ public struct Replayer: Sendable {
     public let decoder: EnvelopeDecoder
     /// Where the time comes from for an envelope without `collection_timestamp` before the clock was ever set.
     public let fallbackClock: any HealthClock
+    /// How the push reports of a file (``ReportLine``, lines whose first key is `report`) become envelopes.
+    public var reports = ReportTranslation()
 
     /// Creates a replayer.
     public init(
@@ -136,7 +140,11 @@ public struct Replayer: Sendable {
     ) async throws {
         let envelope: Envelope
         do {
-            envelope = try decoder.decode(entry.bytes)
+            if ReportLine.isReportLine(entry.bytes) {
+                envelope = reports.envelope(for: try ReportLine.decode(entry.bytes))
+            } else {
+                envelope = try decoder.decode(entry.bytes)
+            }
         } catch {
             outcome.envelopesRejected += 1
             let line = entry.line + (error.line ?? 1) - 1

@@ -57,6 +57,7 @@ public struct HealthStoreConformance: Sendable {
         Check("insertsAndReadsBackEveryRecordKind") { try await $0.insertsAndReadsBackEveryRecordKind() },
         Check("roundTripsOptionalFields") { try await $0.roundTripsOptionalFields() },
         Check("roundTripsEveryModelValue") { try await $0.roundTripsEveryModelValue() },
+        Check("roundTripsLiveness") { try await $0.roundTripsLiveness() },
         Check("rejectsStaleVersionsWithoutWritingAnything") {
             try await $0.rejectsStaleVersionsWithoutWritingAnything()
         },

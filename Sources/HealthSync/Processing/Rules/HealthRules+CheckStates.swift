@@ -9,9 +9,16 @@ extension HealthRules {
         sequence: Int64,
         at now: Date,
         metrics: inout SubStreamMetrics,
+        liveness: Liveness? = nil,
         work: WorkingSet
     ) throws(MissingRead) {
-        switch try work.upsert(checkState, in: key, sequence: sequence, at: now) {
+        var promise: CheckStateLiveness?
+        var silenced = false
+        if let liveness {
+            promise = CheckStateLiveness(interval: liveness.interval, grace: liveness.grace)
+            silenced = try work.checkState(checkState.checkStateId, of: key)?.liveness?.silencedAt != nil
+        }
+        switch try work.upsert(checkState, in: key, sequence: sequence, at: now, liveness: promise) {
         case .created:
             metrics.creates += 1
             work.record(
@@ -24,11 +31,19 @@ extension HealthRules {
             work.record(
                 HealthEvent(
                     at: now, kind: .checkStateUpdated, urn: key.urn, subStreamId: key.subStreamId,
-                    checkState: checkState, previousHealth: previous
+                    checkState: checkState, previousHealth: previous,
+                    detail: silenced ? "reported again after silence" : nil
                 ))
         case .refreshed, .unchanged:
             break
         }
+    }
+
+    /// The liveness promise of `message` for check state `id`: REPEAT_STATES messages only.
+    func liveness(of message: HealthMessage, covering id: String) -> Liveness? {
+        guard message.consistencyModel == .repeatStates, let liveness = message.liveness, liveness.covers(id)
+        else { return nil }
+        return liveness
     }
 
     /// Marks an existing check state seen without changing it (a bad update must not turn into a deletion).
@@ -75,7 +90,7 @@ extension HealthRules {
             case .upsert(let checkState):
                 try upsert(
                     checkState, in: key, sequence: record.snapshotSequence, at: now, metrics: &record.metrics,
-                    work: work
+                    liveness: liveness(of: message, covering: checkState.checkStateId), work: work
                 )
             case .delete(let id):
                 if let existing = try work.checkState(id, of: key) {

@@ -14,9 +14,13 @@ extension HealthRules {
         var setupRejected = false
 
         if let expiry = message.expiry {
-            if rejectsRepeatInterval(
-                expiry, on: key, known: record != nil, path: "\(message.path).expiry", at: now, work: work
-            ) {
+            // The maximum is the StackState receiver's limit; a message with liveness comes from a translation of
+            // another protocol, which checks its own limits (a status reporter may promise up to a day).
+            if message.liveness == nil
+                && rejectsRepeatInterval(
+                    expiry, on: key, known: record != nil, path: "\(message.path).expiry", at: now, work: work
+                )
+            {
                 setupRejected = true
             } else if var sub = record {
                 sub.deadlines.checkStateExpiry = adjustedCheckStateBound(of: sub, newExpiry: expiry.expiry)
@@ -39,6 +43,12 @@ extension HealthRules {
             message.checkStates.contains(where: { if case .upsert = $0 { true } else { false } })
         {
             sub.deadlines.checkStateExpiry = now.addingTimeInterval(TimeInterval(expiry))
+        }
+        // Liveness: the bound stays a lower bound of every live check state's deadline.
+        for case .upsert(let checkState) in message.checkStates {
+            guard let liveness = liveness(of: message, covering: checkState.checkStateId) else { continue }
+            let deadline = now.addingTimeInterval(TimeInterval(liveness.interval + liveness.grace))
+            sub.deadlines.silence = min(sub.deadlines.silence ?? deadline, deadline)
         }
         if let repeatInterval = sub.intervals?.repeatInterval {
             sub.deadlines.lateData = lateDeadline(from: now, repeatInterval: repeatInterval)

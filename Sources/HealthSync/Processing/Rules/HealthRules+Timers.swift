@@ -5,6 +5,7 @@ extension HealthRules {
     enum Timer: Int, Comparable {
         case missingStop
         case lateData
+        case silence
         case expiry
         case checkStateExpiry
 
@@ -16,17 +17,20 @@ extension HealthRules {
         let deadlines = record.deadlines
         let all: [(Date?, Timer)] = [
             (deadlines.missingStop, .missingStop), (deadlines.lateData, .lateData),
-            (deadlines.expiry, .expiry), (deadlines.checkStateExpiry, .checkStateExpiry),
+            (deadlines.silence, .silence), (deadlines.expiry, .expiry),
+            (deadlines.checkStateExpiry, .checkStateExpiry),
         ]
         return all.compactMap { deadline, timer in deadline.map { ($0, timer) } }
             .min { ($0.0, $0.1) < ($1.0, $1.1) }
     }
 
     /// Whether firing the timers of `record` due before `time` reads every check state of the sub-stream: an
-    /// automatic stop, an expiry or a check-state expiry is due (late data reads none). The shell reads them ahead.
+    /// automatic stop, an expiry, a check-state expiry or a silence is due (late data reads none). The shell reads
+    /// them ahead.
     static func firingReadsCheckStates(of record: SubStreamRecord, before time: Date) -> Bool {
         let deadlines = record.deadlines
-        return [deadlines.missingStop, deadlines.expiry, deadlines.checkStateExpiry].contains { deadline in
+        let reading = [deadlines.missingStop, deadlines.expiry, deadlines.checkStateExpiry, deadlines.silence]
+        return reading.contains { deadline in
             deadline.map { $0 < time } ?? false
         }
     }
@@ -80,6 +84,8 @@ extension HealthRules {
                 return (fired + 1, missed)
             case .checkStateExpiry:
                 fired += try expireCheckStates(of: &sub, dueAt: deadline, work: work)
+            case .silence:
+                fired += try silenceCheckStates(of: &sub, dueAt: deadline, work: work)
             }
         }
         work.put(sub)
@@ -196,5 +202,41 @@ extension HealthRules {
         }
         sub.deadlines.checkStateExpiry = next
         return expired
+    }
+
+    /// Liveness: turns `CRITICAL` the live check states not reported within their interval plus grace, each at its
+    /// own deadline, and moves the bound to the next one. Returns how many turned.
+    private func silenceCheckStates(
+        of sub: inout SubStreamRecord,
+        dueAt bound: Date,
+        work: WorkingSet
+    ) throws(MissingRead) -> Int {
+        var silenced = 0
+        var next: Date?
+        for var state in try work.allCheckStates(of: sub.key) {
+            guard let deadline = state.silenceDeadline, var liveness = state.liveness else { continue }
+            guard deadline <= bound else {
+                next = min(next ?? deadline, deadline)
+                continue
+            }
+            let previous = state.checkState.health
+            let promise = "interval \(liveness.interval) s + \(liveness.grace) s grace"
+            state.checkState.health = .critical
+            state.checkState.message = "no report for \(liveness.interval + liveness.grace) s: \(promise)"
+            liveness.silencedAt = deadline
+            state.liveness = liveness
+            work.save(state)
+            sub.metrics.updates += 1
+            work.record(
+                HealthEvent(
+                    at: deadline, kind: .checkStateUpdated, urn: sub.key.urn, subStreamId: sub.key.subStreamId,
+                    checkState: state.checkState, previousHealth: previous,
+                    detail: HealthEvent.silenceDetailPrefix
+                        + "\(liveness.interval + liveness.grace) s (\(promise))"
+                ))
+            silenced += 1
+        }
+        sub.deadlines.silence = next
+        return silenced
     }
 }

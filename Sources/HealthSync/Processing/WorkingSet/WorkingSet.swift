@@ -296,13 +296,15 @@ final class WorkingSet {
         _ checkState: CheckState,
         in key: StreamKey,
         sequence: Int64,
-        at now: Date
+        at now: Date,
+        liveness: CheckStateLiveness? = nil
     ) throws(MissingRead) -> Upsert {
         let id = checkState.checkStateId
         guard let slot = subStreams[key] else { return .unchanged }
         guard let index = slot.checkStates.index(forKey: id) else {
             if !slot.allLoaded && !slot.missingIds.contains(id) { throw MissingRead(.checkStates(key, ids: [id])) }
-            let state = StoredCheckState(key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence)
+            let state = StoredCheckState(
+                key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence, liveness: liveness)
             slot.checkStates[id] = StagedCheckState(state: state, saved: true)
             slot.savedOrder.append(id)
             if !slot.missingIds.isEmpty { slot.missingIds.remove(id) }
@@ -311,7 +313,7 @@ final class WorkingSet {
         }
         // Through `inout` (Dictionary.Values' modify accessor): compared and edited where it is stored, not copied.
         let (upsert, newlySaved) = Self.refresh(
-            &slot.checkStates.values[index], with: checkState, sequence: sequence, at: now)
+            &slot.checkStates.values[index], with: checkState, liveness: liveness, sequence: sequence, at: now)
         if newlySaved { slot.savedOrder.append(id) }
         return upsert
     }
@@ -319,15 +321,22 @@ final class WorkingSet {
     private static func refresh(
         _ staged: inout StagedCheckState,
         with checkState: CheckState,
+        liveness: CheckStateLiveness?,
         sequence: Int64,
         at now: Date
     ) -> (Upsert, newlySaved: Bool) {
         let upsert: Upsert
+        let livenessChanged = staged.state.liveness != liveness
+        if livenessChanged {
+            // A new promise, or a report after silence: the liveness is written with the content.
+            staged.state.liveness = liveness
+            staged.contentStored = false
+        }
         if staged.state.checkState != checkState {
             upsert = .updated(previous: staged.state.checkState.health)
             staged.state.checkState = checkState
             staged.contentStored = false
-        } else if staged.state.lastSeenAt == now && staged.state.snapshotSequence == sequence {
+        } else if !livenessChanged && staged.state.lastSeenAt == now && staged.state.snapshotSequence == sequence {
             return (.unchanged, false)
         } else {
             upsert = .refreshed
