@@ -9,7 +9,9 @@
 #
 # Run as root (CI), initdb and pg_ctl run as the postgres user (runuser), which owns DIR. The login is the superuser
 # postgres with a random password (scram-sha-256 over TCP), so the tests connect as a deployment does. The cluster
-# runs with fsync off: it holds nothing worth keeping, and the tests do not measure durability.
+# runs with fsync off: it holds nothing worth keeping, and the tests do not measure durability. With
+# HEALTHSYNC_PG_DURABLE=1 in the environment it keeps PostgreSQL's defaults (fsync and synchronous_commit on), as the
+# benchmarks need (Benchmarks/serve-postgres.sh).
 #
 # Locally:
 #   export HEALTHSYNC_TEST_POSTGRES_URL=$(.ci/postgres.sh start /tmp/healthsync-pg 55432)
@@ -71,8 +73,10 @@ start() {
         cat "$dir/initdb.log" >&2
         exit 1
     }
+    local fsync="-c fsync=off"
+    if [[ "${HEALTHSYNC_PG_DURABLE:-0}" == 1 ]]; then fsync=""; fi
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir $fsync \
             -c max_connections=200" >/dev/null || {
         cat "$dir/server.log" >&2
         exit 1

@@ -100,6 +100,16 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
+    /// Wall time for a command writing into `store`: on PostgreSQL the database server's clock
+    /// (``PostgresServerClock``), which every machine sharing the database agrees on; the machine's clock otherwise, or
+    /// when the server's cannot be read.
+    static func wallTime(of store: any HealthStore) async -> Date {
+        guard let store = store as? PostgresHealthStore else { return SystemClock().now }
+        let clock = PostgresServerClock(store: store, logger: StoreServices.logger)
+        _ = try? await clock.synchronize()
+        return clock.now
+    }
+
     /// How long a command waits for a PostgreSQL server before it gives up: a server that is down or a mistyped host
     /// is reported in seconds rather than after the connection pool's minute of retries.
     static let postgresConnectDeadline: Duration = .seconds(15)

@@ -4,6 +4,7 @@ import HealthSync
 import HealthSyncAudit
 import HealthSyncConsole
 import HealthSyncHTTP
+import HealthSyncPostgres
 import Logging
 import ServiceLifecycle
 
@@ -359,8 +360,10 @@ struct ServeCommand: ConsoleCommand {
         let processor = HealthProcessor(
             store: store, configuration: HealthProcessor.Configuration(lateGrace: settings.lateGrace), logger: logger
         )
+        let clock = await Self.processorClock(of: store, logger: logger)
         let api = try HealthSyncAPI(
-            processor: processor, configuration: configuration, metrics: Self.processMetrics, logger: logger
+            processor: processor, configuration: configuration, clock: clock, metrics: Self.processMetrics,
+            logger: logger
         )
         if configuration.apiKeys.isEmpty {
             logger.warning("serving WITHOUT authentication (--insecure-no-auth): any caller may post and delete")
@@ -370,7 +373,7 @@ struct ServeCommand: ConsoleCommand {
             metadata: [
                 "db": "\(DatabaseOptions.displayName(of: settings.db))", "configuration": "\(configuration)",
             ])
-        try await warnOfClockJump(store: store, settings: settings, logger: logger)
+        try await warnOfClockJump(store: store, now: clock.now, settings: settings, logger: logger)
         do {
             try await api.runService()
         } catch let error as ListenError {
@@ -383,14 +386,38 @@ struct ServeCommand: ConsoleCommand {
         logger.info("stopped")
     }
 
+    /// The clock the service runs at: wall time on SQLite; on PostgreSQL the database server's clock
+    /// (``PostgresServerClock``), sampled once here and then every ten seconds in the command's services, so that
+    /// every replica sharing the database runs on one clock.
+    static func processorClock(of store: any HealthStore, logger: Logger) async -> any HealthClock {
+        guard let store = store as? PostgresHealthStore else { return SystemClock() }
+        let clock = PostgresServerClock(store: store, logger: logger)
+        do {
+            let sample = try await clock.synchronize()
+            logger.info(
+                "processor time follows the database server's clock",
+                metadata: ["offset": "\(sample.offset)", "roundTrip": "\(sample.roundTrip)"])
+        } catch {
+            logger.warning(
+                "cannot read the database server's clock yet; wall time until it can be read",
+                metadata: ["error": "\(error)"])
+        }
+        do {
+            try StoreServices.run(clock)
+        } catch {
+            logger.error("the database server's clock is not resampled", metadata: ["error": "\(error)"])
+        }
+        return clock
+    }
+
     /// Logs a warning when the stored clock is further behind wall time than the event retention: the service runs
     /// at wall time, so its first sweep fires every timer due in between and prunes the history recorded so far
     /// (a database a replay left in the past, such as the README's). The service starts anyway, so that it comes
     /// back after a long outage; an operator who wants to keep a replayed history serves another `--db`.
-    func warnOfClockJump(store: any HealthStore, settings: ServeSettings, logger: Logger) async throws {
+    func warnOfClockJump(store: any HealthStore, now: Date, settings: ServeSettings, logger: Logger) async throws {
         let retainEvents = settings.retainEvents
         let jump = ClockJump(
-            from: try await store.clock(), to: SystemClock().now, wallTime: SystemClock().now,
+            from: try await store.clock(), to: now, wallTime: now,
             retention: retainEvents.retention)
         guard let from = jump.from, jump.distance > retainEvents.seconds else { return }
         let stored = TimeArgument.format(from)

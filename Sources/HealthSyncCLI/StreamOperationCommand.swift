@@ -30,7 +30,10 @@ extension StreamOperationCommand {
         // The writer lock is held until the command returns.
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(store: store, logger: options.logging.makeLogger())
-        guard let line = try await operate(on: processor, at: processor.clock() ?? SystemClock().now) else {
+        let clock = try await processor.clock()
+        let time: Date
+        if let clock { time = clock } else { time = await DatabaseOptions.wallTime(of: store) }
+        guard let line = try await operate(on: processor, at: time) else {
             console.printError("error: no stream \(options.urn)")
             throw ExitCode(1)
         }

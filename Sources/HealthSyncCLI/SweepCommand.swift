@@ -48,7 +48,7 @@ struct SweepCommand: ConsoleCommand {
         defer { withExtendedLifetime(lock) {} }
         let processor = HealthProcessor(store: store, logger: logging.makeLogger())
         let before = try await processor.clock()
-        let wallTime = SystemClock().now
+        let wallTime = await DatabaseOptions.wallTime(of: store)
         let target = max(now?.date ?? wallTime, before ?? .distantPast)
         let jump = ClockJump(from: before, to: target, wallTime: wallTime, retention: retainEvents.retention)
         if dryRun {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HealthSync
 import HealthSyncPostgres
+import HealthSyncSQLite
 import HealthSyncTestSupport
 import HealthSyncTesting
 import Logging
@@ -14,7 +15,7 @@ import Testing
 /// - Six senders post their scripts (split REPEAT_SNAPSHOTS rounds and chained TRANSACTIONAL_INCREMENTS, as in the
 ///   serve kill harness), each envelope to the next replica, with an `Idempotency-Key`; an envelope that gets no
 ///   answer (its replica was killed) or a 503 goes to another replica with the same key. Each stream ends with the
-///   check states and the very events of an in-memory run of its envelopes, each applied once: a retry that another
+///   check states and the very events of one process replaying its envelopes into an SQLite file, each applied once: a retry that another
 ///   replica answers leaves no trace, because the keys live in the shared database.
 /// - Thirty envelopes of one REPEAT_STATES stream, each with a check state of its own, are posted all at once, ten to
 ///   each replica: none is lost and each is recorded once.
@@ -153,17 +154,21 @@ struct MultiReplicaTests {
         #expect(count(.errorOpened, "SubStreamMissingStop") == 1, "\(events.map(\.kind))")
     }
 
-    /// Every stream as one process leaves it.
+    /// Every stream as one process replaying its envelopes into an SQLite file leaves it: the same check states and
+    /// the very same events, each envelope applied once.
     static func expectOneProcessState(in store: PostgresHealthStore) async throws {
         let content = try await ServeKillHarnessTests.content(of: store)
-        for script in Self.scripts {
-            let reference = ReferenceStream(script: script)
-            let expected = try await reference.content(after: Self.envelopesPerScript)
-            #expect(content[script.urn] == expected, "\(script.urn): check states")
-            #expect(
-                try await ServeKillHarnessTests.history(of: script.urn, in: store)
-                    == ServeKillHarnessTests.history(of: script.urn, in: reference.store),
-                "\(script.urn): events (each envelope applied once)")
+        try await withTemporaryDirectory { directory in
+            let replayed = try SQLiteHealthStore(path: temporaryFile(in: directory, named: "replay.sqlite"))
+            for script in Self.scripts {
+                let reference = ReferenceStream(script: script, store: replayed)
+                let expected = try await reference.content(after: Self.envelopesPerScript)
+                #expect(content[script.urn] == expected, "\(script.urn): check states")
+                #expect(
+                    try await ServeKillHarnessTests.history(of: script.urn, in: store)
+                        == ServeKillHarnessTests.history(of: script.urn, in: replayed),
+                    "\(script.urn): events (each envelope applied once)")
+            }
         }
         let concurrent = Set((content[Self.concurrentURN] ?? []).map(\.checkState.checkStateId))
         #expect(concurrent == Set((0..<Self.concurrentCount).map { "check-\($0)" }))

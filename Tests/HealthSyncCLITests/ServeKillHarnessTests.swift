@@ -452,16 +452,22 @@ struct SenderScript: Sendable {
     }
 }
 
-/// The uninterrupted run of one script in memory: the state after its first envelopes, each applied once.
+/// The uninterrupted run of one script by one process (in memory by default): the state after its first envelopes,
+/// each applied once.
 actor ReferenceStream {
     nonisolated let script: SenderScript
-    nonisolated let store = InMemoryHealthStore()
+    nonisolated let store: any HealthStoreQueries
     private let processor: HealthProcessor
     private var applied = 0
     private var cache: [Int: Set<CheckStateContent>] = [:]
 
     init(script: SenderScript) {
+        self.init(script: script, store: InMemoryHealthStore())
+    }
+
+    init(script: SenderScript, store: any HealthStoreQueries) {
         self.script = script
+        self.store = store
         processor = HealthProcessor(store: store)
     }
 
