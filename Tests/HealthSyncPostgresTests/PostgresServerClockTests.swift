@@ -16,11 +16,12 @@ struct PostgresServerClockTests {
 
     /// The server's time, read in a statement of its own.
     static func serverTime(of store: PostgresHealthStore) async throws -> Date {
-        let seconds = try await store.connection("reading the time") { connection in
+        let rows = try await store.connection("reading the time") { connection in
             try await connection.rows(
                 "SELECT extract(epoch FROM clock_timestamp())::double precision", logger: PostgresTestDatabase.logger
-            ).first!.decode(Double.self)
+            ).map { try $0.decode(Double.self) }
         }
+        let seconds = try #require(rows.first)
         return Date(timeIntervalSince1970: seconds)
     }
 
