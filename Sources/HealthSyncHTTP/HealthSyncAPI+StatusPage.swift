@@ -61,27 +61,39 @@ extension HealthSyncAPI {
     }
 
     /// What the page shows now: the streams it is configured for, their sub-streams, check states and open errors,
-    /// and the event record over ``StatusPageConfiguration/eventWindow``. Reads the store through
-    /// ``HealthSync/HealthStoreQueries`` (its readers; the writer is not held) and builds the page in memory.
+    /// and the event record over ``StatusPageConfiguration/eventWindow``. Reads one consistent view of the store
+    /// (``HealthSync/HealthStoreSnapshots``: a snapshot that commits made meanwhile do not change, on the store's
+    /// readers; the writer is not held) and builds the page in memory.
     func statusPage() async throws -> StatusPage {
         let settings = configuration.statusPage
         let now = clock.now
-        let summaries = try await read { try await queries.streams() }.filter { settings.shows($0.urn) }
+        return try await read {
+            try await queries.withConsistentReads { view in
+                try await Self.statusPage(settings: settings, now: now, reading: view)
+            }
+        }
+    }
+
+    /// The page of `settings` at `now`, from the reads of `store`.
+    static func statusPage(
+        settings: StatusPageConfiguration, now: Date, reading store: any HealthStoreQueries
+    ) async throws -> StatusPage {
+        let summaries = try await store.streams().filter { settings.shows($0.urn) }
         var statuses: [String: HealthSync.StreamStatus] = [:]
         for summary in summaries {
-            statuses[summary.urn] = try await read { try await processor.store.status(of: summary.urn) }
+            statuses[summary.urn] = try await store.status(of: summary.urn)
         }
         var states: [StoredCheckState]
         if settings.streamPrefixes.isEmpty {
-            states = try await read { try await queries.allCheckStates() }
+            states = try await store.allCheckStates()
         } else {
             states = []
             for summary in summaries {
-                states += try await read { try await queries.checkStates(urn: summary.urn, subStreamId: nil) }
+                states += try await store.checkStates(urn: summary.urn, subStreamId: nil)
             }
         }
         let window = Double(settings.eventWindow.components.seconds)
-        let events = try await read { try await queries.events(EventQuery(since: now.addingTimeInterval(-window))) }
+        let events = try await store.events(EventQuery(since: now.addingTimeInterval(-window)))
         return StatusPage(
             configuration: settings, now: now, summaries: summaries, statuses: statuses, states: states,
             events: events)

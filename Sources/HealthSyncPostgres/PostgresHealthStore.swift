@@ -61,6 +61,9 @@ public struct PostgresHealthStore: HealthStore, Service {
     /// minute before it gives up, and an intake must answer 503 long before its clients time out.
     public let leaseTimeout: Duration
 
+    /// In a snapshot's view (``withSnapshot(_:)``), the exported snapshot every read imports; `nil` otherwise.
+    var exportedSnapshot: String?
+
     /// The default ``leaseTimeout``: ten seconds.
     public static let defaultLeaseTimeout: Duration = .seconds(10)
 
@@ -175,7 +178,18 @@ public struct PostgresHealthStore: HealthStore, Service {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StorageError) -> T {
         try await prepareSchema()
-        return try await leasing(what(), body)
+        guard let snapshot = exportedSnapshot else { return try await leasing(what(), body) }
+        // A snapshot's view: every statement runs in a read transaction on the exported snapshot.
+        let logger = self.logger
+        let importing = "SET TRANSACTION SNAPSHOT '\(snapshot.replacingOccurrences(of: "'", with: "''"))'"
+        return try await leasing(what()) { connection in
+            try await Self.transaction(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", on: connection, logger: logger
+            ) { connection in
+                try await connection.rows(PostgresQuery(unsafeSQL: importing), logger: logger)
+                return try await body(connection)
+            }
+        }
     }
 
     /// Runs `body` on a connection of the pool, waiting at most ``leaseTimeout`` for one; maps every failure to a
@@ -223,7 +237,9 @@ public struct PostgresHealthStore: HealthStore, Service {
         _ what: @autoclosure () -> String,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StorageError) -> T {
-        try await connection(what()) { connection in
+        // A snapshot's view reads every statement in a transaction of its own, on the snapshot.
+        if exportedSnapshot != nil { return try await connection(what(), body) }
+        return try await connection(what()) { connection in
             try await Self.transaction(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", on: connection, logger: logger, body)
         }
@@ -235,7 +251,10 @@ public struct PostgresHealthStore: HealthStore, Service {
         _ what: @autoclosure () -> String,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StorageError) -> T {
-        try await connection(what()) { connection in
+        guard exportedSnapshot == nil else {
+            throw StorageError(code: .readOnly, message: "\(what()): a snapshot of the database cannot be written")
+        }
+        return try await connection(what()) { connection in
             try await Self.transaction("BEGIN", on: connection, logger: logger, body)
         }
     }

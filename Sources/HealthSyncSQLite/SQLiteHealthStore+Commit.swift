@@ -31,6 +31,10 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     /// ``HealthSync/CommitTicket/earlierFailure`` and writes nothing.
     public func queueCommit(_ change: StoreChange, after previous: CommitTicket?) -> CommitTicket {
         let ticket = CommitTicket()
+        guard snapshot == nil else {
+            ticket.finish(.failure(Self.snapshotIsReadOnly))
+            return ticket
+        }
         let cache = self.cache
         writer.asyncWrite(
             { db in

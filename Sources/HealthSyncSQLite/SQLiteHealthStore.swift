@@ -42,8 +42,12 @@ public struct SQLiteHealthStore: HealthStore {
     /// Where the data lives.
     let writer: any DatabaseWriter
 
-    /// The contexts lately committed or read, answering the processor's reads without SQL; `nil` when disabled.
-    let cache: ContextCache?
+    /// The contexts lately committed or read, answering the processor's reads without SQL; `nil` when disabled (and
+    /// in a snapshot's view).
+    var cache: ContextCache?
+
+    /// In a snapshot's view (``withSnapshot(_:)``), the connection holding the snapshot every read runs on; `nil` otherwise.
+    var snapshot: (any DatabaseReader)?
 
     /// The files opened on disk, for ``checkFile()`` and ``probe()``; `nil` in memory.
     let files: DatabaseFiles?
@@ -264,7 +268,7 @@ public struct SQLiteHealthStore: HealthStore {
     }
 
     /// The connection settings: foreign keys on, a 5 s busy timeout for other processes' locks.
-    private static func configuration() -> Configuration {
+    static func configuration() -> Configuration {
         var configuration = Configuration()
         configuration.label = "HealthSync"
         configuration.foreignKeysEnabled = true
@@ -286,6 +290,7 @@ public struct SQLiteHealthStore: HealthStore {
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StorageError) -> T {
         do {
+            if let snapshot { return try await snapshot.read(body) }
             return try await writer.read(body)
         } catch {
             throw Self.storageError(error, while: what())
@@ -301,6 +306,7 @@ public struct SQLiteHealthStore: HealthStore {
         _ what: @autoclosure () -> String,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StorageError) -> T {
+        if snapshot != nil { return try await read(what(), body) }
         do {
             return try await writer.writeWithoutTransaction { db in
                 var value: T?
@@ -322,6 +328,7 @@ public struct SQLiteHealthStore: HealthStore {
         _ what: @autoclosure () -> String,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StorageError) -> T {
+        guard snapshot == nil else { throw Self.snapshotIsReadOnly }
         do {
             return try await writer.write(body)
         } catch {

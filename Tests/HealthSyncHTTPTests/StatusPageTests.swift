@@ -142,6 +142,24 @@ import Testing
         }
     }
 
+    @Test func readsOneSnapshotOfTheStorePerRender() async throws {
+        let store = SnapshotOnlyStore()
+        let harness = try Harness(store: store, configuration: Self.configuration(StatusPageConfiguration()))
+        try await harness.test { client async throws in
+            #expect(try await client.postEnvelope(Self.envelope).status == .ok)
+            // Every read of a render goes through one snapshot: a read of the store itself would fail the page.
+            store.refuseReadsOutsideSnapshots()
+            let page = try await Self.anonymous(client, "/status")
+            #expect(page.status == .ok)
+            #expect(String(buffer: page.body).contains("payments"))
+            #expect(store.snapshotCount == 1)
+            let json = try await Self.anonymous(client, "/status.json")
+            #expect(json.status == .ok)
+            #expect(try json.json.objects("streams").count == 3)
+            #expect(store.snapshotCount == 2)
+        }
+    }
+
     @Test func drawsABadgeOfAStreamsWorstHealth() async throws {
         try await withStreams { client, _ async throws in
             let response = try await Self.anonymous(client, "/badge/\(encoded(Self.search))?label=%3Cb%3Esearch")
@@ -164,7 +182,13 @@ import Testing
     @Test func sendsRefreshEvents() async throws {
         let settings = StatusPageConfiguration(
             refreshInterval: .milliseconds(10), eventStreamDuration: .milliseconds(25))
-        try await withStreams(settings) { client, _ async throws in
+        try await withStreams(settings) { client, harness async throws in
+            // The sweeper fires the late data of `search` at +90: let it commit first, so that nothing commits during
+            // the stream.
+            let settled = ContinuousClock.now + .seconds(30)
+            while try await harness.store.clock() != harness.clock.now, ContinuousClock.now < settled {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             let response = try await Self.anonymous(client, "/status/events")
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "text/event-stream; charset=utf-8")

@@ -81,6 +81,7 @@ public struct DueTimers: Sendable, Hashable {
 /// - ``PipelinedHealthStore``: commits queued while the next batch is read; the processor looks for it once, at
 ///   its init, and otherwise waits for each commit before the next.
 /// - ``HealthStoreProbing``: whether the store's file is still fit to acknowledge into.
+/// - ``HealthStoreSnapshots``: several reads of one consistent state, while commits go on.
 ///
 /// The processor decides and the store records: a store holds no diffing or time logic. Reads return value
 /// types; ``commit(_:)`` applies one ``StoreChange`` as one atomic transaction, so that once it returns the change

@@ -5,7 +5,7 @@ import Foundation
 /// Commits are atomic: versions and the receipt are checked before anything is written. It answers
 /// ``HealthStoreQueries`` and ``HealthStoreRetention``; it does not adopt ``PipelinedHealthStore``, which would gain
 /// it nothing (every call is one hop onto the actor), so the processor waits for each of its commits before the next.
-public actor InMemoryHealthStore: HealthStoreQueries, HealthStoreRetention {
+public actor InMemoryHealthStore: HealthStoreQueries, HealthStoreRetention, HealthStoreSnapshots {
     private var streamRecords: [String: StreamRecord] = [:]
     private var subStreamRecords: [StreamKey: SubStreamRecord] = [:]
     private var subStreamsByURN: [String: Set<String>] = [:]
@@ -169,6 +169,9 @@ public actor InMemoryHealthStore: HealthStoreQueries, HealthStoreRetention {
 
     /// Applies `change` atomically: versions and the receipt are checked before anything is written.
     public func commit(_ change: StoreChange) throws {
+        guard !isSnapshot else {
+            throw StorageError(code: .readOnly, message: "a snapshot of the store cannot be written")
+        }
         try validate(change)
         for deletion in change.deletedStreams { removeStream(deletion.urn) }
         for deletion in change.deletedSubStreams { removeSubStream(deletion.key) }
@@ -255,5 +258,40 @@ public actor InMemoryHealthStore: HealthStoreQueries, HealthStoreRetention {
         if let errors = errorRecords[key.urn] {
             errorRecords[key.urn] = errors.filter { $0.key.streamLevel || $0.key.subStreamId != key.subStreamId }
         }
+    }
+
+    // MARK: Snapshots
+
+    /// Whether the store is a snapshot's view, which refuses commits.
+    private var isSnapshot = false
+
+    /// Runs `body` with a copy of the store's state, which refuses commits (``HealthStoreSnapshots``).
+    public func withSnapshot<T: Sendable>(
+        _ body: @escaping @Sendable (any HealthStoreQueries) async throws -> T
+    ) async throws -> T {
+        let view = InMemoryHealthStore()
+        await view.restore(
+            streams: streamRecords, subStreams: subStreamRecords, subStreamsByURN: subStreamsByURN,
+            checkStates: checkStateRecords, errors: errorRecords, events: eventLog, nextSequence: nextSequence,
+            clock: processorClock, receipts: receipts)
+        return try await body(view)
+    }
+
+    private func restore(
+        streams: [String: StreamRecord], subStreams: [StreamKey: SubStreamRecord],
+        subStreamsByURN: [String: Set<String>],
+        checkStates: [StreamKey: [String: StoredCheckState]], errors: [String: [ErrorKey: ErrorRecord]],
+        events: [HealthEvent], nextSequence: Int64, clock: Date?, receipts: [String: Date?]
+    ) {
+        streamRecords = streams
+        subStreamRecords = subStreams
+        self.subStreamsByURN = subStreamsByURN
+        checkStateRecords = checkStates
+        errorRecords = errors
+        eventLog = events
+        self.nextSequence = nextSequence
+        processorClock = clock
+        self.receipts = receipts
+        isSnapshot = true
     }
 }

@@ -89,6 +89,7 @@ public struct HealthStoreConformance: Sendable {
         Check("writesQueuedCommitsInOrderAndNoneAfterAFailure") {
             try await $0.writesQueuedCommitsInOrderAndNoneAfterAFailure()
         },
+        Check("snapshotsShowOneStateWhileCommitsGoOn") { try await $0.snapshotsShowOneStateWhileCommitsGoOn() },
     ]
 
     /// Makes the new, empty store of a check; the checks of every file call it.

@@ -151,3 +151,60 @@ final class GatedStore: HealthStoreQueries, HealthStoreRetention {
         await base.pruneReceipts(withPrefix: prefix, before: cutoff)
     }
 }
+
+/// An in-memory store that, once told to, refuses every read made outside one of its snapshots
+/// (``HealthSync/HealthStoreSnapshots``): a reader that must see one consistent state, such as the status page, still
+/// works; one that reads the store piecemeal fails.
+final class SnapshotOnlyStore: HealthStoreQueries, HealthStoreSnapshots {
+    private let base = InMemoryHealthStore()
+    private let refusing = Atomic<Bool>(false)
+    private let snapshots = Atomic<Int>(0)
+
+    /// From now on, reads outside a snapshot fail.
+    func refuseReadsOutsideSnapshots() { refusing.store(true, ordering: .relaxed) }
+
+    /// How many snapshots were taken.
+    var snapshotCount: Int { snapshots.load(ordering: .relaxed) }
+
+    private func read() throws {
+        if refusing.load(ordering: .relaxed) {
+            throw StorageError(code: .failed, message: "a read outside a snapshot")
+        }
+    }
+
+    func withSnapshot<T: Sendable>(
+        _ body: @escaping @Sendable (any HealthStoreQueries) async throws -> T
+    ) async throws -> T {
+        snapshots.add(1, ordering: .relaxed)
+        return try await base.withSnapshot(body)
+    }
+
+    func batchContext(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
+        try read()
+        return await base.batchContext(of: requests, due: due)
+    }
+    func subStreams(of urn: String) async throws -> [SubStreamRecord] {
+        try read()
+        return await base.subStreams(of: urn)
+    }
+    func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
+        try read()
+        return await base.checkStates(of: key, ids: ids)
+    }
+    func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
+        try read()
+        return await base.checkStates(urn: urn, subStreamId: subStreamId)
+    }
+    func streams() async throws -> [StreamSummary] {
+        try read()
+        return await base.streams()
+    }
+    func nextDeadline() async throws -> Date? { await base.nextDeadline() }
+    func clock() async throws -> Date? { await base.clock() }
+    func hasReceipt(_ receipt: String) async throws -> Bool { await base.hasReceipt(receipt) }
+    func events(_ query: EventQuery) async throws -> [HealthEvent] {
+        try read()
+        return await base.events(query)
+    }
+    func commit(_ change: StoreChange) async throws { try await base.commit(change) }
+}
