@@ -104,6 +104,16 @@ drive() {
     local serve_before pg_before
     serve_before=$(cpu_ticks "${servers[@]}")
     pg_before=$(cpu_ticks $(postgres_pids))
+    # Sample what the server's active sessions wait for, every 100 ms, while wrk runs (PostgreSQL only).
+    local sampler=""
+    if [ "$name" != sqlite ]; then
+        (while :; do
+            psql "$url" -At -F ' ' -c "SELECT coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-') FROM pg_stat_activity
+                WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()" 2> /dev/null
+            sleep 0.1
+        done) > "$dir/waits.txt" &
+        sampler=$!
+    fi
     for ((i = 0; i < replicas; i++)); do
         # A replica's wrk starts at its own share of the streams (Load/post.lua, SPREAD=1 with two threads).
         BODIES="$dir/bodies" CHECKS="$checks" COUNT=$((64 * variants)) STREAMS=64 SPREAD=1 \
@@ -112,6 +122,14 @@ drive() {
         pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid"; done
+    if [ -n "$sampler" ]; then
+        kill "$sampler" 2> /dev/null || true
+        wait "$sampler" 2> /dev/null || true
+        # The most frequent waits of the active sessions, as a share of the samples.
+        sort "$dir/waits.txt" | uniq -c | sort -rn | head -n 4 | awk -v total="$(wc -l < "$dir/waits.txt")" \
+            '{ printf "%s%s:%s %.0f%%", (NR > 1 ? ", " : "    active sessions: "), $2, $3, 100 * $1 / total } END { print "" }' \
+            > "$dir/waits.summary"
+    fi
     local serve_cpu=$(( $(cpu_ticks "${servers[@]}") - serve_before ))
     local pg_cpu=$(( $(cpu_ticks $(postgres_pids)) - pg_before ))
     cat "$dir"/wrk-*.out | grep '^RESULT' | awk -v name="$name" -v s="$checks" -v scpu="$serve_cpu" \
@@ -126,6 +144,7 @@ drive() {
                 bad, (states > 0 ? scpu / hz * 1e6 / states : 0), (pg ? sprintf("%.1f", states > 0 ? pcpu / hz * 1e6 / states : 0) : "-")
         }'
     rm -f "$dir"/wrk-*.out
+    if [ -n "$sampler" ]; then cat "$dir/waits.summary"; fi
 }
 
 echo "== $connections connections, $seconds s per configuration, $checks check states per envelope, 64 streams" \

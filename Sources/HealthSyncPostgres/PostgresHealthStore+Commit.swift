@@ -195,8 +195,9 @@ extension PostgresHealthStore {
         if let clock = change.clock {
             _ = try await execute(
                 """
-                INSERT INTO \(unescaped: sql.processorState) AS state (id, clock) VALUES (1, \(clock.storedValue))
-                ON CONFLICT (id) DO UPDATE SET clock = greatest(state.clock, excluded.clock)
+                INSERT INTO \(unescaped: sql.processorClock) AS state (backend, clock)
+                VALUES (pg_backend_pid(), \(clock.storedValue))
+                ON CONFLICT (backend) DO UPDATE SET clock = greatest(state.clock, excluded.clock)
                 """)
         }
         if let receipt = change.receipt {

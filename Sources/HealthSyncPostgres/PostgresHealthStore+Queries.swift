@@ -168,14 +168,15 @@ extension PostgresHealthStore: HealthStoreQueries {
         }
     }
 
-    /// The processor clock as last committed, or `nil` for an empty store.
+    /// The processor clock as last committed, or `nil` for an empty store: the greatest of the connections' clock
+    /// rows.
     /// - Throws: ``HealthSync/StorageError``.
     public func clock() async throws(StorageError) -> Date? {
         let (sql, logger) = (self.sql, self.logger)
         return try await connection("reading the clock") { connection in
             try await connection.rows(
-                "SELECT clock FROM \(unescaped: sql.processorState) WHERE id = 1", logger: logger
-            ).first.map { Date(timeIntervalSince1970: try $0.decode(Double.self)) }
+                "SELECT max(clock) FROM \(unescaped: sql.processorClock)", logger: logger
+            ).first.flatMap { try $0.decode(Double?.self) }.map { Date(timeIntervalSince1970: $0) }
         }
     }
 

@@ -11,10 +11,19 @@ extension PostgresHealthStore: HealthStoreRetention {
     /// PostgreSQL reuses the space of the deleted rows once `VACUUM` (or autovacuum) has run.
     /// - Returns: How many events were deleted.
     /// - Throws: ``HealthSync/StorageError``; nothing is deleted then.
+    ///
+    /// It also folds the connections' clock rows (``clock()``) into the greatest one, so that they do not pile up as
+    /// connections come and go.
     public func pruneEvents(before cutoff: Date) async throws(StorageError) -> Int {
         let (sql, logger) = (self.sql, self.logger)
         return try await connection("pruning events before \(cutoff.timeIntervalSince1970)") { connection in
-            try await connection.changedRows(
+            // A row updated meanwhile is checked again against the greatest clock read first: the greatest row stays.
+            try await connection.rows(
+                """
+                DELETE FROM \(unescaped: sql.processorClock)
+                WHERE clock < (SELECT max(clock) FROM \(unescaped: sql.processorClock))
+                """, logger: logger)
+            return try await connection.changedRows(
                 """
                 DELETE FROM \(unescaped: sql.event)
                 WHERE at < \(cutoff.storedValue)

@@ -12,7 +12,7 @@ extension PostgresHealthStore {
         let checkState: String
         let streamError: String
         let event: String
-        let processorState: String
+        let processorClock: String
         let receipt: String
 
         init(schema: String) {
@@ -22,7 +22,7 @@ extension PostgresHealthStore {
             checkState = "\(schema).checkState"
             streamError = "\(schema).streamError"
             event = "\(schema).event"
-            processorState = "\(schema).processorState"
+            processorClock = "\(schema).processorClock"
             receipt = "\(schema).receipt"
         }
     }

@@ -12,6 +12,7 @@ extension PostgresHealthStore {
     /// The migrations, in order. Never edit a shipped migration: add a new one.
     static let migrationList: [Migration] = [
         Migration(id: "v1", statements: schemaV1), Migration(id: "v2", statements: schemaV2),
+        Migration(id: "v3", statements: schemaV3),
     ]
 
     /// The identifiers of the schema migrations this version knows, oldest first.
@@ -20,7 +21,7 @@ extension PostgresHealthStore {
     /// `schemaVersion` table; ``schemaVersion`` is the last one.
     public static var migrations: [String] { migrationList.map(\.id) }
 
-    /// The schema version this version creates and expects: the identifier of its latest migration (`"v2"`).
+    /// The schema version this version creates and expects: the identifier of its latest migration (`"v3"`).
     public static var schemaVersion: String { migrations.last ?? "" }
 
     /// The table of applied migrations, created with the schema before the first migration.
@@ -54,6 +55,28 @@ extension PostgresHealthStore {
             ALTER TABLE \(schema).checkState ADD COLUMN livenessInterval bigint,
                 ADD COLUMN livenessGrace bigint, ADD COLUMN silencedAt double precision
             """,
+        ]
+    }
+
+    /// Several writers (issue 16), measured with `Benchmarks/serve-postgres.sh`:
+    /// - The processor clock moves from one row, which every commit locked until it committed (so the commits of all
+    ///   replicas queued on it), to a row per server connection (`processorClock`, keyed by `pg_backend_pid()`): a
+    ///   commit updates its own connection's row, which no other transaction waits for, and the clock is the
+    ///   greatest of the rows. Retention folds the rows into the greatest one.
+    /// - `checkState` and `subStream` leave a fifth of each page free (`fillfactor = 80`), so that the updates of every
+    ///   snapshot (a sub-stream, and the refresh of its check states) can be HOT updates, which write no index entry.
+    static func schemaV3(_ schema: String) -> [String] {
+        [
+            """
+            CREATE TABLE \(schema).processorClock (
+                backend integer NOT NULL PRIMARY KEY,
+                clock double precision NOT NULL
+            )
+            """,
+            "INSERT INTO \(schema).processorClock (backend, clock) SELECT 0, clock FROM \(schema).processorState",
+            "DROP TABLE \(schema).processorState",
+            "ALTER TABLE \(schema).checkState SET (fillfactor = 80)",
+            "ALTER TABLE \(schema).subStream SET (fillfactor = 80)",
         ]
     }
 

@@ -60,8 +60,8 @@ struct PostgresHealthStoreTests {
     @Test func migratesASchemaOnceAndRecordsItsVersion() async throws {
         let store = try Self.makeStore()
         #expect(try await store.appliedMigrations() == PostgresHealthStore.migrations)
-        #expect(PostgresHealthStore.schemaVersion == "v2")
-        #expect(PostgresHealthStore.migrations == ["v1", "v2"])
+        #expect(PostgresHealthStore.schemaVersion == "v3")
+        #expect(PostgresHealthStore.migrations == ["v1", "v2", "v3"])
         // A second store on the schema finds it migrated, and so does a store prepared at the same time as others.
         let siblings = try (0..<4).map { _ in try Self.sibling(of: store) }
         try await withThrowingTaskGroup(of: [String].self) { group in
@@ -278,7 +278,7 @@ struct PostgresLivenessMigrationTests {
             _ = try await store.client.query(PostgresQuery(unsafeSQL: statement), logger: PostgresTestDatabase.logger)
                 .collect()
         }
-        #expect(try await store.appliedMigrations() == ["v1", "v2"])
+        #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
         let key = StreamKey(urn: urn, subStreamId: "node")
         let subStream = try #require(try await store.subStream(key))
         #expect(subStream.deadlines == SubStreamDeadlines(lateData: Date(timeIntervalSince1970: 1_060)))
@@ -294,5 +294,49 @@ struct PostgresLivenessMigrationTests {
         try await store.commit(change)
         #expect(try await store.checkStates(of: key).first?.liveness == state.liveness)
         #expect(try await store.nextDeadline() == Date(timeIntervalSince1970: 1_050))
+    }
+}
+
+/// Migration `v3` (several writers, issue 16) on a schema at `v2`: the clock moves to one row per server connection,
+/// keeping its value; commits write their own connection's row; retention folds the rows into the greatest.
+@Suite(.enabled(if: PostgresTestDatabase.isEnabled, PostgresTestDatabase.skipReason))
+struct PostgresClockMigrationTests {
+    @Test func aVersion2ClockIsKeptAndEachConnectionWritesARowOfItsOwn() async throws {
+        let store = try PostgresTestDatabase.makeStore()
+        let schema = "\"\(store.schema)\""
+        var statements = ["CREATE SCHEMA \(schema)", PostgresHealthStore.schemaVersionTable(schema)]
+        statements += PostgresHealthStore.schemaV1(schema) + PostgresHealthStore.schemaV2(schema)
+        statements += [
+            "INSERT INTO \(schema).schemaVersion (version) VALUES ('v1'), ('v2')",
+            "INSERT INTO \(schema).processorState (id, clock) VALUES (1, 5000)",
+        ]
+        let logger = PostgresTestDatabase.logger
+        for statement in statements {
+            _ = try await store.client.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+        }
+        #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try await store.clock() == Date(timeIntervalSince1970: 5_000))
+
+        // Two writers at once, each on a connection of its own: neither waits for the other's clock row.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for clock in [6_000.0, 5_500] {
+                group.addTask {
+                    var change = StoreChange()
+                    change.clock = Date(timeIntervalSince1970: clock)
+                    try await store.commit(change)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.clock() == Date(timeIntervalSince1970: 6_000))
+        let rows = { () async throws -> Int in
+            try await store.client.query(
+                PostgresQuery(unsafeSQL: "SELECT count(*)::bigint FROM \(schema).processorClock"), logger: logger
+            ).collect().first.map { try $0.decode(Int64.self) }.map(Int.init) ?? 0
+        }
+        #expect(try await rows() >= 2, "the migrated row and the committing connections' rows")
+        _ = try await store.pruneEvents(before: Date(timeIntervalSince1970: 0))
+        #expect(try await rows() == 1)
+        #expect(try await store.clock() == Date(timeIntervalSince1970: 6_000))
     }
 }
