@@ -202,3 +202,54 @@ import Testing
         #expect(try await Self.contents(of: destination) == Contents())
     }
 }
+
+extension StoreTransferTests {
+    /// A source that a writer commits into while a copy reads its receipts.
+    struct WrittenDuringCopy: HealthStoreTransfer {
+        let store: InMemoryHealthStore
+
+        func batchContext(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
+            await store.batchContext(of: requests, due: due)
+        }
+        func checkStates(of key: StreamKey, ids: [String]?) async throws -> [StoredCheckState] {
+            await store.checkStates(of: key, ids: ids)
+        }
+        func subStreams(of urn: String) async throws -> [SubStreamRecord] { await store.subStreams(of: urn) }
+        func nextDeadline() async throws -> Date? { await store.nextDeadline() }
+        func clock() async throws -> Date? { await store.clock() }
+        func hasReceipt(_ receipt: String) async throws -> Bool { await store.hasReceipt(receipt) }
+        func commit(_ change: StoreChange) async throws { try await store.commit(change) }
+        func streams() async throws -> [StreamSummary] { await store.streams() }
+        func checkStates(urn: String?, subStreamId: String?) async throws -> [StoredCheckState] {
+            await store.checkStates(urn: urn, subStreamId: subStreamId)
+        }
+        func events(_ query: EventQuery) async throws -> [HealthEvent] { await store.events(query) }
+        func isEmpty() async throws -> Bool { await store.isEmpty() }
+        func load<T: Sendable>(_ body: (any HealthStoreLoader) async throws -> T) async throws -> T {
+            try await store.load(body)
+        }
+
+        /// The receipts, after a commit that moves the clock, as a writer's would.
+        func receipts(after receipt: String?, limit: Int) async throws -> [StoredReceipt] {
+            if receipt == nil {
+                var change = StoreChange()
+                change.clock = try #require(await store.clock()).addingTimeInterval(1)
+                try await store.commit(change)
+            }
+            return await store.receipts(after: receipt, limit: limit)
+        }
+    }
+
+    @Test(arguments: kinds)
+    func aCopyOfASourceWrittenMeanwhileFailsAndWritesNothing(kind: StoreKind) async throws {
+        let filled = try #require(try await Self.filledStore(.inMemory) as? InMemoryHealthStore)
+        let destination = try #require(try kind.makeStore() as? any HealthStoreTransfer)
+        await #expect {
+            try await destination.copy(from: WrittenDuringCopy(store: filled))
+        } throws: { error in
+            let error = error as? StorageError
+            return error?.code == .conflict && error?.message.contains("stop its writers") == true
+        }
+        #expect(try await destination.isEmpty())
+    }
+}
