@@ -114,7 +114,7 @@ struct CopyCommand: ConsoleCommand {
         let rate =
             seconds > 0 && counts.events > 0 ? String(format: ", %.0f events/s", Double(counts.events) / seconds) : ""
         console.print(
-            "copied \(Self.describe(counts)) from \(fromName) to \(toName) in \(String(format: "%.1f", seconds)) s\(rate)"
+            "copied \(Self.describe(counts)) from \(fromName) to \(toName) in \(String(format: "%.2f", seconds)) s\(rate)"
         )
     }
 
