@@ -68,14 +68,22 @@ struct DatabaseOptions: ParsableArguments {
     func openWriter(
         command: String, creating: Bool, console: Console, cache: CacheOptions? = nil
     ) async throws -> (store: any HealthStoreQueries & HealthStoreRetention, lock: WriterLock) {
-        let db = location
+        try await Self.openWriter(at: location, command: command, creating: creating, console: console, cache: cache)
+    }
+
+    /// Takes the writer lock of the database at `db` and opens it for writing, as
+    /// ``openWriter(command:creating:console:cache:)`` does.
+    /// - Throws: `ExitCode(2)` after printing who holds the lock or why the database cannot be opened.
+    static func openWriter(
+        at db: String, command: String, creating: Bool, console: Console, cache: CacheOptions? = nil
+    ) async throws -> (store: any HealthStoreQueries & HealthStoreRetention, lock: WriterLock) {
         if PostgresDatabaseURL.isPostgresURL(db) {
-            let store = try await Self.openPostgres(db, creating: creating, readOnly: false, console: console)
+            let store = try await openPostgres(db, creating: creating, readOnly: false, console: console)
             return (store, WriterLock.none)
         }
-        try Self.checkPath(db, creating: creating, console: console)
+        try checkPath(db, creating: creating, console: console)
         let lock = try WriterLock.acquire(database: db, command: command, console: console)
-        let store = try await Self.openStore(at: db, creating: creating, console: console, cache: cache)
+        let store = try await openStore(at: db, creating: creating, console: console, cache: cache)
         return (store, lock)
     }
 

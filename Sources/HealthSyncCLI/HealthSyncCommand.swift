@@ -21,6 +21,7 @@ struct HealthSyncCommand: AsyncParsableCommand {
             DeleteCommand.self,
             ClearErrorsCommand.self,
             SweepCommand.self,
+            CopyCommand.self,
             ServeCommand.self,
             HistoryCommand.self,
             DiffCommand.self,

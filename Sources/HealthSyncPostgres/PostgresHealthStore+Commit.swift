@@ -126,25 +126,7 @@ extension PostgresHealthStore {
                 latest[CheckStateKey(key: state.key, checkStateId: state.checkStateId)] = index
             }
             let states = latest.values.sorted().map { change.savedCheckStates[$0] }
-            _ = try await execute(
-                """
-                INSERT INTO \(unescaped: sql.checkState) (\(unescaped: checkStateColumns))
-                SELECT * FROM unnest(
-                    \(states.map(\.key.urn)), \(states.map(\.key.subStreamId)), \(states.map(\.checkStateId)),
-                    \(states.map(\.checkState.name)), \(states.map(\.checkState.health.rawValue)),
-                    \(states.map(\.checkState.topologyElementIdentifier)),
-                    \(PostgresNullableArray(states.map(\.checkState.message))),
-                    \(states.map(\.lastSeenAt.storedValue)), \(states.map(\.snapshotSequence)),
-                    \(PostgresNullableArray(states.map { $0.liveness.map { Int64($0.interval) } })),
-                    \(PostgresNullableArray(states.map { $0.liveness.map { Int64($0.grace) } })),
-                    \(PostgresNullableArray(states.map { $0.liveness?.silencedAt?.storedValue })))
-                ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET
-                    name = excluded.name, health = excluded.health,
-                    topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message,
-                    lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence,
-                    livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace,
-                    silencedAt = excluded.silencedAt
-                """)
+            _ = try await execute(saveCheckStates(states, sql: sql))
         }
         for key in change.deletedErrors {
             _ = try await execute(
@@ -155,16 +137,7 @@ extension PostgresHealthStore {
                 """)
         }
         for error in change.savedErrors {
-            _ = try await execute(
-                """
-                INSERT INTO \(unescaped: sql.streamError) (\(unescaped: errorColumns))
-                VALUES (\(error.key.urn), \(error.key.subStreamId), \(error.key.streamLevel),
-                    \(error.key.code.rawValue), \(error.level.rawValue), \(error.message), \(error.count),
-                    \(error.firstSeenAt.storedValue), \(error.lastSeenAt.storedValue))
-                ON CONFLICT (urn, subStreamId, streamLevel, code) DO UPDATE SET
-                    level = excluded.level, message = excluded.message, count = excluded.count,
-                    firstSeenAt = excluded.firstSeenAt, lastSeenAt = excluded.lastSeenAt
-                """)
+            _ = try await execute(saveError(error, sql: sql))
         }
         if !change.events.isEmpty {
             // The sequence is the store's: one set by the caller is ignored. The rows are inserted in the order of
@@ -207,6 +180,42 @@ extension PostgresHealthStore {
         }
     }
 
+    /// Inserts `states` in one statement, or replaces those stored (`unnest` of one array per column); no two of them
+    /// may be the same check state.
+    static func saveCheckStates(_ states: [StoredCheckState], sql: Statements) -> PostgresQuery {
+        """
+        INSERT INTO \(unescaped: sql.checkState) (\(unescaped: checkStateColumns))
+        SELECT * FROM unnest(
+            \(states.map(\.key.urn)), \(states.map(\.key.subStreamId)), \(states.map(\.checkStateId)),
+            \(states.map(\.checkState.name)), \(states.map(\.checkState.health.rawValue)),
+            \(states.map(\.checkState.topologyElementIdentifier)),
+            \(PostgresNullableArray(states.map(\.checkState.message))),
+            \(states.map(\.lastSeenAt.storedValue)), \(states.map(\.snapshotSequence)),
+            \(PostgresNullableArray(states.map { $0.liveness.map { Int64($0.interval) } })),
+            \(PostgresNullableArray(states.map { $0.liveness.map { Int64($0.grace) } })),
+            \(PostgresNullableArray(states.map { $0.liveness?.silencedAt?.storedValue })))
+        ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET
+            name = excluded.name, health = excluded.health,
+            topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message,
+            lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence,
+            livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace,
+            silencedAt = excluded.silencedAt
+        """
+    }
+
+    /// Inserts the error record `error`, or replaces the stored one.
+    static func saveError(_ error: ErrorRecord, sql: Statements) -> PostgresQuery {
+        """
+        INSERT INTO \(unescaped: sql.streamError) (\(unescaped: errorColumns))
+        VALUES (\(error.key.urn), \(error.key.subStreamId), \(error.key.streamLevel),
+            \(error.key.code.rawValue), \(error.level.rawValue), \(error.message), \(error.count),
+            \(error.firstSeenAt.storedValue), \(error.lastSeenAt.storedValue))
+        ON CONFLICT (urn, subStreamId, streamLevel, code) DO UPDATE SET
+            level = excluded.level, message = excluded.message, count = excluded.count,
+            firstSeenAt = excluded.firstSeenAt, lastSeenAt = excluded.lastSeenAt
+        """
+    }
+
     /// A check state's key, to keep the last save of each.
     private struct CheckStateKey: Hashable {
         var key: StreamKey
@@ -214,7 +223,7 @@ extension PostgresHealthStore {
     }
 
     /// Every sub-stream column but the key and the version, in the order of ``subStreamColumns``.
-    private static let subStreamValueColumns = [
+    static let subStreamValueColumns = [
         "createdAt", "repeatInterval", "expiryInterval", "snapshotStartedAt", "snapshotClean", "snapshotSequence",
         "lastCompletedAt", "lastMessageAt", "checkpointOffset", "checkpointBatchIndex", "lateDataDeadline",
         "missingStopDeadline", "expiryDeadline", "checkStateExpiryDeadline", "nextDeadline", "messageCount",
@@ -222,7 +231,7 @@ extension PostgresHealthStore {
     ]
 
     /// The values of ``subStreamValueColumns``, bound in their order from parameter `$1` on.
-    private static func subStreamValues(_ subStream: SubStreamRecord) -> PostgresBindings {
+    static func subStreamValues(_ subStream: SubStreamRecord) -> PostgresBindings {
         let deadlines = subStream.deadlines
         let metrics = subStream.metrics
         var binds = PostgresBindings(capacity: subStreamValueColumns.count + 3)

@@ -264,8 +264,31 @@ extension PostgresHealthStore: HealthStoreQueries {
     /// - Throws: ``HealthSync/StorageError``.
     public func events(_ query: EventQuery) async throws(StorageError) -> [HealthEvent] {
         if let limit = query.limit, limit <= 0 { return [] }
+        return try await events(query, after: nil, limit: query.limit, what: "reading events")
+    }
+
+    /// One page of events, read from the `event_at` index (time, then sequence) from the position on: the page, never
+    /// the events of the position's instant before it, is read, however many events share one instant.
+    ///
+    /// Oldest first, as ``events(_:)``; the query's own `limit` is ignored.
+    /// - Throws: ``HealthSync/StorageError``.
+    public func events(
+        _ query: EventQuery,
+        after position: EventPosition?,
+        limit: Int
+    ) async throws(StorageError) -> [HealthEvent] {
+        try await events(query, after: position, limit: max(1, limit), what: "reading a page of events")
+    }
+
+    /// The events matching `query` after `position`, at most `limit` (all when `nil`), oldest first.
+    private func events(
+        _ query: EventQuery,
+        after position: EventPosition?,
+        limit: Int?,
+        what: String
+    ) async throws(StorageError) -> [HealthEvent] {
         let (sql, logger) = (self.sql, self.logger)
-        return try await connection("reading events") { connection in
+        return try await connection(what) { connection in
             var statement = PostgresQuery(
                 unsafeSQL: "SELECT \(Self.eventColumns) FROM \(sql.event) WHERE true")
             func condition(_ text: String, _ value: some PostgresDynamicTypeEncodable) {
@@ -277,8 +300,14 @@ extension PostgresHealthStore: HealthStoreQueries {
             if let checkStateId = query.checkStateId { condition("checkStateId =", checkStateId) }
             if let since = query.since { condition("at >=", since.storedValue) }
             if let until = query.until { condition("at <=", until.storedValue) }
+            if let position {
+                let first = statement.binds.count + 1
+                statement.sql += " AND (at, sequence) > ($\(first), $\(first + 1))"
+                statement.binds.append(position.at.storedValue)
+                statement.binds.append(position.sequence)
+            }
             statement.sql += " ORDER BY at, sequence"
-            if let limit = query.limit {
+            if let limit {
                 statement.sql += " LIMIT $\(statement.binds.count + 1)"
                 statement.binds.append(Int64(limit))
             }

@@ -129,22 +129,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             }
         }
         if !change.savedCheckStates.isEmpty {
-            let statement = try DirectStatement(db, sql: upsertCheckStateSQL)
-            for state in change.savedCheckStates {
-                let checkState = state.checkState
-                statement.bind(8, state.lastSeenAt.storedValue)
-                statement.bind(9, state.snapshotSequence)
-                statement.bind(10, (state.liveness?.interval).map(Int64.init))
-                statement.bind(11, (state.liveness?.grace).map(Int64.init))
-                statement.bind(12, state.liveness?.silencedAt?.storedValue)
-                try statement.execute(
-                    bindingTexts: [
-                        state.key.urn, state.key.subStreamId, checkState.checkStateId, checkState.name,
-                        checkState.health.rawValue, checkState.topologyElementIdentifier, checkState.message,
-                    ],
-                    from: 1
-                )
-            }
+            try save(change.savedCheckStates, in: db)
         }
         if !change.deletedErrors.isEmpty {
             let statement = try db.cachedStatement(
@@ -155,14 +140,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             }
         }
         if !change.savedErrors.isEmpty {
-            let statement = try db.cachedStatement(sql: upsertErrorSQL)
-            for error in change.savedErrors {
-                try statement.execute(arguments: [
-                    error.key.urn, error.key.subStreamId, error.key.streamLevel, error.key.code.rawValue,
-                    error.level.rawValue, error.message, error.count, error.firstSeenAt.storedValue,
-                    error.lastSeenAt.storedValue,
-                ])
-            }
+            try save(change.savedErrors, in: db)
         }
         if !change.events.isEmpty {
             let statement = try DirectStatement(db, sql: insertEventSQL)
@@ -195,6 +173,38 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         }
     }
 
+    /// Inserts or replaces `states` (an upsert per check state, through the SQLite C API).
+    static func save(_ states: [StoredCheckState], in db: Database) throws {
+        let statement = try DirectStatement(db, sql: upsertCheckStateSQL)
+        for state in states {
+            let checkState = state.checkState
+            statement.bind(8, state.lastSeenAt.storedValue)
+            statement.bind(9, state.snapshotSequence)
+            statement.bind(10, (state.liveness?.interval).map(Int64.init))
+            statement.bind(11, (state.liveness?.grace).map(Int64.init))
+            statement.bind(12, state.liveness?.silencedAt?.storedValue)
+            try statement.execute(
+                bindingTexts: [
+                    state.key.urn, state.key.subStreamId, checkState.checkStateId, checkState.name,
+                    checkState.health.rawValue, checkState.topologyElementIdentifier, checkState.message,
+                ],
+                from: 1
+            )
+        }
+    }
+
+    /// Inserts or replaces the error records `errors`.
+    static func save(_ errors: [ErrorRecord], in db: Database) throws {
+        let statement = try db.cachedStatement(sql: upsertErrorSQL)
+        for error in errors {
+            try statement.execute(arguments: [
+                error.key.urn, error.key.subStreamId, error.key.streamLevel, error.key.code.rawValue,
+                error.level.rawValue, error.message, error.count, error.firstSeenAt.storedValue,
+                error.lastSeenAt.storedValue,
+            ])
+        }
+    }
+
     // MARK: Records with versions
 
     private static func save(_ stream: StreamRecord, in db: Database) throws {
@@ -222,20 +232,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     }
 
     private static func save(_ subStream: SubStreamRecord, in db: Database) throws {
-        let deadlines = subStream.deadlines
-        let metrics = subStream.metrics
-        // Every column but the key and the version, in the order of `subStreamValueColumns`.
-        let values: StatementArguments = [
-            subStream.createdAt.storedValue,
-            subStream.intervals?.repeatInterval, subStream.intervals?.expiryInterval,
-            subStream.openSnapshot?.startedAt.storedValue, subStream.openSnapshot?.clean,
-            subStream.snapshotSequence, subStream.lastCompletedAt?.storedValue, subStream.lastMessageAt.storedValue,
-            subStream.checkpoint?.offset, subStream.checkpoint?.batchIndex,
-            deadlines.lateData?.storedValue, deadlines.missingStop?.storedValue, deadlines.expiry?.storedValue,
-            deadlines.checkStateExpiry?.storedValue, subStream.nextDeadline?.storedValue,
-            metrics.messages, metrics.creates, metrics.updates, metrics.deletes, metrics.totalLatency,
-            metrics.lastLatency, deadlines.silence?.storedValue,
-        ]
+        let values = subStreamValues(subStream)
         let key: StatementArguments = [subStream.key.urn, subStream.key.subStreamId]
         if subStream.version == 0 {
             let statement = try db.cachedStatement(sql: insertSubStreamSQL)
@@ -248,6 +245,23 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         }
     }
 
+    /// Every column of `subStream` but the key and the version, in the order of ``subStreamValueColumns``.
+    static func subStreamValues(_ subStream: SubStreamRecord) -> StatementArguments {
+        let deadlines = subStream.deadlines
+        let metrics = subStream.metrics
+        return [
+            subStream.createdAt.storedValue,
+            subStream.intervals?.repeatInterval, subStream.intervals?.expiryInterval,
+            subStream.openSnapshot?.startedAt.storedValue, subStream.openSnapshot?.clean,
+            subStream.snapshotSequence, subStream.lastCompletedAt?.storedValue, subStream.lastMessageAt.storedValue,
+            subStream.checkpoint?.offset, subStream.checkpoint?.batchIndex,
+            deadlines.lateData?.storedValue, deadlines.missingStop?.storedValue, deadlines.expiry?.storedValue,
+            deadlines.checkStateExpiry?.storedValue, subStream.nextDeadline?.storedValue,
+            metrics.messages, metrics.creates, metrics.updates, metrics.deletes, metrics.totalLatency,
+            metrics.lastLatency, deadlines.silence?.storedValue,
+        ]
+    }
+
     /// Fails the commit with a conflict unless the last statement changed exactly one row.
     private static func expectOneChange(_ db: Database, _ what: @autoclosure () -> String) throws {
         guard db.changesCount == 1 else {
@@ -257,7 +271,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
 
     // MARK: SQL
 
-    private static let subStreamValueColumns = [
+    static let subStreamValueColumns = [
         "createdAt", "repeatInterval", "expiryInterval", "snapshotStartedAt", "snapshotClean", "snapshotSequence",
         "lastCompletedAt", "lastMessageAt", "checkpointOffset", "checkpointBatchIndex", "lateDataDeadline",
         "missingStopDeadline", "expiryDeadline", "checkStateExpiryDeadline", "nextDeadline", "messageCount",

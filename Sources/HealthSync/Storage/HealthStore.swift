@@ -78,6 +78,7 @@ public struct DueTimers: Sendable, Hashable {
 /// What only some callers need is a capability of its own, which a store adopts when it can:
 /// - ``HealthStoreQueries``: the listings the HTTP status API, the CLI and the audit read.
 /// - ``HealthStoreRetention``: pruning of events and receipts; no defaults.
+/// - ``HealthStoreTransfer``: a whole store read a page at a time and loaded in one transaction (`healthsync copy`).
 /// - ``PipelinedHealthStore``: commits queued while the next batch is read; the processor looks for it once, at
 ///   its init, and otherwise waits for each commit before the next.
 /// - ``HealthStoreProbing``: whether the store's file is still fit to acknowledge into.

@@ -3,19 +3,20 @@ import Foundation
 /// A ``HealthStore`` in memory: for tests, replays and audits that need no database file.
 ///
 /// Commits are atomic: versions and the receipt are checked before anything is written. It answers
-/// ``HealthStoreQueries`` and ``HealthStoreRetention``; it does not adopt ``PipelinedHealthStore``, which would gain
-/// it nothing (every call is one hop onto the actor), so the processor waits for each of its commits before the next.
+/// ``HealthStoreQueries``, ``HealthStoreRetention``, ``HealthStoreSnapshots`` and ``HealthStoreTransfer``; it does
+/// not adopt ``PipelinedHealthStore``, which would gain it nothing (every call is one hop onto the actor), so the processor waits for each of its commits before the next.
 public actor InMemoryHealthStore: HealthStoreQueries, HealthStoreRetention, HealthStoreSnapshots {
-    private var streamRecords: [String: StreamRecord] = [:]
-    private var subStreamRecords: [StreamKey: SubStreamRecord] = [:]
-    private var subStreamsByURN: [String: Set<String>] = [:]
-    private var checkStateRecords: [StreamKey: [String: StoredCheckState]] = [:]
-    private var errorRecords: [String: [ErrorKey: ErrorRecord]] = [:]
-    private var eventLog: [HealthEvent] = []
-    private var nextSequence: Int64 = 1
-    private var processorClock: Date?
+    // Internal, not private: the transfer extension (`InMemoryHealthStore+Transfer.swift`) reads and loads them.
+    var streamRecords: [String: StreamRecord] = [:]
+    var subStreamRecords: [StreamKey: SubStreamRecord] = [:]
+    var subStreamsByURN: [String: Set<String>] = [:]
+    var checkStateRecords: [StreamKey: [String: StoredCheckState]] = [:]
+    var errorRecords: [String: [ErrorKey: ErrorRecord]] = [:]
+    var eventLog: [HealthEvent] = []
+    var nextSequence: Int64 = 1
+    var processorClock: Date?
     /// Committed receipts with the clock they were committed with.
-    private var receipts: [String: Date?] = [:]
+    var receipts: [String: Date?] = [:]
 
     /// Creates an empty store.
     public init() {}
