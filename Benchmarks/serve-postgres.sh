@@ -6,22 +6,25 @@
 # .ci/postgres.sh with HEALTHSYNC_PG_DURABLE=1, on this machine too).
 #
 #   Benchmarks/serve-postgres.sh [--seconds 20] [--connections 16] [--check-states 100] [--port 7277] [--rounds 1]
-#                                [--churn] [--dir DIR]
+#                                [--churn] [--same-streams] [--dir DIR]
 #
-# With two replicas, each has its own wrk with half the connections, both posting all 64 streams (the second starts
-# half-way through them), as a load balancer spreading one source's envelopes over replicas does: envelopes of one
-# stream then meet on different replicas, which the versions of the store serialize.
+# With two replicas, each has its own wrk with half the connections, both posting all 64 streams round-robin, each
+# wrk thread from its own quarter of them, as independent agents behind a load balancer do. With --same-streams the
+# two replicas' wrks post the same streams at the same moments: every envelope meets one of the same stream on the
+# other replica, which the versions of the store serialize (one waits for the other's row lock and retries), the
+# worst case of a load balancer that spreads one source's envelopes over replicas.
 #
 # Per configuration it prints acknowledged check states and envelopes per second, latency percentiles of wrk, the
-# answers other than 200, and the CPU time (user + system) per acknowledged check state of the replicas and of the
-# PostgreSQL server (all its processes). --rounds N repeats the three configurations N times, alternating, so that
+# answers other than 200, the CPU time (user + system) per acknowledged check state of the replicas and of the
+# PostgreSQL server (all its processes), the WAL PostgreSQL wrote per check state, and what the server's active
+# sessions waited for (sampled every 100 ms). --rounds N repeats the three configurations N times, alternating, so that
 # medians can be taken on a noisy machine. Runs as root (PostgreSQL runs as the postgres user) or as a user who can
 # run initdb.
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./serve-common.sh
 
-seconds=20 connections=16 checks=100 port=7277 rounds=1 variants=1 dir="${HEALTHSYNC_BENCH_DIR:-}"
+seconds=20 connections=16 checks=100 port=7277 rounds=1 variants=1 same=0 dir="${HEALTHSYNC_BENCH_DIR:-}"
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds=$2; shift 2 ;;
@@ -30,8 +33,9 @@ while [ $# -gt 0 ]; do
         --port) port=$2; shift 2 ;;
         --rounds) rounds=$2; shift 2 ;;
         --churn) variants=4; shift ;;
+        --same-streams) same=1; shift ;;
         --dir) dir=$2; shift 2 ;;
-        *) echo "usage: $0 [--seconds N] [--connections N] [--check-states N] [--port N] [--rounds N] [--churn] [--dir DIR]" >&2
+        *) echo "usage: $0 [--seconds N] [--connections N] [--check-states N] [--port N] [--rounds N] [--churn] [--same-streams] [--dir DIR]" >&2
            exit 2 ;;
     esac
 done
@@ -104,6 +108,8 @@ drive() {
     local serve_before pg_before
     serve_before=$(cpu_ticks "${servers[@]}")
     pg_before=$(cpu_ticks $(postgres_pids))
+    local wal_before
+    wal_before=$(psql "$url" -At -c "SELECT pg_current_wal_lsn()")
     # Sample what the server's active sessions wait for, every 100 ms, while wrk runs (PostgreSQL only).
     local sampler=""
     if [ "$name" != sqlite ]; then
@@ -115,8 +121,10 @@ drive() {
         sampler=$!
     fi
     for ((i = 0; i < replicas; i++)); do
-        # A replica's wrk starts at its own share of the streams (Load/post.lua, SPREAD=1 with two threads).
+        # A replica's wrk threads start at their own quarter of the streams (Load/post.lua: SPREAD=1 puts the two
+        # threads half-way apart, OFFSET moves the second replica's a quarter on), unless --same-streams.
         BODIES="$dir/bodies" CHECKS="$checks" COUNT=$((64 * variants)) STREAMS=64 SPREAD=1 \
+            OFFSET=$(( same ? 0 : i * 64 / (2 * replicas) )) \
             wrk -t2 -c"$per" -d"${seconds}s" -s Load/post.lua "http://127.0.0.1:$((port + i))" \
             > "$dir/wrk-$i.out" &
         pids+=($!)
@@ -132,16 +140,20 @@ drive() {
     fi
     local serve_cpu=$(( $(cpu_ticks "${servers[@]}") - serve_before ))
     local pg_cpu=$(( $(cpu_ticks $(postgres_pids)) - pg_before ))
+    # WAL written meanwhile (the SQLite run writes none to PostgreSQL's).
+    local wal
+    wal=$(psql "$url" -At -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_before')")
     cat "$dir"/wrk-*.out | grep '^RESULT' | awk -v name="$name" -v s="$checks" -v scpu="$serve_cpu" \
-        -v pcpu="$pg_cpu" -v hz="$ticks_per_second" -v pg="$([ "$name" = sqlite ] && echo 0 || echo 1)" '
+        -v pcpu="$pg_cpu" -v wal="$wal" -v hz="$ticks_per_second" -v pg="$([ "$name" = sqlite ] && echo 0 || echo 1)" '
         function field(line, key,    m) { match(line, key "=[0-9.]+"); return substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1) }
         { requests += field($0, "requests"); seconds = field($0, "seconds") > seconds ? field($0, "seconds") : seconds
           bad += field($0, "non_2xx") + field($0, "socket_errors")
           p50 = field($0, "p50_ms") > p50 ? field($0, "p50_ms") : p50; p99 = field($0, "p99_ms") > p99 ? field($0, "p99_ms") : p99 }
         END {
             states = requests * s
-            printf "%-22s %12.0f %16.0f %9s %9s %8d %16.1f %16s\n", name, requests / seconds, states / seconds, p50, p99,
-                bad, (states > 0 ? scpu / hz * 1e6 / states : 0), (pg ? sprintf("%.1f", states > 0 ? pcpu / hz * 1e6 / states : 0) : "-")
+            printf "%-22s %12.0f %16.0f %9s %9s %8d %16.1f %16s %12s\n", name, requests / seconds, states / seconds, p50, p99,
+                bad, (states > 0 ? scpu / hz * 1e6 / states : 0), (pg ? sprintf("%.1f", states > 0 ? pcpu / hz * 1e6 / states : 0) : "-"),
+                (pg ? sprintf("%.0f", states > 0 ? wal / states : 0) : "-")
         }'
     rm -f "$dir"/wrk-*.out
     if [ -n "$sampler" ]; then cat "$dir/waits.summary"; fi
@@ -149,8 +161,8 @@ drive() {
 
 echo "== $connections connections, $seconds s per configuration, $checks check states per envelope, 64 streams" \
     "(snapshot variants per stream: $variants), $rounds round(s)"
-printf "%-22s %12s %16s %9s %9s %8s %16s %16s\n" "configuration" "envelopes/s" "check states/s" "p50 ms" "p99 ms" \
-    "non-200" "serve CPU µs/cs" "PG CPU µs/cs"
+printf "%-22s %12s %16s %9s %9s %8s %16s %16s %12s\n" "configuration" "envelopes/s" "check states/s" "p50 ms" "p99 ms" \
+    "non-200" "serve CPU µs/cs" "PG CPU µs/cs" "WAL B/cs"
 for ((round = 1; round <= rounds; round++)); do
     rm -f "$dir"/serve.sqlite*
     serve_on "$dir/serve.sqlite" "$port"

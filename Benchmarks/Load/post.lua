@@ -22,8 +22,11 @@ function setup(thread)
   threads = threads + 1
   thread:set("index", threads - 1)
 end
+-- OFFSET: where the threads start among the bodies (serve-postgres.sh gives each replica's wrk its own share).
+local offset = tonumber(os.getenv("OFFSET") or "0")
 function init(args)
   if spread then counter = (index or 0) * math.floor(streams / 2) end
+  counter = counter + offset
 end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
