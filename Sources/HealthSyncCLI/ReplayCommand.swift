@@ -12,7 +12,9 @@ struct ReplayCommand: ConsoleCommand {
             named <stdin> in messages. An empty file is replayed with a warning. A directory stands for every \
             .json and .jsonl file below it in path order (files named expected.json, which hold fixture \
             expectations, are skipped). Envelopes are applied in file order at their collection_timestamp; timers \
-            due before each fire first. Envelopes a previous replay of the same file applied are skipped. \
+            due before each fire first. Up to --envelopes-per-commit envelopes are committed in one transaction, with \
+            their receipts: an interrupted replay leaves whole envelopes only, and envelopes a previous replay of the \
+            same file applied are skipped. \
             Rejections are printed as FILE:LINE: JSON-PATH: reason. A --start or --until more than a day past wall \
             time needs --yes (the clock never goes back).
 
@@ -44,6 +46,12 @@ struct ReplayCommand: ConsoleCommand {
     @Flag(help: "After the summary, print the resulting check states as `healthsync state` does.")
     var showState = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Apply up to COUNT envelopes per transaction; 1 commits each on its own. The result is the same.",
+            valueName: "count"))
+    var envelopesPerCommit = Replayer.defaultEnvelopesPerCommit
+
     @Flag(help: "Confirm a --start or --until more than a day past wall time.")
     var yes = false
 
@@ -59,6 +67,9 @@ struct ReplayCommand: ConsoleCommand {
     func validate() throws {
         if let start, let until, until.date < start.date {
             throw ValidationError("--until must not be earlier than --start.")
+        }
+        if envelopesPerCommit < 1 {
+            throw ValidationError("--envelopes-per-commit must be at least 1.")
         }
     }
 
@@ -93,7 +104,8 @@ struct ReplayCommand: ConsoleCommand {
             try ClockJump(from: clock, to: time.date, wallTime: SystemClock().now, retention: nil)
                 .require(confirmed: yes, command: "replay", alternatives: "", console: console)
         }
-        let replayer = Replayer(processor: processor, decoder: EnvelopeDecoder(strict: strict))
+        var replayer = Replayer(processor: processor, decoder: EnvelopeDecoder(strict: strict))
+        replayer.envelopesPerCommit = envelopesPerCommit
         let outcome = try await replayer.replay(sources, start: start?.date, until: until?.date)
         for rejection in outcome.rejections { console.printError(rejection.description) }
         for warning in outcome.warnings { console.printError("warning: \(warning)") }

@@ -19,7 +19,8 @@ extension PostgresHealthStore {
     ///
     /// - Throws: ``HealthSync/StorageError`` with ``HealthSync/StorageError/Code/conflict`` when a version no longer
     ///   matches, a record to insert exists, or the change refers to a stream or sub-stream that is not stored;
-    ///   ``HealthSync/StorageError/Code/duplicateReceipt`` when the receipt exists. In every case nothing is written.
+    ///   ``HealthSync/StorageError/Code/duplicateReceipt`` when one of its receipts exists (or it lists one twice). In
+    ///   every case nothing is written.
     public func commit(_ change: StoreChange) async throws(StorageError) {
         guard !change.isEmpty else { return }
         let (sql, logger) = (self.sql, self.logger)
@@ -44,10 +45,18 @@ extension PostgresHealthStore {
             }
         }
 
-        if let receipt = change.receipt,
-            try await execute("SELECT 1 FROM \(unescaped: sql.receipt) WHERE receipt = \(receipt)") > 0
-        {
-            throw StorageError(code: .duplicateReceipt, message: "receipt \(receipt) was already committed")
+        if !change.receipts.isEmpty {
+            let receipts = change.receipts
+            if let stored = try await connection.rows(
+                "SELECT receipt FROM \(unescaped: sql.receipt) WHERE receipt = ANY(\(receipts)) LIMIT 1",
+                logger: logger
+            ).first {
+                let receipt = try stored.decode(String.self)
+                throw StorageError(code: .duplicateReceipt, message: "receipt \(receipt) was already committed")
+            }
+            if receipts.count > 1, Set(receipts).count < receipts.count {
+                throw StorageError(code: .duplicateReceipt, message: "the change lists a receipt twice")
+            }
         }
         for deletion in change.deletedStreams {
             try await expectOneRow(
@@ -173,10 +182,12 @@ extension PostgresHealthStore {
                 ON CONFLICT (backend) DO UPDATE SET clock = greatest(state.clock, excluded.clock)
                 """)
         }
-        if let receipt = change.receipt {
+        if !change.receipts.isEmpty {
             _ = try await execute(
-                "INSERT INTO \(unescaped: sql.receipt) (receipt, clock) VALUES (\(receipt), \(change.clock?.storedValue))"
-            )
+                """
+                INSERT INTO \(unescaped: sql.receipt) (receipt, clock)
+                SELECT receipt, \(change.clock?.storedValue) FROM unnest(\(change.receipts)) AS r(receipt)
+                """)
         }
     }
 

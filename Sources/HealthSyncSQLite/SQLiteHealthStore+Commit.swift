@@ -14,8 +14,8 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     ///
     /// - Throws: ``HealthSync/StorageError`` with ``HealthSync/StorageError/Code/conflict`` when a version no
     ///   longer matches, a record to insert exists, or the change refers to a stream or sub-stream that is not
-    ///   stored; ``HealthSync/StorageError/Code/duplicateReceipt`` when the receipt exists. In every case nothing
-    ///   is written.
+    ///   stored; ``HealthSync/StorageError/Code/duplicateReceipt`` when one of its receipts exists (or it lists one
+    ///   twice). In every case nothing is written.
     public func commit(_ change: StoreChange) async throws(StorageError) {
         guard !change.isEmpty else { return }
         let cache = self.cache
@@ -73,10 +73,13 @@ extension SQLiteHealthStore: PipelinedHealthStore {
 
     /// Applies `change` inside the current transaction; throws to roll it back.
     static func apply(_ change: StoreChange, in db: Database) throws {
-        if let receipt = change.receipt {
+        if !change.receipts.isEmpty {
             let existing = try db.cachedStatement(sql: "SELECT 1 FROM receipt WHERE receipt = ?")
-            if try Row.fetchOne(existing, arguments: [receipt]) != nil {
+            for receipt in change.receipts where try Row.fetchOne(existing, arguments: [receipt]) != nil {
                 throw StorageError(code: .duplicateReceipt, message: "receipt \(receipt) was already committed")
+            }
+            if change.receipts.count > 1, Set(change.receipts).count < change.receipts.count {
+                throw StorageError(code: .duplicateReceipt, message: "the change lists a receipt twice")
             }
         }
 
@@ -167,9 +170,10 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                     """)
             try statement.execute(arguments: [clock.storedValue])
         }
-        if let receipt = change.receipt {
+        if !change.receipts.isEmpty {
             let statement = try db.cachedStatement(sql: "INSERT INTO receipt (receipt, clock) VALUES (?, ?)")
-            try statement.execute(arguments: [receipt, change.clock?.storedValue])
+            let clock = change.clock?.storedValue
+            for receipt in change.receipts { try statement.execute(arguments: [receipt, clock]) }
         }
     }
 

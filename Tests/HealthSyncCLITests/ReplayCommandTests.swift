@@ -284,6 +284,7 @@ import Testing
         ["replay", "f.json", "--late-grace", "nan"],
         ["replay", "f.json", "--start", "200", "--until", "100"],
         ["replay", "f.json", "--context-cache=-1"],
+        ["replay", "f.json", "--envelopes-per-commit", "0"],
     ])
     func badArgumentsAreUsageErrors(arguments: [String]) throws {
         let error = #expect(throws: (any Error).self) { try HealthSyncCommand.parseAsRoot(arguments) }

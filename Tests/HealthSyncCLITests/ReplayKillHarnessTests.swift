@@ -11,6 +11,10 @@ import Testing
 ///
 /// `HEALTHSYNC_KILL_HARNESS_KILLS` sets the number of kills (default 10) and `HEALTHSYNC_KILL_HARNESS_SECONDS` bounds
 /// the time spent killing (default 600 s), for the long run.
+///
+/// The replay commits many envelopes per transaction (``Replayer/envelopesPerCommit``: 7, 16 or the default, by kill);
+/// the reference applies them one at a time. A record committed once for several envelopes has a lower version than one committed once per envelope,
+/// so statuses are compared without the sub-stream records' versions (a model lock the processor alone reads).
 @Suite(.serialized) struct ReplayKillHarnessTests {
     static let environment = ProcessInfo.processInfo.environment
     static let kills = environment["HEALTHSYNC_KILL_HARNESS_KILLS"].flatMap(Int.init) ?? 10
@@ -36,7 +40,9 @@ import Testing
             let started = ContinuousClock.now
             var landed = 0
             for attempt in 0..<Self.kills where ContinuousClock.now - started < .seconds(Self.seconds) {
-                let process = try ReplayCrashTests.start(binary, arguments)
+                // Batches of several sizes, so that kills land between commits of several envelopes each.
+                let perCommit = ["--envelopes-per-commit", String([7, 16, 256][attempt % 3])]
+                let process = try ReplayCrashTests.start(binary, arguments + perCommit)
                 usleep(UInt32(2_000 + generator.next() % 250_000))
                 if process.isRunning {
                     kill(process.processIdentifier, SIGKILL)
@@ -98,10 +104,18 @@ import Testing
         else { return false }
         for summary in try await expected.streams() {
             guard try await actual.errors(of: summary.urn) == expected.errors(of: summary.urn),
-                try await actual.status(of: summary.urn) == expected.status(of: summary.urn)
+                try await withoutVersions(actual.status(of: summary.urn))
+                    == withoutVersions(expected.status(of: summary.urn))
             else { return false }
         }
         return true
+    }
+
+    /// `status` with every sub-stream record's version set to 0.
+    static func withoutVersions(_ status: StreamStatus?) -> StreamStatus? {
+        guard var status else { return nil }
+        for index in status.subStreams.indices { status.subStreams[index].record.version = 0 }
+        return status
     }
 
     static func expectSameState(
@@ -120,7 +134,9 @@ import Testing
         #expect(try await actual.clock() == expectedClock, "\(what): clock")
         for summary in try await expected.streams() {
             #expect(try await actual.errors(of: summary.urn) == expected.errors(of: summary.urn), "\(what): errors")
-            #expect(try await actual.status(of: summary.urn) == expected.status(of: summary.urn), "\(what): status")
+            #expect(
+                try await withoutVersions(actual.status(of: summary.urn))
+                    == withoutVersions(expected.status(of: summary.urn)), "\(what): status")
         }
     }
 }

@@ -56,22 +56,36 @@ import Testing
         #expect(totals.timers > 50, "\(totals)")
     }
 
+    /// Entries with receipts drawn from a small pool, so that some were committed by an earlier batch and some repeat
+    /// inside one: a batch skips exactly the entries `apply` one at a time skips, and applies the others the same.
+    @Test(arguments: StoreKind.inMemoryKinds + StoreKind.postgresKinds)
+    func batchesWithReceiptsSkipWhatOneAtATimeSkips(_ kind: StoreKind) async throws {
+        var skipped = 0
+        for sequence in 0..<12 {
+            let outcome = try await Self.compare(kind, seed: UInt64(7_000 + sequence), steps: 60, receiptPool: 60)
+            skipped += outcome.skipped
+        }
+        #expect(skipped > 20, "receipts repeat across and inside batches")
+    }
+
     /// Replays one random sequence into two processors over fresh stores of `kind`: one applies every envelope on
     /// its own (with a receipt, which keeps `apply` off the batch path), the other applies runs of consecutive
     /// envelopes as batches of random size. Both use small sweep batches, so that the backlog path of
-    /// `apply(batch:)` runs too.
+    /// `apply(batch:)` runs too. With a `receiptPool`, the batch entries carry receipts drawn from that many, which
+    /// both apply with.
     static func compare(
         _ kind: StoreKind,
         seed: UInt64,
-        steps: Int
-    ) async throws -> (batches: Int, envelopes: Int, timers: Int) {
+        steps: Int,
+        receiptPool: Int? = nil
+    ) async throws -> (batches: Int, envelopes: Int, timers: Int, skipped: Int) {
         let configuration = HealthProcessor.Configuration(sweepBatchSize: 2)
         let single = HealthProcessor(store: try kind.makeStore(), configuration: configuration)
         let batched = HealthProcessor(store: try kind.makeStore(), configuration: configuration)
         var generator = SequenceGenerator(seed: seed)
         var sizes = SeededRandom(seed: seed &* 31)
         var pending: [HealthProcessor.BatchEntry] = []
-        var outcome = (batches: 0, envelopes: 0, timers: 0)
+        var outcome = (batches: 0, envelopes: 0, timers: 0, skipped: 0)
         var receipts = 0
 
         func flush(_ context: Comment) async throws {
@@ -80,13 +94,15 @@ import Testing
             for entry in pending {
                 // With a receipt, `apply` takes its own path: timers committed by a sweep, then the envelope.
                 receipts += 1
-                expected.append(try await single.apply(entry.envelope, at: entry.now, receipt: "r\(receipts)"))
+                let receipt = entry.receipt ?? "r\(receipts)"
+                expected.append(try await single.apply(entry.envelope, at: entry.now, receipt: receipt))
             }
             let actual = try await batched.apply(batch: pending)
             #expect(actual == expected, context)
             outcome.batches += 1
             outcome.envelopes += pending.count
             outcome.timers += actual.reduce(0) { $0 + ($1.timers?.timersFired ?? 0) }
+            outcome.skipped += actual.filter(\.alreadyApplied).count
             pending = []
         }
 
@@ -95,7 +111,9 @@ import Testing
             let context = Comment(rawValue: "seed \(seed), step \(step): \(action)")
             if case .envelope(let text, let time) = action {
                 guard let envelope = try? EnvelopeDecoder().decode(Array(text.utf8)) else { continue }
-                pending.append(HealthProcessor.BatchEntry(envelope, at: Date(timeIntervalSince1970: time)))
+                let receipt = receiptPool.map { "k\(sizes.below($0))" }
+                pending.append(
+                    HealthProcessor.BatchEntry(envelope, at: Date(timeIntervalSince1970: time), receipt: receipt))
                 if pending.count >= 1 + sizes.below(6) { try await flush(context) }
                 continue
             }

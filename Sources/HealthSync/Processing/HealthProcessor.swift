@@ -167,7 +167,7 @@ public final class HealthProcessor: Sendable {
 
     // MARK: Batches
 
-    /// One envelope of a batch for ``apply(batch:)``: what ``apply(_:at:receivedAt:receipt:)`` takes, but a receipt.
+    /// One envelope of a batch for ``apply(batch:)``: what ``apply(_:at:receivedAt:receipt:)`` takes.
     public struct BatchEntry: Sendable {
         /// The decoded envelope.
         public var envelope: Envelope
@@ -175,27 +175,38 @@ public final class HealthProcessor: Sendable {
         public var now: Date
         /// When the intake received it, for the latency metric; `nil` means `now`.
         public var receivedAt: Date?
+        /// An idempotency key, as for ``HealthProcessor/apply(_:at:receivedAt:receipt:)``: an entry whose receipt
+        /// was committed before (or comes earlier in the same batch) is not applied and comes back with
+        /// ``IntakeResult/alreadyApplied`` set.
+        public var receipt: String?
 
         /// Creates an entry.
         /// - Parameters:
         ///   - envelope: the decoded envelope.
         ///   - now: the processor time to apply it at.
         ///   - receivedAt: when the intake received it; defaults to `now`.
-        public init(_ envelope: Envelope, at now: Date, receivedAt: Date? = nil) {
+        ///   - receipt: an idempotency key; `nil` for none.
+        public init(_ envelope: Envelope, at now: Date, receivedAt: Date? = nil, receipt: String? = nil) {
             self.envelope = envelope
             self.now = now
             self.receivedAt = receivedAt
+            self.receipt = receipt
         }
     }
 
     /// Applies several envelopes in order, as one atomic commit (group commit).
     ///
-    /// The outcome is that of applying them one by one with ``apply(_:at:receivedAt:receipt:)`` (without receipts),
-    /// in order: each envelope is applied at its own time (never before the previous one's), after the timers due
-    /// strictly before that time fired at their deadlines, and gets its own ``IntakeResult`` with its own counts,
-    /// timers and rejections. Only the commits differ: everything, the timers included, is staged in one working set
-    /// and committed as one ``StoreChange``, so that many small envelopes cost one transaction (and one sync) instead
+    /// The outcome is that of applying them one by one with ``apply(_:at:receivedAt:receipt:)``, in order: each
+    /// envelope is applied at its own time (never before the previous one's), after the timers due strictly before
+    /// that time fired at their deadlines, and gets its own ``IntakeResult`` with its own counts, timers and
+    /// rejections. Only the commits differ: everything, the timers included, is staged in one working set and
+    /// committed as one ``StoreChange``, so that many small envelopes cost one transaction (and one sync) instead
     /// of one each.
+    ///
+    /// Entries with a ``BatchEntry/receipt`` are skipped when their receipt was committed before or an earlier entry
+    /// of the batch has it: they come back with ``IntakeResult/alreadyApplied`` set and, as with one envelope at a
+    /// time, neither move the clock nor fire timers. The receipts of the entries applied are committed with them, in
+    /// the one commit: a crash leaves all of the batch's envelopes and receipts stored, or none.
     ///
     /// When more timers are due before the first envelope than one sweep commit handles
     /// (``Configuration/sweepBatchSize``), they are first fired and committed as ``advance(to:)`` would, in sweep
@@ -212,40 +223,111 @@ public final class HealthProcessor: Sendable {
     /// - Throws: ``StorageError`` when the store fails; nothing of the envelopes is then stored (timers fired
     ///   beforehand in their own sweep commits, as described above, stay committed).
     public func apply(batch entries: [BatchEntry]) async throws -> [IntakeResult] {
-        guard let first = entries.first else { return [] }
+        guard !entries.isEmpty else { return [] }
         return try await exclusively {
-            let start = try await effectiveTime(first.now)
-            let end = entries.reduce(start) { max($0, $1.now) }
-            // One store call reads the committed deadlines due before the batch's last time and every sub-stream the
-            // envelopes name. When more are due than a sweep batch (a backlog after downtime), the ones due before
-            // the first envelope are fired in sweep commits first, as `apply` does, and everything is read again.
-            let contextRequests = Self.contextRequests(of: entries)
-            var backlog: SweepResult?
-            var known: BatchContext? = try await store.batchContext(
-                of: contextRequests, due: DueTimers(before: end, limit: configuration.sweepBatchSize))
-            if known?.due.count ?? 0 >= configuration.sweepBatchSize {
-                backlog = try await fireTimersLocked(before: start)
-                known = nil
+            guard entries.contains(where: { $0.receipt != nil }) else {
+                var backlog: SweepResult?
+                return try await applyLocked(entries, receipts: [], backlog: &backlog)
             }
-            var results = try await withConflictRetries { () async throws -> [IntakeResult] in
-                // Read once, or again when a conflict made the batch start over.
-                let reads: BatchContext
-                if let initial = known.take() {
-                    reads = initial
-                } else {
-                    reads = try await store.batchContext(of: contextRequests, due: .all(before: end))
-                }
-                return try await withReads { work in
-                    let (results, clock) = try await process(
-                        entries, from: start, reading: reads, of: contextRequests, in: work)
-                    try await commitLogged(work.makeChange(clock: clock, receipt: nil))
-                    return results
-                }
-            }
-            noteCommitted(results)
-            Self.merge(backlog, into: &results)
-            return results
+            return try await applyWithReceiptsLocked(entries)
         }
+    }
+
+    /// ``apply(batch:)`` of entries some of which have receipts, in the gate: the entries whose receipts are stored
+    /// (or repeat one of an earlier entry) are left out, and the others are applied with their receipts.
+    ///
+    /// The receipts are looked up all at once only when the first or the last one is stored (a replay run again):
+    /// otherwise the batch is applied on the assumption that none is, which the commit checks; when it fails with a
+    /// duplicate receipt (an envelope of the middle was applied before), every receipt is looked up and the batch
+    /// applied again without those.
+    private func applyWithReceiptsLocked(_ entries: [BatchEntry]) async throws -> [IntakeResult] {
+        let receipts = entries.compactMap(\.receipt)
+        var lookUpAll = false
+        if let first = receipts.first, let last = receipts.last {
+            lookUpAll = try await store.hasReceipt(first)
+            if !lookUpAll, last != first { lookUpAll = try await store.hasReceipt(last) }
+        }
+        var attempt = 0
+        var backlog: SweepResult?
+        while true {
+            var stored: Set<String> = []
+            if lookUpAll {
+                for receipt in receipts where try await store.hasReceipt(receipt) { stored.insert(receipt) }
+            }
+            // Which entries to apply: no stored receipt and none of an earlier entry.
+            var seen = stored
+            var applied: [Int] = []
+            for (index, entry) in entries.enumerated() {
+                guard let receipt = entry.receipt else {
+                    applied.append(index)
+                    continue
+                }
+                if seen.insert(receipt).inserted { applied.append(index) }
+            }
+            do {
+                let kept = applied.map { entries[$0] }
+                let results = try await applyLocked(kept, receipts: kept.compactMap(\.receipt), backlog: &backlog)
+                var all = entries.map { entry in
+                    IntakeResult(
+                        rejections: entry.envelope.rejections, warnings: entry.envelope.warnings, alreadyApplied: true)
+                }
+                for (index, result) in zip(applied, results) { all[index] = result }
+                return all
+            } catch let error as StorageError
+                where error.code == .duplicateReceipt && attempt < configuration.conflictRetries
+            {
+                // Another writer, or an earlier run, committed a receipt of the batch that was not looked up.
+                attempt += 1
+                lookUpAll = true
+                logger.debug(
+                    "a receipt of the batch was committed before, looking them all up", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// ``apply(batch:)`` in the gate, committing `receipts` with the batch.
+    ///
+    /// The timers of a backlog fired in sweep commits before the batch are added to `backlog`, which keeps them when
+    /// the batch's own commit then fails, and merged into the first result.
+    private func applyLocked(
+        _ entries: [BatchEntry],
+        receipts: [String],
+        backlog: inout SweepResult?
+    ) async throws -> [IntakeResult] {
+        guard let first = entries.first else { return [] }
+        let start = try await effectiveTime(first.now)
+        let end = entries.reduce(start) { max($0, $1.now) }
+        // One store call reads the committed deadlines due before the batch's last time and every sub-stream the
+        // envelopes name. When more are due than a sweep batch (a backlog after downtime), the ones due before
+        // the first envelope are fired in sweep commits first, as `apply` does, and everything is read again.
+        let contextRequests = Self.contextRequests(of: entries)
+        var known: BatchContext? = try await store.batchContext(
+            of: contextRequests, due: DueTimers(before: end, limit: configuration.sweepBatchSize))
+        if known?.due.count ?? 0 >= configuration.sweepBatchSize {
+            let fired = try await fireTimersLocked(before: start)
+            if backlog == nil { backlog = fired } else { backlog?.add(fired) }
+            known = nil
+        }
+        var results = try await withConflictRetries { () async throws -> [IntakeResult] in
+            // Read once, or again when a conflict made the batch start over.
+            let reads: BatchContext
+            if let initial = known.take() {
+                reads = initial
+            } else {
+                reads = try await store.batchContext(of: contextRequests, due: .all(before: end))
+            }
+            return try await withReads { work in
+                let (results, clock) = try await process(
+                    entries, from: start, reading: reads, of: contextRequests, in: work)
+                var change = work.makeChange(clock: clock, receipt: nil)
+                change.receipts = receipts
+                try await commitLogged(change)
+                return results
+            }
+        }
+        noteCommitted(results)
+        Self.merge(backlog, into: &results)
+        return results
     }
 
     /// Stages a batch's reads in `work` and applies its envelopes there, as ``apply(batch:)`` describes: each at its

@@ -8,6 +8,10 @@ import Foundation
 /// Every applied envelope is committed with a receipt derived from its file's content and its line, so a replay
 /// interrupted at any point and run again skips what was committed and finishes with the same state as an
 /// uninterrupted run.
+///
+/// A replay is a bulk load: up to ``envelopesPerCommit`` consecutive envelopes (across files) are applied as one
+/// batch (``HealthProcessor/apply(batch:)``), in one transaction with their receipts. The outcome, the stored state
+/// and the event record are those of applying the envelopes one at a time; a crash leaves whole envelopes only.
 public struct Replayer: Sendable {
     /// One problem found while replaying, located in its file.
     public struct Finding: Sendable, Hashable, CustomStringConvertible {
@@ -93,6 +97,13 @@ public struct Replayer: Sendable {
     public let fallbackClock: any HealthClock
     /// How the push reports of a file (``ReportLine``, lines whose first key is `report`) become envelopes.
     public var reports = ReportTranslation()
+    /// How many envelopes one commit applies at most (``HealthProcessor/apply(batch:)``); `1` applies and commits
+    /// each envelope on its own with ``HealthProcessor/apply(_:at:receivedAt:receipt:)``. Values below 1 count as 1.
+    public var envelopesPerCommit = Self.defaultEnvelopesPerCommit
+
+    /// The default of ``envelopesPerCommit``: large enough that a commit's sync is shared by many envelopes, small
+    /// enough that a batch's working set stays small.
+    public static let defaultEnvelopesPerCommit = 256
 
     /// Creates a replayer.
     public init(
@@ -116,12 +127,24 @@ public struct Replayer: Sendable {
             let sweep = try await processor.advance(to: start)
             outcome.add(sweep)
         }
-        for source in sources {
-            let digest = PayloadFile.digest(source.bytes)
-            for entry in PayloadFile.entries(
-                in: source.bytes, jsonLines: PayloadFile.isJSONLinesName(source.name) ? true : nil)
-            {
-                try await replay(entry, of: source, digest: digest, into: &outcome)
+        if envelopesPerCommit <= 1 {
+            for source in sources {
+                let digest = PayloadFile.digest(source.bytes)
+                for entry in PayloadFile.entries(
+                    in: source.bytes, jsonLines: PayloadFile.isJSONLinesName(source.name) ? true : nil)
+                {
+                    try await replay(entry, of: source, digest: digest, into: &outcome)
+                }
+            }
+        } else {
+            // The next batch is decoded while the processor applies and commits the current one.
+            var reader = BatchReader(sources: sources, replayer: self)
+            var next = reader.next()
+            while !next.lines.isEmpty {
+                let batch = next
+                async let applied = apply(batch)
+                next = reader.next()
+                record(batch, try await applied, into: &outcome)
             }
         }
         if let until {
@@ -132,28 +155,146 @@ public struct Replayer: Sendable {
         return outcome
     }
 
+    /// Reads the sources' lines in order and decodes them, a batch of up to ``envelopesPerCommit`` envelopes (with
+    /// the rejected lines among them) at a time.
+    private struct BatchReader {
+        let sources: [Source]
+        let replayer: Replayer
+        var source = 0
+        var digest = ""
+        var entries: [PayloadFile.Entry] = []
+        var entry = 0
+
+        init(sources: [Source], replayer: Replayer) {
+            self.sources = sources
+            self.replayer = replayer
+        }
+
+        /// The next batch; empty at the end.
+        mutating func next() -> Batch {
+            var batch = Batch()
+            while batch.envelopes < replayer.envelopesPerCommit {
+                if entry == entries.count {
+                    guard source < sources.count else { break }
+                    let bytes = sources[source].bytes
+                    digest = PayloadFile.digest(bytes)
+                    entries = PayloadFile.entries(
+                        in: bytes, jsonLines: PayloadFile.isJSONLinesName(sources[source].name) ? true : nil)
+                    entry = 0
+                    source += 1
+                    continue
+                }
+                batch.append(replayer.decode(entries[entry], of: sources[source - 1], digest: digest))
+                entry += 1
+            }
+            return batch
+        }
+    }
+
+    /// The lines of consecutive envelopes to apply in one commit.
+    private struct Batch: Sendable {
+        /// Every line, decoded or rejected, in replay order.
+        var lines: [Line] = []
+        /// How many of ``lines`` are envelopes.
+        var envelopes = 0
+
+        mutating func append(_ line: Line) {
+            if case .envelope = line.content { envelopes += 1 }
+            lines.append(line)
+        }
+    }
+
+    /// One line (or file) of a source: its envelope, or why it was rejected as a whole.
+    private struct Line: Sendable {
+        enum Content: Sendable {
+            case envelope(Envelope, receipt: String)
+            case rejected(PayloadError)
+        }
+
+        var file: String
+        var line: Int
+        var content: Content
+    }
+
+    /// Decodes one entry of a source (a push report as its translation).
+    private func decode(_ entry: PayloadFile.Entry, of source: Source, digest: String) -> Line {
+        do {
+            let envelope: Envelope
+            if ReportLine.isReportLine(entry.bytes) {
+                envelope = reports.envelope(for: try ReportLine.decode(entry.bytes))
+            } else {
+                envelope = try decoder.decode(entry.bytes)
+            }
+            return Line(
+                file: source.name, line: entry.line,
+                content: .envelope(envelope, receipt: "replay:\(digest):\(entry.line)"))
+        } catch {
+            return Line(file: source.name, line: entry.line + (error.line ?? 1) - 1, content: .rejected(error))
+        }
+    }
+
+    /// Applies the envelopes of `batch` in one commit.
+    ///
+    /// Each envelope is applied at its `collection_timestamp`, or else at the clock as the envelopes before it left
+    /// it (``HealthProcessor/BatchEntry`` applies an entry never before the one before it, so `distantPast` stands
+    /// for "at the clock"), or, before the clock was ever set, at ``fallbackClock``'s time.
+    private func apply(_ batch: Batch) async throws -> [IntakeResult] {
+        var entries: [HealthProcessor.BatchEntry] = []
+        entries.reserveCapacity(batch.envelopes)
+        if batch.envelopes > 0 {
+            var clockIsSet = try await processor.clock() != nil
+            for line in batch.lines {
+                guard case .envelope(let envelope, let receipt) = line.content else { continue }
+                let time = envelope.collectionTimestamp ?? (clockIsSet ? .distantPast : fallbackClock.now)
+                clockIsSet = true
+                entries.append(HealthProcessor.BatchEntry(envelope, at: time, receipt: receipt))
+            }
+        }
+        return try await processor.apply(batch: entries)
+    }
+
+    /// Adds to `outcome`, line by line in order, what applying `batch` did.
+    private func record(_ batch: Batch, _ results: [IntakeResult], into outcome: inout Outcome) {
+        var next = results.makeIterator()
+        for line in batch.lines {
+            switch line.content {
+            case .rejected(let error):
+                outcome.envelopesRejected += 1
+                outcome.rejections.append(Finding(file: line.file, line: line.line, error: error))
+            case .envelope(let envelope, _):
+                guard let result = next.next() else { preconditionFailure("a batch has one result per envelope") }
+                add(result, of: envelope, file: line.file, line: line.line, to: &outcome)
+            }
+        }
+    }
+
+    /// Replays one entry on its own: ``HealthProcessor/apply(_:at:receivedAt:receipt:)``, one commit.
     private func replay(
         _ entry: PayloadFile.Entry,
         of source: Source,
         digest: String,
         into outcome: inout Outcome
     ) async throws {
+        let decoded = decode(entry, of: source, digest: digest)
         let envelope: Envelope
-        do {
-            if ReportLine.isReportLine(entry.bytes) {
-                envelope = reports.envelope(for: try ReportLine.decode(entry.bytes))
-            } else {
-                envelope = try decoder.decode(entry.bytes)
-            }
-        } catch {
+        let receipt: String
+        switch decoded.content {
+        case .rejected(let error):
             outcome.envelopesRejected += 1
-            let line = entry.line + (error.line ?? 1) - 1
-            outcome.rejections.append(Finding(file: source.name, line: line, error: error))
+            outcome.rejections.append(Finding(file: decoded.file, line: decoded.line, error: error))
             return
+        case .envelope(let decodedEnvelope, let decodedReceipt):
+            (envelope, receipt) = (decodedEnvelope, decodedReceipt)
         }
         let clock = try await processor.clock()
         let time = envelope.collectionTimestamp ?? clock ?? fallbackClock.now
-        let result = try await processor.apply(envelope, at: time, receipt: "replay:\(digest):\(entry.line)")
+        let result = try await processor.apply(envelope, at: time, receipt: receipt)
+        add(result, of: envelope, file: source.name, line: entry.line, to: &outcome)
+    }
+
+    /// Adds what applying the envelope of `line` of `file` did to `outcome`.
+    private func add(_ result: IntakeResult, of envelope: Envelope, file: String, line: Int, to outcome: inout Outcome)
+    {
         if result.alreadyApplied {
             outcome.envelopesAlreadyApplied += 1
             return
@@ -165,14 +306,14 @@ public struct Replayer: Sendable {
             outcome.add(timers)
         }
         for rejection in result.rejections {
-            outcome.rejections.append(Finding(file: source.name, line: entry.line, error: rejection))
+            outcome.rejections.append(Finding(file: file, line: line, error: rejection))
         }
         for warning in result.warnings {
-            outcome.warnings.append(Finding(file: source.name, line: entry.line, error: warning))
+            outcome.warnings.append(Finding(file: file, line: line, error: warning))
         }
         for message in envelope.messages {
             for case .invalid(_, let problem) in message.checkStates {
-                outcome.warnings.append(Finding(file: source.name, line: entry.line, error: problem))
+                outcome.warnings.append(Finding(file: file, line: line, error: problem))
             }
         }
     }

@@ -129,7 +129,8 @@ public protocol HealthStore: Sendable {
 
     /// Applies `change` atomically.
     /// - Throws: ``StorageError`` with ``StorageError/Code/conflict`` when a version no longer matches,
-    ///   ``StorageError/Code/duplicateReceipt`` when the receipt exists; in both cases nothing is written.
+    ///   ``StorageError/Code/duplicateReceipt`` when one of its receipts exists (or it lists one twice); in both
+    ///   cases nothing is written.
     func commit(_ change: StoreChange) async throws
 }
 

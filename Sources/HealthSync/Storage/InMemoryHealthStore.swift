@@ -203,12 +203,15 @@ public actor InMemoryHealthStore: HealthStoreQueries, HealthStoreRetention, Heal
             eventLog.append(event)
         }
         if let clock = change.clock { processorClock = max(processorClock ?? clock, clock) }
-        if let receipt = change.receipt { receipts[receipt] = .some(change.clock) }
+        for receipt in change.receipts { receipts[receipt] = .some(change.clock) }
     }
 
     private func validate(_ change: StoreChange) throws {
-        if let receipt = change.receipt, receipts[receipt] != nil {
+        if let receipt = change.receipts.first(where: { receipts[$0] != nil }) {
             throw StorageError(code: .duplicateReceipt, message: "receipt \(receipt) was already committed")
+        }
+        if change.receipts.count > 1, Set(change.receipts).count < change.receipts.count {
+            throw StorageError(code: .duplicateReceipt, message: "the change lists a receipt twice")
         }
         var streamVersions = streamRecords.mapValues(\.version)
         var subStreamVersions: [StreamKey: Int64] = [:]

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Stores apply it in this order: stream deletions, sub-stream deletions, stream saves, sub-stream saves,
 /// check-state deletions, check-state refreshes, check-state saves, error deletions, error saves, events, clock,
-/// receipt.
+/// receipts.
 /// A save of a record whose ``StreamRecord/version`` is `0` inserts it; any other version updates the record only
 /// if the stored version still equals it (and increments it), else the commit fails with
 /// ``StorageError/Code/conflict`` and nothing is written.
@@ -79,9 +79,16 @@ public struct StoreChange: Sendable {
     public var events: [HealthEvent] = []
     /// The processor clock; stores keep the maximum they were ever given.
     public var clock: Date?
-    /// An idempotency key: a commit whose receipt is already stored fails with
-    /// ``StorageError/Code/duplicateReceipt`` and writes nothing.
-    public var receipt: String?
+    /// Idempotency keys, one per envelope the change applies (a group commit of several envelopes carries several):
+    /// a commit any of whose receipts is already stored, or that lists one twice, fails with
+    /// ``StorageError/Code/duplicateReceipt`` and writes nothing. Each is stored with ``clock``.
+    public var receipts: [String] = []
+
+    /// The change's one idempotency key: the first of ``receipts``; setting it replaces them all (`nil` clears them).
+    public var receipt: String? {
+        get { receipts.first }
+        set { receipts = newValue.map { [$0] } ?? [] }
+    }
 
     /// Creates an empty change.
     public init() {}
@@ -91,6 +98,6 @@ public struct StoreChange: Sendable {
         deletedStreams.isEmpty && deletedSubStreams.isEmpty && savedStreams.isEmpty && savedSubStreams.isEmpty
             && deletedCheckStates.isEmpty && refreshedCheckStates.isEmpty && savedCheckStates.isEmpty
             && deletedErrors.isEmpty
-            && savedErrors.isEmpty && events.isEmpty && clock == nil && receipt == nil
+            && savedErrors.isEmpty && events.isEmpty && clock == nil && receipts.isEmpty
     }
 }

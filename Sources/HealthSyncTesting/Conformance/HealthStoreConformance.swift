@@ -71,6 +71,7 @@ public struct HealthStoreConformance: Sendable {
             try await $0.cascadesSubStreamDeletionIncludingItsErrorsButNotStreamLevelOnes()
         },
         Check("rejectsDuplicateReceiptAtomically") { try await $0.rejectsDuplicateReceiptAtomically() },
+        Check("commitsSeveralReceiptsAtomically") { try await $0.commitsSeveralReceiptsAtomically() },
         Check("prunesReceiptsByPrefixAndClock") { try await $0.prunesReceiptsByPrefixAndClock() },
         Check("keepsTheMaximumClock") { try await $0.keepsTheMaximumClock() },
         Check("ordersQueries") { try await $0.ordersQueries() },
