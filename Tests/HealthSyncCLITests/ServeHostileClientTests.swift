@@ -124,7 +124,7 @@ import Testing
         while true {
             do {
                 return try RawConnection(port: port)
-            } catch where ContinuousClock.now < deadline {
+            } catch  where ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
