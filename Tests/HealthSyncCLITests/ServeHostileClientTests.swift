@@ -124,7 +124,8 @@ import Testing
         while true {
             do {
                 return try RawConnection(port: port)
-            } catch  where ContinuousClock.now < deadline {
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
