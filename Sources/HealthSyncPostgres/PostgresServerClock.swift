@@ -122,13 +122,18 @@ public final class PostgresServerClock: HealthClock, Service {
         return sample
     }
 
-    /// Samples the server's clock every ``interval`` until the service group shuts down. A failed sample is logged
-    /// once until one succeeds again; the clock runs on from its last sample meanwhile.
+    /// Samples the server's clock every ``interval`` until the service group shuts down (at once unless it was sampled
+    /// before). A failed sample is logged once until one succeeds again; the clock runs on from its last sample
+    /// meanwhile.
     public func run() async throws {
         try? await cancelWhenGracefulShutdown { try await self.sample() }
     }
 
     private func sample() async throws {
+        // A clock sampled before it runs (as `serve` does, before it listens) waits an interval for its next sample.
+        if lastSample != nil {
+            guard (try? await Task.sleep(for: interval)) != nil else { return }
+        }
         while !Task.isCancelled {
             do {
                 try await synchronize()

@@ -149,17 +149,8 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             let statement = try DirectStatement(db, sql: insertEventSQL)
             for event in change.events {
                 // The sequence is the store's: a sequence set by the caller is ignored.
-                let checkState = event.checkState
                 statement.bind(1, event.at.storedValue)
-                try statement.execute(
-                    bindingTexts: [
-                        event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
-                        checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
-                        event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
-                        event.detail,
-                    ],
-                    from: 2
-                )
+                try insert(event, with: statement, from: 2)
             }
         }
         if let clock = change.clock {
@@ -313,6 +304,22 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             level = excluded.level, message = excluded.message, count = excluded.count,
             firstSeenAt = excluded.firstSeenAt, lastSeenAt = excluded.lastSeenAt
         """
+
+    /// Executes `statement` with the text columns of `event` bound from parameter `index` on, in the order of the
+    /// `event` table (kind, urn, sub-stream, check state, name, health, element, message, previous health, deletion
+    /// reason, error code, detail): the commit's insert and the copy's, which binds the sequence first, share it.
+    static func insert(_ event: HealthEvent, with statement: DirectStatement, from index: Int32) throws {
+        let checkState = event.checkState
+        try statement.execute(
+            bindingTexts: [
+                event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
+                checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
+                event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
+                event.detail,
+            ],
+            from: index
+        )
+    }
 
     private static let insertEventSQL = """
         INSERT INTO event (at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier,

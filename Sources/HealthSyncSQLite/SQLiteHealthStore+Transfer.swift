@@ -115,18 +115,9 @@ extension SQLiteHealthStore: HealthStoreTransfer {
                     throw StorageError(
                         code: .failed, message: "an event of \(event.urn) to copy has no sequence: it was never stored")
                 }
-                let checkState = event.checkState
                 statement.bind(1, sequence)
                 statement.bind(2, event.at.storedValue)
-                try statement.execute(
-                    bindingTexts: [
-                        event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
-                        checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
-                        event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
-                        event.detail,
-                    ],
-                    from: 3
-                )
+                try insert(event, with: statement, from: 3)
             }
         }
         if !contents.receipts.isEmpty {

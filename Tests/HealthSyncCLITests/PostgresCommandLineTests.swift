@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import HealthSync
+import HealthSyncPostgres
 import HealthSyncTestSupport
+import Logging
 import Testing
 
 @testable import HealthSyncCLI
@@ -63,6 +66,16 @@ struct PostgresCommandLineTests {
                 }
             }
         }
+    }
+
+    @Test func serveRunsOnTheDatabaseServersClockOnPostgreSQLOnly() async throws {
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        try await StoreServices.withServices {
+            let clock = await ServeCommand.processorClock(of: try PostgresTestDatabase.makeStore(), logger: logger)
+            let server = try #require(clock as? PostgresServerClock)
+            #expect(server.lastSample != nil, "sampled before the service listens")
+        }
+        #expect(await ServeCommand.processorClock(of: InMemoryHealthStore(), logger: logger) is SystemClock)
     }
 
     @Test func aDatabaseWithoutTheStoresTablesIsReportedNotShownEmpty() async throws {
