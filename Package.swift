@@ -198,6 +198,8 @@ let package = Package(
                 "HealthSyncCLI", "HealthSync", "HealthSyncSQLite", "HealthSyncTesting", "HealthSyncTestSupport",
                 "HealthSyncExport", "HealthSyncPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // EventRecordMigrationTests writes a database at an earlier schema version.
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

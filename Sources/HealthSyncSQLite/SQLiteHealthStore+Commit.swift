@@ -18,8 +18,8 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     ///   twice). In every case nothing is written.
     public func commit(_ change: StoreChange) async throws(StorageError) {
         guard !change.isEmpty else { return }
-        let cache = self.cache
-        try await write("committing a change") { db in try Self.write(change, in: db, keeping: cache) }
+        let (cache, texts) = (self.cache, eventTexts)
+        try await write("committing a change") { db in try Self.write(change, in: db, keeping: cache, texts: texts) }
     }
 
     /// `true`: a sub-stream's refresh (``HealthSync/StoreChange/refreshedCheckStates``) is one range update over
@@ -35,14 +35,14 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             ticket.finish(.failure(Self.snapshotIsReadOnly))
             return ticket
         }
-        let cache = self.cache
+        let (cache, texts) = (self.cache, eventTexts)
         writer.asyncWrite(
             { db in
                 // The writer's queue is serial and `previous` was queued on it before: it has finished. (A ticket
                 // still running is from elsewhere; failing as a conflict only makes the processor apply again.)
                 if let previous, previous.succeeded != true { throw CommitTicket.earlierFailure }
                 guard !change.isEmpty else { return }
-                try Self.write(change, in: db, keeping: cache)
+                try Self.write(change, in: db, keeping: cache, texts: texts)
             },
             completion: { _, result in
                 switch result {
@@ -56,8 +56,11 @@ extension SQLiteHealthStore: PipelinedHealthStore {
 
     /// Writes `change` in the current write transaction and, with a cache, checks for other connections' commits
     /// first and has the cache follow the change once the transaction committed (or empties it on a rollback).
-    private static func write(_ change: StoreChange, in db: Database, keeping cache: ContextCache?) throws {
-        guard let cache else { return try apply(change, in: db) }
+    private static func write(
+        _ change: StoreChange, in db: Database, keeping cache: ContextCache?, texts: EventTexts
+    ) throws {
+        try texts.beginTransaction(in: db)
+        guard let cache else { return try apply(change, in: db, texts: texts) }
         // Inside the write transaction no other connection can commit: what data_version says holds until this
         // change is written.
         let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
@@ -68,11 +71,11 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             )
         }
         db.afterNextTransaction(onCommit: { _ in cache.apply(change) }, onRollback: { _ in cache.invalidate() })
-        try apply(change, in: db)
+        try apply(change, in: db, texts: texts)
     }
 
-    /// Applies `change` inside the current transaction; throws to roll it back.
-    static func apply(_ change: StoreChange, in db: Database) throws {
+    /// Applies `change` inside the current transaction, its events' texts keyed by `texts`; throws to roll it back.
+    static func apply(_ change: StoreChange, in db: Database, texts: EventTexts) throws {
         if !change.receipts.isEmpty {
             let existing = try db.cachedStatement(sql: "SELECT 1 FROM receipt WHERE receipt = ?")
             for receipt in change.receipts where try Row.fetchOne(existing, arguments: [receipt]) != nil {
@@ -150,7 +153,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             for event in change.events {
                 // The sequence is the store's: a sequence set by the caller is ignored.
                 statement.bind(1, event.at.storedValue)
-                try insert(event, with: statement, from: 2)
+                try texts.insert(event, with: statement, from: 2, in: db)
             }
         }
         if let clock = change.clock {
@@ -305,24 +308,8 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             firstSeenAt = excluded.firstSeenAt, lastSeenAt = excluded.lastSeenAt
         """
 
-    /// Executes `statement` with the text columns of `event` bound from parameter `index` on, in the order of the
-    /// `event` table (kind, urn, sub-stream, check state, name, health, element, message, previous health, deletion
-    /// reason, error code, detail): the commit's insert and the copy's, which binds the sequence first, share it.
-    static func insert(_ event: HealthEvent, with statement: DirectStatement, from index: Int32) throws {
-        let checkState = event.checkState
-        try statement.execute(
-            bindingTexts: [
-                event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
-                checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
-                event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
-                event.detail,
-            ],
-            from: index
-        )
-    }
-
     private static let insertEventSQL = """
-        INSERT INTO event (at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier,
+        INSERT INTO eventRecord (at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier,
             message, previousHealth, deletionReason, errorCode, detail)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """

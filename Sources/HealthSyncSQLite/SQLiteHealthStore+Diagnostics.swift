@@ -29,6 +29,11 @@ extension SQLiteHealthStore {
         }
     }
 
+    /// The integer the query `sql` answers first (a `count(*)`, for the tests), or `-1` when it answers no row.
+    func count(_ sql: String) async throws(StorageError) -> Int {
+        try await read("counting") { db in try Int.fetchOne(db, sql: sql) ?? -1 }
+    }
+
     /// `PRAGMA synchronous` of the writer connection, the one that commits: 2 is FULL, 1 is NORMAL.
     func synchronousLevel() async throws(StorageError) -> Int {
         do {

@@ -5,21 +5,22 @@ import HealthSync
 /// Event and receipt retention: ``HealthSync/HealthStoreRetention/pruneEvents(before:)`` and
 /// ``HealthSync/HealthStoreRetention/pruneReceipts(withPrefix:before:)``.
 extension SQLiteHealthStore: HealthStoreRetention {
-    /// The statement of ``pruneEvents(before:)``: a range scan of `event_at` below the cutoff, minus, per check
+    /// The statement of ``pruneEvents(before:)``: a range scan of `event_at` (on `eventRecord`) below the cutoff, minus, per check
     /// state, the latest event before the cutoff when it created or updated the check state (a window function,
     /// SQLite 3.25 or later). Its one parameter is the cutoff.
     static let pruneEventsSQL = """
-        DELETE FROM event
+        DELETE FROM eventRecord
         WHERE at < ?1
         AND sequence NOT IN (
             SELECT sequence FROM (
                 SELECT sequence, kind, row_number() OVER (
                     PARTITION BY urn, subStreamId, checkStateId ORDER BY at DESC, sequence DESC
                 ) AS recency
-                FROM event
+                FROM eventRecord
                 WHERE at < ?1 AND checkStateId IS NOT NULL
             )
-            WHERE recency = 1 AND kind IN ('checkStateCreated', 'checkStateUpdated')
+            WHERE recency = 1
+            AND kind IN (SELECT id FROM eventText WHERE text IN ('checkStateCreated', 'checkStateUpdated'))
         )
         """
 

@@ -7,7 +7,7 @@ extension SQLiteHealthStore {
     /// table; ``schemaVersion`` is the last one.
     public static var migrations: [String] { migrator.migrations }
 
-    /// The schema version this version creates and expects: the identifier of its latest migration (`"v1"`).
+    /// The schema version this version creates and expects: the identifier of its latest migration (`"v3"`).
     public static var schemaVersion: String { migrations.last ?? "" }
 
     /// The migrations, in order. Never edit a shipped migration: add a new one.
@@ -18,6 +18,12 @@ extension SQLiteHealthStore {
         }
         migrator.registerMigration("v2") { db in
             try db.execute(sql: schemaV2)
+        }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: schemaV3Dictionary)
+            let seed = try db.makeStatement(sql: "INSERT INTO eventText (text) VALUES (?)")
+            for text in EventTexts.seeds { try seed.execute(arguments: [text]) }
+            try db.execute(sql: schemaV3Events)
         }
         return migrator
     }()
@@ -149,5 +155,93 @@ extension SQLiteHealthStore {
         ALTER TABLE checkState ADD COLUMN livenessInterval INTEGER;
         ALTER TABLE checkState ADD COLUMN livenessGrace INTEGER;
         ALTER TABLE checkState ADD COLUMN silencedAt REAL;
+        """
+
+    /// The compact event record (issue 19), part one: the dictionary of event texts. `eventText` holds each text an
+    /// event names (URN, sub-stream, check-state id, name, element, message, kind, health, deletion reason, error
+    /// code) once, under a key that never changes and is never reused: the dictionary only grows. The migration then
+    /// inserts ``EventTexts/seeds`` (kinds, healths, …) first, so that the most frequent keys take one byte.
+    static let schemaV3Dictionary = """
+        CREATE TABLE eventText (
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL UNIQUE
+        );
+        """
+
+    /// The compact event record, part two: `eventRecord` stores an event's texts as keys of `eventText`, and its
+    /// time and sequence as before; the view `event` shows it as the old table did, column for column, for
+    /// operators' queries. Existing events are converted in place, keeping their sequences (the row ids), and the
+    /// old table and its indexes are dropped; the indexes are rebuilt on the keys.
+    static let schemaV3Events = """
+        INSERT OR IGNORE INTO eventText (text)
+            SELECT text FROM (
+                SELECT kind AS text FROM event UNION SELECT urn FROM event UNION SELECT subStreamId FROM event
+                UNION SELECT checkStateId FROM event UNION SELECT name FROM event UNION SELECT health FROM event
+                UNION SELECT topologyElementIdentifier FROM event UNION SELECT message FROM event
+                UNION SELECT previousHealth FROM event UNION SELECT deletionReason FROM event
+                UNION SELECT errorCode FROM event
+            )
+            WHERE text IS NOT NULL;
+
+        CREATE TABLE eventRecord (
+            sequence INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            kind INTEGER NOT NULL,
+            urn INTEGER NOT NULL,
+            subStreamId INTEGER NOT NULL,
+            checkStateId INTEGER,
+            name INTEGER,
+            health INTEGER,
+            topologyElementIdentifier INTEGER,
+            message INTEGER,
+            previousHealth INTEGER,
+            deletionReason INTEGER,
+            errorCode INTEGER,
+            detail TEXT,
+            CHECK ((checkStateId IS NULL) = (name IS NULL)),
+            CHECK ((checkStateId IS NULL) = (health IS NULL)),
+            CHECK ((checkStateId IS NULL) = (topologyElementIdentifier IS NULL))
+        );
+
+        INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health,
+            topologyElementIdentifier, message, previousHealth, deletionReason, errorCode, detail)
+        SELECT sequence, at,
+            (SELECT id FROM eventText WHERE text = kind),
+            (SELECT id FROM eventText WHERE text = urn),
+            (SELECT id FROM eventText WHERE text = subStreamId),
+            (SELECT id FROM eventText WHERE text = checkStateId),
+            (SELECT id FROM eventText WHERE text = name),
+            (SELECT id FROM eventText WHERE text = health),
+            (SELECT id FROM eventText WHERE text = topologyElementIdentifier),
+            (SELECT id FROM eventText WHERE text = message),
+            (SELECT id FROM eventText WHERE text = previousHealth),
+            (SELECT id FROM eventText WHERE text = deletionReason),
+            (SELECT id FROM eventText WHERE text = errorCode),
+            detail
+        FROM event ORDER BY sequence;
+
+        DROP TABLE event;
+
+        CREATE INDEX event_stream ON eventRecord(urn, subStreamId, at);
+        CREATE INDEX event_at ON eventRecord(at);
+
+        CREATE VIEW event AS
+        SELECT e.sequence AS sequence, e.at AS at, kind.text AS kind, urn.text AS urn, subStream.text AS subStreamId,
+            checkState.text AS checkStateId, name.text AS name, health.text AS health,
+            element.text AS topologyElementIdentifier, message.text AS message,
+            previousHealth.text AS previousHealth, reason.text AS deletionReason, code.text AS errorCode,
+            e.detail AS detail
+        FROM eventRecord AS e
+        LEFT JOIN eventText AS kind ON kind.id = e.kind
+        LEFT JOIN eventText AS urn ON urn.id = e.urn
+        LEFT JOIN eventText AS subStream ON subStream.id = e.subStreamId
+        LEFT JOIN eventText AS checkState ON checkState.id = e.checkStateId
+        LEFT JOIN eventText AS name ON name.id = e.name
+        LEFT JOIN eventText AS health ON health.id = e.health
+        LEFT JOIN eventText AS element ON element.id = e.topologyElementIdentifier
+        LEFT JOIN eventText AS message ON message.id = e.message
+        LEFT JOIN eventText AS previousHealth ON previousHealth.id = e.previousHealth
+        LEFT JOIN eventText AS reason ON reason.id = e.deletionReason
+        LEFT JOIN eventText AS code ON code.id = e.errorCode;
         """
 }

@@ -41,11 +41,12 @@ extension SQLiteHealthStore: HealthStoreTransfer {
     ///   empty; any failure of the writes; what `body` throws.
     public func load<T: Sendable>(_ body: (any HealthStoreLoader) async throws -> T) async throws -> T {
         let channel = LoadChannel()
-        let cache = self.cache
+        let (cache, texts) = (self.cache, eventTexts)
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask {
                 do throws(StorageError) {
                     try await write("loading a copy") { db in
+                        try texts.beginTransaction(in: db)
                         if let cache {
                             db.afterNextTransaction(
                                 onCommit: { _ in cache.invalidate() }, onRollback: { _ in cache.invalidate() })
@@ -57,7 +58,7 @@ extension SQLiteHealthStore: HealthStoreTransfer {
                         }
                         while let contents = try channel.next() {
                             do {
-                                try Self.insert(contents, in: db)
+                                try Self.insert(contents, in: db, texts: texts)
                                 channel.finishPage(nil)
                             } catch {
                                 let failure = Self.storageError(error, while: "loading a copy")
@@ -87,8 +88,8 @@ extension SQLiteHealthStore: HealthStoreTransfer {
         }
     }
 
-    /// Writes `contents` as they are, in the current transaction.
-    static func insert(_ contents: StoreContents, in db: Database) throws {
+    /// Writes `contents` as they are, in the current transaction, the events' texts keyed by `texts`.
+    static func insert(_ contents: StoreContents, in db: Database, texts: EventTexts) throws {
         if !contents.streams.isEmpty {
             let statement = try db.cachedStatement(
                 sql: "INSERT INTO stream (urn, consistencyModel, createdAt, version) VALUES (?, ?, ?, ?)")
@@ -117,7 +118,7 @@ extension SQLiteHealthStore: HealthStoreTransfer {
                 }
                 statement.bind(1, sequence)
                 statement.bind(2, event.at.storedValue)
-                try insert(event, with: statement, from: 3)
+                try texts.insert(event, with: statement, from: 3, in: db)
             }
         }
         if !contents.receipts.isEmpty {
@@ -143,7 +144,7 @@ extension SQLiteHealthStore: HealthStoreTransfer {
 
     /// The event with its sequence (the row id), which the store's next events follow.
     private static let insertEventCopySQL = """
-        INSERT INTO event (sequence, at, kind, urn, subStreamId, checkStateId, name, health,
+        INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health,
             topologyElementIdentifier, message, previousHealth, deletionReason, errorCode, detail)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """

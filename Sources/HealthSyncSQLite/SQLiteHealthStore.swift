@@ -46,6 +46,9 @@ public struct SQLiteHealthStore: HealthStore {
     /// in a snapshot's view).
     var cache: ContextCache?
 
+    /// The keys of the event texts the writer knows (schema v3's dictionary), shared by the copies of the store.
+    let eventTexts = EventTexts()
+
     /// In a snapshot's view (``withSnapshot(_:)``), the connection holding the snapshot every read runs on; `nil` otherwise.
     var snapshot: (any DatabaseReader)?
 

@@ -82,17 +82,17 @@ import Darwin
     }
 
     @Test func recordsItsMigrations() async throws {
-        #expect(SQLiteHealthStore.schemaVersion == "v2")
-        #expect(SQLiteHealthStore.migrations == ["v1", "v2"])
+        #expect(SQLiteHealthStore.schemaVersion == "v3")
+        #expect(SQLiteHealthStore.migrations == ["v1", "v2", "v3"])
         try await withTemporaryDirectory { directory in
             let path = temporaryFile(in: directory)
             let first = try await SQLiteHealthStore(path: path).appliedMigrations()
-            #expect(first == ["v1", "v2"])
+            #expect(first == ["v1", "v2", "v3"])
             // Opening again runs no migration twice.
             let second = try await SQLiteHealthStore(path: path).appliedMigrations()
-            #expect(second == ["v1", "v2"])
+            #expect(second == ["v1", "v2", "v3"])
         }
-        #expect(try await SQLiteHealthStore.inMemory().appliedMigrations() == ["v1", "v2"])
+        #expect(try await SQLiteHealthStore.inMemory().appliedMigrations() == ["v1", "v2", "v3"])
     }
 
     @Test func dataSurvivesClosingAndReopening() async throws {
