@@ -149,11 +149,14 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             try save(change.savedErrors, in: db)
         }
         if !change.events.isEmpty {
+            // The sequences are the store's: a sequence set by the caller is ignored.
+            var sequence = try reserveSequences(change.events.count, in: db)
             let statement = try DirectStatement(db, sql: insertEventSQL)
             for event in change.events {
-                // The sequence is the store's: a sequence set by the caller is ignored.
-                statement.bind(1, event.at.storedValue)
-                try texts.insert(event, with: statement, from: 2, in: db)
+                statement.bind(1, sequence)
+                statement.bind(2, event.at.storedValue)
+                try texts.insert(event, with: statement, from: 3, in: db)
+                sequence += 1
             }
         }
         if let clock = change.clock {
@@ -308,9 +311,23 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             firstSeenAt = excluded.firstSeenAt, lastSeenAt = excluded.lastSeenAt
         """
 
-    private static let insertEventSQL = """
-        INSERT INTO eventRecord (at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier,
-            message, previousHealth, deletionReason, errorCode, detail)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    /// The first of `count` new event sequences, handed out in the current transaction (schema v3's
+    /// `eventSequence`): the next after the last ever handed out.
+    static func reserveSequences(_ count: Int, in db: Database) throws -> Int64 {
+        let statement = try DirectStatement(
+            db, sql: "UPDATE eventSequence SET last = last + ? WHERE id = 1 RETURNING last")
+        statement.bind(1, Int64(count))
+        guard let last = try statement.fetchOne({ try $0.int64(0, column: "eventSequence.last") }) else {
+            throw StorageError(code: .corrupt, message: "the database has no eventSequence row")
+        }
+        return last - Int64(count) + 1
+    }
+
+    /// An event with its sequence and time, then the columns ``EventTexts/insert(_:with:from:in:)`` binds: the
+    /// commit's and the copy's.
+    static let insertEventSQL = """
+        INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health,
+            topologyElementIdentifier, message, previousHealth, deletionReason, errorCode, detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 }

@@ -3,7 +3,7 @@ internal import GRDB
 import HealthSync
 
 extension SQLiteHealthStore {
-    /// One page of events, read from the `event_at` index (time, then the sequence it carries as the row id): the
+    /// One page of events, read in the order of `eventRecord`'s primary key (time, then sequence): the
     /// page, never the whole record, is in memory, however many events share one instant.
     ///
     /// Oldest first, as ``events(_:)``; the query's own `limit` is ignored.

@@ -5,9 +5,9 @@ import HealthSync
 /// Event and receipt retention: ``HealthSync/HealthStoreRetention/pruneEvents(before:)`` and
 /// ``HealthSync/HealthStoreRetention/pruneReceipts(withPrefix:before:)``.
 extension SQLiteHealthStore: HealthStoreRetention {
-    /// The statement of ``pruneEvents(before:)``: a range scan of `event_at` (on `eventRecord`) below the cutoff, minus, per check
-    /// state, the latest event before the cutoff when it created or updated the check state (a window function,
-    /// SQLite 3.25 or later). Its one parameter is the cutoff.
+    /// The statement of ``pruneEvents(before:)``: a range scan of `eventRecord` (clustered by time) below the cutoff,
+    /// minus, per check state, the latest event before the cutoff when it created or updated the check state (a
+    /// window function, SQLite 3.25 or later). Its one parameter is the cutoff.
     static let pruneEventsSQL = """
         DELETE FROM eventRecord
         WHERE at < ?1

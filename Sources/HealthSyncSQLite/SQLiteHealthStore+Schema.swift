@@ -170,8 +170,15 @@ extension SQLiteHealthStore {
 
     /// The compact event record, part two: `eventRecord` stores an event's texts as keys of `eventText`, and its
     /// time and sequence as before; the view `event` shows it as the old table did, column for column, for
-    /// operators' queries. Existing events are converted in place, keeping their sequences (the row ids), and the
-    /// old table and its indexes are dropped; the indexes are rebuilt on the keys.
+    /// operators' queries.
+    ///
+    /// - The table is clustered by `(at, sequence)` (`WITHOUT ROWID`): the record in time order is the table itself,
+    ///   so the `event_at` index is gone, and events append at its end. `event_stream` holds `(urn, subStreamId,
+    ///   at)` and the rest of the primary key, the sequence.
+    /// - Sequences are no longer row ids: `eventSequence.last` is the last one handed out (``reserveSequences``),
+    ///   so a sequence is never handed out twice, even after the newest events were deleted.
+    /// - Existing events are converted in place, keeping their sequences; `eventSequence` starts at the largest;
+    ///   the old table and its indexes are dropped.
     static let schemaV3Events = """
         INSERT OR IGNORE INTO eventText (text)
             SELECT text FROM (
@@ -184,8 +191,8 @@ extension SQLiteHealthStore {
             WHERE text IS NOT NULL;
 
         CREATE TABLE eventRecord (
-            sequence INTEGER PRIMARY KEY,
             at REAL NOT NULL,
+            sequence INTEGER NOT NULL,
             kind INTEGER NOT NULL,
             urn INTEGER NOT NULL,
             subStreamId INTEGER NOT NULL,
@@ -200,8 +207,16 @@ extension SQLiteHealthStore {
             detail TEXT,
             CHECK ((checkStateId IS NULL) = (name IS NULL)),
             CHECK ((checkStateId IS NULL) = (health IS NULL)),
-            CHECK ((checkStateId IS NULL) = (topologyElementIdentifier IS NULL))
+            CHECK ((checkStateId IS NULL) = (topologyElementIdentifier IS NULL)),
+            PRIMARY KEY (at, sequence)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE eventSequence (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last INTEGER NOT NULL
         );
+
+        INSERT INTO eventSequence (id, last) SELECT 1, coalesce(max(sequence), 0) FROM event;
 
         INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health,
             topologyElementIdentifier, message, previousHealth, deletionReason, errorCode, detail)
@@ -218,12 +233,11 @@ extension SQLiteHealthStore {
             (SELECT id FROM eventText WHERE text = deletionReason),
             (SELECT id FROM eventText WHERE text = errorCode),
             detail
-        FROM event ORDER BY sequence;
+        FROM event ORDER BY at, sequence;
 
         DROP TABLE event;
 
         CREATE INDEX event_stream ON eventRecord(urn, subStreamId, at);
-        CREATE INDEX event_at ON eventRecord(at);
 
         CREATE VIEW event AS
         SELECT e.sequence AS sequence, e.at AS at, kind.text AS kind, urn.text AS urn, subStream.text AS subStreamId,

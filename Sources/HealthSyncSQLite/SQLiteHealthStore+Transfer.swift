@@ -110,7 +110,8 @@ extension SQLiteHealthStore: HealthStoreTransfer {
         if !contents.checkStates.isEmpty { try save(contents.checkStates, in: db) }
         if !contents.errors.isEmpty { try save(contents.errors, in: db) }
         if !contents.events.isEmpty {
-            let statement = try DirectStatement(db, sql: insertEventCopySQL)
+            let statement = try DirectStatement(db, sql: insertEventSQL)
+            var last: Int64 = 0
             for event in contents.events {
                 guard let sequence = event.sequence else {
                     throw StorageError(
@@ -119,7 +120,10 @@ extension SQLiteHealthStore: HealthStoreTransfer {
                 statement.bind(1, sequence)
                 statement.bind(2, event.at.storedValue)
                 try texts.insert(event, with: statement, from: 3, in: db)
+                last = max(last, sequence)
             }
+            // The store's next events follow the copied ones.
+            try db.execute(sql: "UPDATE eventSequence SET last = max(last, ?) WHERE id = 1", arguments: [last])
         }
         if !contents.receipts.isEmpty {
             let statement = try db.cachedStatement(sql: "INSERT INTO receipt (receipt, clock) VALUES (?, ?)")
@@ -140,13 +144,6 @@ extension SQLiteHealthStore: HealthStoreTransfer {
     private static let insertSubStreamCopySQL = """
         INSERT INTO subStream (urn, subStreamId, \(subStreamValueColumns.joined(separator: ", ")), version)
         VALUES (?, ?, \(Array(repeating: "?", count: subStreamValueColumns.count).joined(separator: ", ")), ?)
-        """
-
-    /// The event with its sequence (the row id), which the store's next events follow.
-    private static let insertEventCopySQL = """
-        INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health,
-            topologyElementIdentifier, message, previousHealth, deletionReason, errorCode, detail)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 }
 
