@@ -112,4 +112,27 @@ import Testing
             #expect(try Self.eventRows(of: old) == (try Self.eventRows(of: native)))
         }
     }
+
+    /// `Fixtures/databases/v2-scenarios.sqlite` was written by the release before schema v3 (`273eba6`:
+    /// `healthsync replay Fixtures/scenarios`), and the `.expected` files beside it are what that release's
+    /// `history --format json` and `state --format json` printed of it.
+    @Test func aDatabaseWrittenByThePreviousReleaseAnswersAsThatReleaseDid() async throws {
+        let fixtures = AuditCLI.fixtures + "/databases/"
+        try await Workspace.with { workspace in
+            let database = workspace.database
+            try FileManager.default.copyItem(atPath: fixtures + "v2-scenarios.sqlite", toPath: database)
+            let before = try await DatabaseQueue(path: database).read { db in
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+            }
+            #expect(before == ["v1", "v2"])
+            #expect(try await SQLiteHealthStore(path: database).appliedMigrations() == ["v1", "v2", "v3"])
+            for command in ["history", "state"] {
+                let result = try await CLI.run([command, "--format", "json", "--db", database])
+                let expected = try String(
+                    contentsOfFile: fixtures + "v2-scenarios.\(command).expected", encoding: .utf8)
+                #expect(result.status == 0, "\(command): \(result.errors)")
+                #expect(result.output == expected, "\(command) printed otherwise than the previous release")
+            }
+        }
+    }
 }
