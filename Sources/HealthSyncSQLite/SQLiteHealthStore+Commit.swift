@@ -19,7 +19,15 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     public func commit(_ change: StoreChange) async throws(StorageError) {
         guard !change.isEmpty else { return }
         let (cache, texts) = (self.cache, eventTexts)
-        try await write("committing a change") { db in try Self.write(change, in: db, keeping: cache, texts: texts) }
+        do {
+            try await write("committing a change") { db in
+                try Self.write(change, in: db, keeping: cache, texts: texts)
+            }
+        } catch {
+            // GRDB may have reported the commit before its write failed (a full disk): the cache forgets it.
+            cache?.invalidate()
+            throw error
+        }
     }
 
     /// `true`: a sub-stream's refresh (``HealthSync/StoreChange/refreshedCheckStates``) is one range update over
@@ -48,6 +56,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                 switch result {
                 case .success: ticket.finish(.success(()))
                 case .failure(let error):
+                    cache?.invalidate()
                     ticket.finish(.failure(Self.storageError(error, while: "committing a change")))
                 }
             })
@@ -56,6 +65,9 @@ extension SQLiteHealthStore: PipelinedHealthStore {
 
     /// Writes `change` in the current write transaction and, with a cache, checks for other connections' commits
     /// first and has the cache follow the change once the transaction committed (or empties it on a rollback).
+    ///
+    /// On a full disk GRDB reports the commit as committed and then the write fails (measured in
+    /// `DiskFaultTests`): the callers empty the cache on every failure as well.
     private static func write(
         _ change: StoreChange, in db: Database, keeping cache: ContextCache?, texts: EventTexts
     ) throws {

@@ -121,6 +121,8 @@ import Testing
                 try TinyFilesystem.fill(directory, leaving: 16 << 10, with: filler)
                 let failure = try #require(await Self.applyUntilFailure(from: 2, to: processor))
                 #expect(failure.error.code == .full, "\(failure.error)")
+                // GRDB reported the failed commit as committed: the context cache must not keep it.
+                #expect(store.contextCacheStatistics?.size == 0)
                 try await Self.apply(2..<failure.index, to: reference)
                 try await Self.expectSameState(store, reference.store)
                 #expect(try await store.hasReceipt("envelope-\(failure.index)") == false)
