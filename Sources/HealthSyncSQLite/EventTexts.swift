@@ -100,7 +100,8 @@ final class EventTexts: Sendable {
 
     /// The texts every store knows from the start, inserted first by the migration so that their keys are small:
     /// the main sub-stream's id, the event kinds, healths, deletion reasons and error codes.
-    /// (A text that is two of these, as `expiry` is, is there once.)
+    /// (A text that is two of these, as `expiry` is, is there once.) A case added later is keyed on first use, like
+    /// any other text; the keys of a database do not depend on the version that created it.
     static var seeds: [String] {
         let all =
             [""] + HealthEvent.Kind.allCases.map(\.rawValue) + Health.allCases.map(\.rawValue)

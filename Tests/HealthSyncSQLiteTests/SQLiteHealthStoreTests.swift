@@ -56,6 +56,29 @@ import Darwin
         await #expect(throws: StorageError.self, sourceLocation: sourceLocation) { try await body() }
     }
 
+    // MARK: Event sequences
+
+    /// Schema v3 hands out sequences from a counter, not as row ids: once the newest events are pruned, the next
+    /// event still follows them (a row id would start again after the largest row left).
+    @Test func aSequenceIsNeverHandedOutTwiceEvenAfterTheNewestEventsArePruned() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        var change = StoreChange()
+        change.events = [
+            HealthEvent(at: Self.origin, kind: .streamCreated, urn: Self.urn, subStreamId: ""),
+            HealthEvent(at: Self.origin.addingTimeInterval(1), kind: .snapshotStarted, urn: Self.urn, subStreamId: ""),
+        ]
+        try await store.commit(change)
+        #expect(try await store.events(EventQuery()).compactMap(\.sequence) == [1, 2])
+        #expect(try await store.pruneEvents(before: Self.origin.addingTimeInterval(10)) == 2)
+        #expect(try await store.events(EventQuery()).isEmpty)
+
+        change.events = [
+            HealthEvent(at: Self.origin.addingTimeInterval(20), kind: .snapshotStarted, urn: Self.urn, subStreamId: "")
+        ]
+        try await store.commit(change)
+        #expect(try await store.events(EventQuery()).compactMap(\.sequence) == [3])
+    }
+
     // MARK: File and settings
 
     @Test func usesWALWithFullSynchronousByDefault() async throws {
