@@ -63,6 +63,24 @@ import Testing
         #expect(many.batches > 100 && many.independent > 50 && many.dependent > 5, "\(many)")
     }
 
+    /// Entries with receipts drawn from a small pool, so that some were committed by an earlier batch (or are still
+    /// being committed by the one before) and some repeat inside one: a staged batch skips exactly the entries
+    /// `apply(batch:)` skips and applies the others the same.
+    @Test(arguments: kinds)
+    func pipelinedBatchesWithReceiptsSkipWhatBatchesOneAtATimeSkip(_ kind: StoreKind) async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var totals = (batches: 0, skipped: 0)
+        for seed in UInt64(9_500)..<UInt64(9_508) {
+            var generator = ManyStreams(seed: seed)
+            let outcome = try await Self.compare(
+                kind, in: directory, seed: seed, steps: 60, receiptPool: 50, nextAction: { generator.nextAction() })
+            totals.batches += outcome.batches
+            totals.skipped += outcome.skipped
+        }
+        #expect(totals.batches > 80 && totals.skipped > 20, "\(totals)")
+    }
+
     /// Snapshots (REPEAT_SNAPSHOTS, whole or split over envelopes) of twelve streams, a few seconds apart, with now and
     /// then a jump past their repeat intervals and an advance of the clock.
     struct ManyStreams {
@@ -99,8 +117,9 @@ import Testing
         in directory: URL,
         seed: UInt64,
         steps: Int,
+        receiptPool: Int? = nil,
         nextAction: () -> SequenceGenerator.Action
-    ) async throws -> (batches: Int, independent: Int, dependent: Int) {
+    ) async throws -> (batches: Int, independent: Int, dependent: Int, skipped: Int) {
         let configuration = HealthProcessor.Configuration(sweepBatchSize: 2)
         let serial = HealthProcessor(store: try kind.makeStore(in: directory), configuration: configuration)
         let store = ControlledStore(try kind.makeStore(in: directory))
@@ -109,6 +128,8 @@ import Testing
         var pending: [HealthProcessor.BatchEntry] = []
         var inFlight: (staged: HealthProcessor.StagedBatch, expected: [IntakeResult], context: Comment)?
         var batches = 0
+        var skipped = 0
+        var receipts = SeededRandom(seed: seed &* 29)
 
         func completeInFlight() async throws {
             store.release()
@@ -118,6 +139,7 @@ import Testing
         func flush(_ context: Comment) async throws {
             guard !pending.isEmpty else { return }
             let expected = try await serial.apply(batch: pending)
+            skipped += expected.filter(\.alreadyApplied).count
             // The previous batch's commit is held until this one read, this one's until the next one reads.
             store.holdBatchCommitsUntilTheNextRead(atMost: .milliseconds(20))
             let staged = await pipelined.stage(batch: pending)
@@ -136,7 +158,9 @@ import Testing
             let context = Comment(rawValue: "seed \(seed), step \(step): \(action)")
             if case .envelope(let text, let time) = action {
                 guard let envelope = try? EnvelopeDecoder().decode(Array(text.utf8)) else { continue }
-                pending.append(HealthProcessor.BatchEntry(envelope, at: Date(timeIntervalSince1970: time)))
+                let receipt = receiptPool.map { "k\(receipts.below($0))" }
+                pending.append(
+                    HealthProcessor.BatchEntry(envelope, at: Date(timeIntervalSince1970: time), receipt: receipt))
                 if pending.count >= 1 + sizes.below(3) { try await flush(context) }
                 continue
             }
@@ -177,7 +201,43 @@ import Testing
             #expect(try await actual.subStreams(of: stream.urn) == expected.subStreams(of: stream.urn), context)
         }
         #expect(try await actual.streams().map(\.urn) == expected.streams().map(\.urn), context)
-        return (batches, independent, dependent)
+        return (batches, independent, dependent, skipped)
+    }
+
+    @Test func aSubStreamTheHeldCommitSavesIsNotDueForTheBatchStagedBesideIt() async throws {
+        let store = ControlledStore(InMemoryHealthStore())
+        let reference = HealthProcessor(store: InMemoryHealthStore())
+        let processor = HealthProcessor(store: store)
+        let batches = [
+            // x is due at 130, …
+            [try Self.entry(at: 100, Self.snapshot("urn:health:p:x", ["a"]))],
+            // … then at 155, in the commit held below; …
+            [try Self.entry(at: 125, Self.snapshot("urn:health:p:x", ["a"]))],
+            // … a read beside that commit still sees 130, before this batch's time.
+            [try Self.entry(at: 140, Self.snapshot("urn:health:p:y", ["b"]))],
+        ]
+        var expected: [[IntakeResult]] = []
+        for batch in batches { expected.append(try await reference.apply(batch: batch)) }
+        #expect(expected[2][0].timers?.timersFired == 0)
+
+        #expect(try await processor.apply(batch: batches[0]) == expected[0])
+        store.hold()
+        let second = await processor.stage(batch: batches[1])
+        let thirdStaged = Mutex(false)
+        let third = Task {
+            let staged = await processor.stage(batch: batches[2])
+            thirdStaged.withLock { $0 = true }
+            return staged
+        }
+        // Staged while the commit is held: x is saved by that commit with a deadline after 140, so it is not due.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !thirdStaged.withLock({ $0 }) && ContinuousClock.now < deadline { await Task.yield() }
+        #expect(thirdStaged.withLock { $0 }, "the third batch waited for the held commit")
+        store.release()
+        #expect(try await processor.complete(second) == expected[1])
+        #expect(try await processor.complete(third.value) == expected[2])
+        #expect(store.log == ["context", "commit", "context", "beside", "commit", "commit"])
+        try await expectSameStateAndDeadlines(store, reference.store, "after the batch staged beside")
     }
 
     @Test func aBatchOfOtherStreamsIsProcessedWhileThePreviousCommitsAndOneOfTheSameStreamWaitsForIt() async throws {

@@ -240,7 +240,7 @@ public final class HealthProcessor: Sendable {
     /// otherwise the batch is applied on the assumption that none is, which the commit checks; when it fails with a
     /// duplicate receipt (an envelope of the middle was applied before), every receipt is looked up and the batch
     /// applied again without those.
-    private func applyWithReceiptsLocked(_ entries: [BatchEntry]) async throws -> [IntakeResult] {
+    func applyWithReceiptsLocked(_ entries: [BatchEntry]) async throws -> [IntakeResult] {
         let receipts = entries.compactMap(\.receipt)
         var lookUpAll = false
         if let first = receipts.first, let last = receipts.last {
@@ -374,13 +374,16 @@ public final class HealthProcessor: Sendable {
         }
     }
 
-    /// Adds the timers of a backlog fired (and committed) before a batch to the batch's first result.
+    /// Adds the timers of a backlog fired (and committed) before a batch to the batch's first result of an envelope
+    /// applied (one skipped as already applied has no timers).
     static func merge(_ backlog: SweepResult?, into results: inout [IntakeResult]) {
-        guard let backlog, !results.isEmpty, var timers = results[0].timers else { return }
+        guard let backlog, let first = results.firstIndex(where: { $0.timers != nil }),
+            var timers = results[first].timers
+        else { return }
         timers.timersFired += backlog.timersFired
         timers.missedPeriods += backlog.missedPeriods
         timers.counts = backlog.counts + timers.counts
-        results[0].timers = timers
+        results[first].timers = timers
     }
 
     /// The sub-streams a batch's messages name, each once, in order of first mention, and whether to read its check

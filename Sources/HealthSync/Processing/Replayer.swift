@@ -10,8 +10,9 @@ import Foundation
 /// uninterrupted run.
 ///
 /// A replay is a bulk load: up to ``envelopesPerCommit`` consecutive envelopes (across files) are applied as one
-/// batch (``HealthProcessor/apply(batch:)``), in one transaction with their receipts. The outcome, the stored state
-/// and the event record are those of applying the envelopes one at a time; a crash leaves whole envelopes only.
+/// batch, in one transaction with their receipts, and pipelined: while one batch commits, the next is processed
+/// (``HealthProcessor/stage(batch:)``) and the one after it decoded. The outcome, the stored state and the event
+/// record are those of applying the envelopes one at a time; a crash leaves whole envelopes only.
 public struct Replayer: Sendable {
     /// One problem found while replaying, located in its file.
     public struct Finding: Sendable, Hashable, CustomStringConvertible {
@@ -137,14 +138,25 @@ public struct Replayer: Sendable {
                 }
             }
         } else {
-            // The next batch is decoded while the processor applies and commits the current one.
+            // Three stages at once: the next batch is decoded while the processor processes the current one and
+            // the one before it commits (`stage(batch:)`, `complete(_:)`).
             var reader = BatchReader(sources: sources, replayer: self)
+            var clockIsSet = try await processor.clock() != nil
             var next = reader.next()
+            var inFlight: (batch: Batch, staged: HealthProcessor.StagedBatch)?
             while !next.lines.isEmpty {
                 let batch = next
-                async let applied = apply(batch)
+                let entries = self.entries(of: batch, clockIsSet: &clockIsSet)
+                async let staging = processor.stage(batch: entries)
                 next = reader.next()
-                record(batch, try await applied, into: &outcome)
+                let staged = await staging
+                if let previous = inFlight {
+                    record(previous.batch, try await processor.complete(previous.staged), into: &outcome)
+                }
+                inFlight = (batch, staged)
+            }
+            if let previous = inFlight {
+                record(previous.batch, try await processor.complete(previous.staged), into: &outcome)
             }
         }
         if let until {
@@ -233,24 +245,23 @@ public struct Replayer: Sendable {
         }
     }
 
-    /// Applies the envelopes of `batch` in one commit.
+    /// The envelopes of `batch`, to apply in one commit.
     ///
     /// Each envelope is applied at its `collection_timestamp`, or else at the clock as the envelopes before it left
     /// it (``HealthProcessor/BatchEntry`` applies an entry never before the one before it, so `distantPast` stands
-    /// for "at the clock"), or, before the clock was ever set, at ``fallbackClock``'s time.
-    private func apply(_ batch: Batch) async throws -> [IntakeResult] {
+    /// for "at the clock"), or, before the clock was ever set (`clockIsSet`, which the first envelope sets), at
+    /// ``fallbackClock``'s time. (A stored receipt implies a set clock: an envelope the replay skips as already
+    /// applied never needs the fallback.)
+    private func entries(of batch: Batch, clockIsSet: inout Bool) -> [HealthProcessor.BatchEntry] {
         var entries: [HealthProcessor.BatchEntry] = []
         entries.reserveCapacity(batch.envelopes)
-        if batch.envelopes > 0 {
-            var clockIsSet = try await processor.clock() != nil
-            for line in batch.lines {
-                guard case .envelope(let envelope, let receipt) = line.content else { continue }
-                let time = envelope.collectionTimestamp ?? (clockIsSet ? .distantPast : fallbackClock.now)
-                clockIsSet = true
-                entries.append(HealthProcessor.BatchEntry(envelope, at: time, receipt: receipt))
-            }
+        for line in batch.lines {
+            guard case .envelope(let envelope, let receipt) = line.content else { continue }
+            let time = envelope.collectionTimestamp ?? (clockIsSet ? .distantPast : fallbackClock.now)
+            clockIsSet = true
+            entries.append(HealthProcessor.BatchEntry(envelope, at: time, receipt: receipt))
         }
-        return try await processor.apply(batch: entries)
+        return entries
     }
 
     /// Adds to `outcome`, line by line in order, what applying `batch` did.

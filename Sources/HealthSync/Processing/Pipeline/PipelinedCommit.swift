@@ -27,6 +27,8 @@ final class PipelinedCommit: Sendable {
     let urns: Set<String>
     /// The earliest deadline of the sub-streams the commit saves.
     let earliestDeadline: Date?
+    /// The sub-streams the commit saves.
+    let savedSubStreams: Set<StreamKey>
     /// The processor time of the batch's last envelope.
     let clock: Date?
     /// The commit; it throws what the store threw, or a conflict when the previous commit failed.
@@ -54,6 +56,7 @@ final class PipelinedCommit: Sendable {
         self.clock = clock
         urns = change.changedURNs
         earliestDeadline = change.savedSubStreams.compactMap(\.nextDeadline).min()
+        savedSubStreams = Set(change.savedSubStreams.map(\.key))
         let status = StatusBox(Status(previous: previous))
         self.status = status
         // Queued on the store at once, behind the previous batch's commit: a store with a queue of its own writes it
@@ -77,6 +80,7 @@ final class PipelinedCommit: Sendable {
     init(failingWith error: StorageError) {
         urns = []
         earliestDeadline = nil
+        savedSubStreams = []
         clock = nil
         status = StatusBox(Status(previous: nil, succeeded: false))
         ticket = CommitTicket(finished: .failure(error))
@@ -115,6 +119,26 @@ final class PipelinedCommit: Sendable {
             next = previous
         }
         return chain
+    }
+
+    /// The sub-streams of `due`, read as due beside the `pending` commits, that are still due once those are
+    /// committed, in the order read; `nil` when that is not known.
+    ///
+    /// A sub-stream a pending commit saves is not due any more, when that commit is one ``independent(of:requests:due:before:)``
+    /// accepts (its deadlines are not before the batch); one of a stream a pending commit changes without saving the
+    /// sub-stream (a deletion) makes the answer unknown; the others stay due.
+    static func due(_ due: [StreamKey], after pending: [PipelinedCommit]) -> [StreamKey]? {
+        var remaining: [StreamKey] = []
+        remaining.reserveCapacity(due.count)
+        for key in due {
+            var superseded = false
+            for commit in pending where commit.urns.contains(key.urn) {
+                guard commit.savedSubStreams.contains(key) else { return nil }
+                superseded = true
+            }
+            if !superseded { remaining.append(key) }
+        }
+        return remaining
     }
 
     /// Whether a batch read beside the `pending` commits can use what it read: none of them changes a stream it
