@@ -176,16 +176,22 @@ public struct Replayer: Sendable {
         var digest = ""
         var entries: [PayloadFile.Entry] = []
         var entry = 0
+        /// The size of the next batch: the pipeline starts with small batches, so that the first commit starts
+        /// early, and grows them fourfold up to ``Replayer/envelopesPerCommit``.
+        var limit: Int
 
         init(sources: [Source], replayer: Replayer) {
             self.sources = sources
             self.replayer = replayer
+            limit = min(16, replayer.envelopesPerCommit)
         }
 
         /// The next batch; empty at the end.
         mutating func next() -> Batch {
             var batch = Batch()
-            while batch.envelopes < replayer.envelopesPerCommit {
+            let limit = self.limit
+            self.limit = min(limit * 4, max(replayer.envelopesPerCommit, 1))
+            while batch.envelopes < limit {
                 if entry == entries.count {
                     guard source < sources.count else { break }
                     let bytes = sources[source].bytes
