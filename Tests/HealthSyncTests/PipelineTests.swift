@@ -339,6 +339,30 @@ import Testing
         try await expectSameStateAndDeadlines(store, reference.store, "after the lost batch")
     }
 
+    /// A batch whose read failed is not committed, and neither is any batch staged after it before it is completed:
+    /// a caller that stops at its error, as a replay does, leaves a prefix of what it staged.
+    @Test func aBatchThatCannotBeReadBlocksTheBatchesAfterItUntilItIsCompleted() async throws {
+        let store = ControlledStore(InMemoryHealthStore())
+        let reference = HealthProcessor(store: InMemoryHealthStore())
+        let processor = HealthProcessor(store: store)
+        let lost = [try Self.entry(at: 100, Self.snapshot("urn:health:p:x", ["a"]))]
+        let later = [try Self.entry(at: 101, Self.snapshot("urn:health:p:y", ["b"]))]
+        let expected = try await reference.apply(batch: later)
+
+        store.failNextReads(StorageError(code: .unavailable, message: "I/O error"))
+        let first = await processor.stage(batch: lost)
+        let second = await processor.stage(batch: later)
+        // Nothing was committed: the second batch waits for the first one's completion.
+        #expect(!store.log.contains("commit"))
+        #expect(try await store.stream("urn:health:p:y") == nil)
+        await #expect(throws: StorageError.self) { try await processor.complete(first) }
+        #expect(try await store.stream("urn:health:p:y") == nil)
+        // Completed in order, it is applied on its own, as the intake answers it.
+        #expect(try await processor.complete(second) == expected)
+        #expect(try await store.stream("urn:health:p:x") == nil)
+        try await expectSameStateAndDeadlines(store, reference.store, "after the batch that could not be read")
+    }
+
     @Test func otherMutationsWaitForTheStagedCommits() async throws {
         let store = ControlledStore(InMemoryHealthStore())
         let processor = HealthProcessor(store: store)

@@ -12,6 +12,7 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
         var holding = false
         var held: [CheckedContinuation<Void, Never>] = []
         var failures: [StorageError] = []
+        var readFailures: [StorageError] = []
         var log: [String] = []
         var holdingBatches = false
         var longestHold = Duration.seconds(2)
@@ -88,6 +89,15 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     var heldCount: Int { state.withLock { $0.held.count } }
 
     /// The next commits fail with these errors, one each, writing nothing.
+    /// Makes the next batch context reads (`batchContext`, `batchContextBesideWrites`) fail with `errors`, in order.
+    func failNextReads(_ errors: StorageError...) {
+        state.withLock { $0.readFailures += errors }
+    }
+
+    private func nextReadFailure() -> StorageError? {
+        state.withLock { $0.readFailures.isEmpty ? nil : $0.readFailures.removeFirst() }
+    }
+
     func failNextCommits(_ errors: StorageError...) {
         state.withLock { $0.failures += errors }
     }
@@ -132,12 +142,14 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     /// for any other.
     func batchContext(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
         note(requests.isEmpty && due != nil ? "due" : "context")
+        if let failure = nextReadFailure() { throw failure }
         let context = try await base.batchContext(of: requests, due: due)
         releaseAfterRead()
         return context
     }
 
     func batchContextBesideWrites(of requests: [ContextRequest], due: DueTimers?) async throws -> BatchContext {
+        if let failure = nextReadFailure() { throw failure }
         let context = try await basePipeline.batchContextBesideWrites(of: requests, due: due)
         note("beside")
         releaseAfterRead()

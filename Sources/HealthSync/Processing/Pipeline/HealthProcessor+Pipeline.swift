@@ -17,7 +17,8 @@ extension HealthProcessor {
     ///
     /// When a staged commit fails, nothing of it is stored, and the batches staged after it are not written either:
     /// their commits, and stages made before the failed batch is completed, fail with a
-    /// ``StorageError/Code/conflict``. ``complete(_:)`` applies a batch that failed that way again with
+    /// ``StorageError/Code/conflict``. A batch that could not be read or processed blocks the stages after it the
+    /// same way. ``complete(_:)`` applies a batch that failed that way again with
     /// ``apply(batch:)``, so a caller that completes every staged batch, in the order they were staged, gets every
     /// envelope applied once and in order.
     ///
@@ -46,103 +47,117 @@ extension HealthProcessor {
         guard !entries.isEmpty else { return StagedBatch(entries: [], outcome: .success([]), commit: nil) }
         do {
             return try await gate.run { () async throws -> StagedBatch in
-                let previous = pipelineTail.withLock { $0 }
-                if let previous, previous.blocksStaging { return poisoned(entries) }
-                let receipts = entries.compactMap(\.receipt)
-                var runAgain = false
-                if let firstReceipt = receipts.first, let lastReceipt = receipts.last {
-                    runAgain = try await store.hasReceipt(firstReceipt)
-                    if !runAgain, lastReceipt != firstReceipt { runAgain = try await store.hasReceipt(lastReceipt) }
+                do {
+                    return try await stageLocked(entries)
+                } catch {
+                    // A batch that could not be read or processed blocks the batches after it until it is completed,
+                    // as a failed commit does: none of them is committed before it, so a caller that stops at its
+                    // error (a replay) leaves a prefix of what it staged.
+                    let commit = PipelinedCommit(failingWith: PipelinedCommit.earlierFailure)
+                    pipelineTail.withLock { $0 = commit }
+                    return StagedBatch(entries: entries, outcome: .failure(error), commit: commit)
                 }
-                if runAgain {
-                    // Run again over what was committed: every receipt is looked up, after the staged commits.
-                    if let previous {
-                        _ = await previous.task.result
-                        if previous.blocksStaging { return poisoned(entries) }
-                    }
-                    let results = try await applyWithReceiptsLocked(entries)
-                    return StagedBatch(entries: entries, outcome: .success(results), commit: nil, noted: true)
-                }
-                // An entry repeating the receipt of an earlier one is left out; the commit checks the rest.
-                var applied = Array(entries.indices)
-                if receipts.count > 1 {
-                    var seen = Set<String>()
-                    applied = entries.indices.filter { entries[$0].receipt.map { seen.insert($0).inserted } ?? true }
-                }
-                let kept = applied.count == entries.count ? entries : applied.map { entries[$0] }
-                guard let first = kept.first else { preconditionFailure("the first entry of a batch is applied") }
-                // A batch starts at the time of the one staged before it at the earliest, committed or not yet; a
-                // failed one is applied again at the committed clock.
-                var start = try await effectiveTime(first.now)
-                if let previous, let clock = previous.clock, !previous.failed { start = max(start, clock) }
-                let end = kept.reduce(start) { max($0, $1.now) }
-                let requests = Self.contextRequests(of: kept)
-                var reads: BatchContext?
-                let pending = previous?.unfinishedChain() ?? []
-                if let previous, !pending.isEmpty {
-                    // What the batch names is known before reading: only the due sub-streams need the read.
-                    if PipelinedCommit.independent(of: pending, requests: requests, due: [], before: end) {
-                        // The read cannot see the pending commits: a sub-stream they save looks due by its old
-                        // deadline, so the read asks for that many more.
-                        let limit = configuration.sweepBatchSize + pending.reduce(0) { $0 + $1.savedSubStreams.count }
-                        let beside = try await pipeline.batchContextBesideWrites(
-                            of: requests, due: DueTimers(before: end, limit: limit))
-                        if beside.due.count < limit, let due = PipelinedCommit.due(beside.due, after: pending),
-                            due.count < configuration.sweepBatchSize
-                        {
-                            reads = BatchContext(due: due, contexts: beside.contexts)
-                        }
-                    }
-                    if reads == nil {
-                        _ = await previous.task.result
-                        if previous.blocksStaging { return poisoned(entries) }
-                    }
-                }
-                var backlog: SweepResult?
-                if reads == nil {
-                    let read = try await store.batchContext(
-                        of: requests, due: DueTimers(before: end, limit: configuration.sweepBatchSize))
-                    if read.due.count >= configuration.sweepBatchSize {
-                        if !receipts.isEmpty {
-                            // A backlog is fired before the first envelope applied, which only the receipts the
-                            // commit has not checked yet tell: the batch is applied as `apply(batch:)` applies it.
-                            let results = try await applyWithReceiptsLocked(entries)
-                            return StagedBatch(entries: entries, outcome: .success(results), commit: nil, noted: true)
-                        }
-                        backlog = try await fireTimersLocked(before: start)
-                        reads = try await store.batchContext(of: requests, due: .all(before: end))
-                    } else {
-                        reads = read
-                    }
-                }
-                guard let reads else { preconditionFailure("a staged batch is read before it is processed") }
-                let (processed, clock, change) = try await withReads { work in
-                    let (results, clock) = try await process(
-                        kept, from: start, reading: reads, of: requests, in: work)
-                    var change = work.makeChange(clock: clock, receipt: nil)
-                    change.receipts = kept.compactMap(\.receipt)
-                    return (results, clock, change)
-                }
-                var results = processed
-                if kept.count < entries.count {
-                    results = entries.map { entry in
-                        IntakeResult(
-                            rejections: entry.envelope.rejections, warnings: entry.envelope.warnings,
-                            alreadyApplied: true)
-                    }
-                    for (index, result) in zip(applied, processed) { results[index] = result }
-                }
-                let commit = PipelinedCommit(committing: change, at: clock, to: pipeline, after: previous) {
-                    [self] in noteClock(clock)
-                }
-                pipelineTail.withLock { $0 = commit }
-                return StagedBatch(
-                    entries: entries, outcome: .success(results), backlog: backlog, commit: commit,
-                    decisions: logger.logLevel <= .debug ? change.events : [])
             }
         } catch {
             return StagedBatch(entries: entries, outcome: .failure(error), commit: nil)
         }
+    }
+
+    /// ``stage(batch:)`` of a batch that is not empty, in the gate.
+    private func stageLocked(_ entries: [BatchEntry]) async throws -> StagedBatch {
+        let previous = pipelineTail.withLock { $0 }
+        if let previous, previous.blocksStaging { return poisoned(entries) }
+        let receipts = entries.compactMap(\.receipt)
+        var runAgain = false
+        if let firstReceipt = receipts.first, let lastReceipt = receipts.last {
+            runAgain = try await store.hasReceipt(firstReceipt)
+            if !runAgain, lastReceipt != firstReceipt { runAgain = try await store.hasReceipt(lastReceipt) }
+        }
+        if runAgain {
+            // Run again over what was committed: every receipt is looked up, after the staged commits.
+            if let previous {
+                _ = await previous.task.result
+                if previous.blocksStaging { return poisoned(entries) }
+            }
+            let results = try await applyWithReceiptsLocked(entries)
+            return StagedBatch(entries: entries, outcome: .success(results), commit: nil, noted: true)
+        }
+        // An entry repeating the receipt of an earlier one is left out; the commit checks the rest.
+        var applied = Array(entries.indices)
+        if receipts.count > 1 {
+            var seen = Set<String>()
+            applied = entries.indices.filter { entries[$0].receipt.map { seen.insert($0).inserted } ?? true }
+        }
+        let kept = applied.count == entries.count ? entries : applied.map { entries[$0] }
+        guard let first = kept.first else { preconditionFailure("the first entry of a batch is applied") }
+        // A batch starts at the time of the one staged before it at the earliest, committed or not yet; a
+        // failed one is applied again at the committed clock.
+        var start = try await effectiveTime(first.now)
+        if let previous, let clock = previous.clock, !previous.failed { start = max(start, clock) }
+        let end = kept.reduce(start) { max($0, $1.now) }
+        let requests = Self.contextRequests(of: kept)
+        var reads: BatchContext?
+        let pending = previous?.unfinishedChain() ?? []
+        if let previous, !pending.isEmpty {
+            // What the batch names is known before reading: only the due sub-streams need the read.
+            if PipelinedCommit.independent(of: pending, requests: requests, due: [], before: end) {
+                // The read cannot see the pending commits: a sub-stream they save looks due by its old
+                // deadline, so the read asks for that many more.
+                let limit = configuration.sweepBatchSize + pending.reduce(0) { $0 + $1.savedSubStreams.count }
+                let beside = try await pipeline.batchContextBesideWrites(
+                    of: requests, due: DueTimers(before: end, limit: limit))
+                if beside.due.count < limit, let due = PipelinedCommit.due(beside.due, after: pending),
+                    due.count < configuration.sweepBatchSize
+                {
+                    reads = BatchContext(due: due, contexts: beside.contexts)
+                }
+            }
+            if reads == nil {
+                _ = await previous.task.result
+                if previous.blocksStaging { return poisoned(entries) }
+            }
+        }
+        var backlog: SweepResult?
+        if reads == nil {
+            let read = try await store.batchContext(
+                of: requests, due: DueTimers(before: end, limit: configuration.sweepBatchSize))
+            if read.due.count >= configuration.sweepBatchSize {
+                if !receipts.isEmpty {
+                    // A backlog is fired before the first envelope applied, which only the receipts the
+                    // commit has not checked yet tell: the batch is applied as `apply(batch:)` applies it.
+                    let results = try await applyWithReceiptsLocked(entries)
+                    return StagedBatch(entries: entries, outcome: .success(results), commit: nil, noted: true)
+                }
+                backlog = try await fireTimersLocked(before: start)
+                reads = try await store.batchContext(of: requests, due: .all(before: end))
+            } else {
+                reads = read
+            }
+        }
+        guard let reads else { preconditionFailure("a staged batch is read before it is processed") }
+        let (processed, clock, change) = try await withReads { work in
+            let (results, clock) = try await process(
+                kept, from: start, reading: reads, of: requests, in: work)
+            var change = work.makeChange(clock: clock, receipt: nil)
+            change.receipts = kept.compactMap(\.receipt)
+            return (results, clock, change)
+        }
+        var results = processed
+        if kept.count < entries.count {
+            results = entries.map { entry in
+                IntakeResult(
+                    rejections: entry.envelope.rejections, warnings: entry.envelope.warnings,
+                    alreadyApplied: true)
+            }
+            for (index, result) in zip(applied, processed) { results[index] = result }
+        }
+        let commit = PipelinedCommit(committing: change, at: clock, to: pipeline, after: previous) {
+            [self] in noteClock(clock)
+        }
+        pipelineTail.withLock { $0 = commit }
+        return StagedBatch(
+            entries: entries, outcome: .success(results), backlog: backlog, commit: commit,
+            decisions: logger.logLevel <= .debug ? change.events : [])
     }
 
     /// Waits for a staged batch's commit and returns its results, one per entry, in order.
