@@ -36,15 +36,20 @@ median() {
 }
 field() { sed -n "s/.*phase=steady.* $1=\([0-9.]*\).*/\1/p"; }
 
-# The rows both programs left, in a canonical order (event sequences aside: the two order a snapshot's events
-# differently).
+# The schema (GRDB's migration table aside) and the rows both programs left, in a canonical order: events through
+# the view `event`, which spells out their texts, sequences aside (the two order a snapshot's events differently);
+# the texts of eventText without their keys (the two may key them in a different order) and the last sequence
+# handed out (as many events reserved by each).
 dump() {
     sqlite3 "$1" "
+        SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE tbl_name NOT LIKE 'grdb%' ORDER BY type, name;
         SELECT * FROM stream ORDER BY urn;
         SELECT * FROM subStream ORDER BY urn, subStreamId;
         SELECT * FROM checkState ORDER BY urn, subStreamId, checkStateId;
         SELECT at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message,
             previousHealth, deletionReason, errorCode, detail FROM event ORDER BY 1, 2, 3, 4, 5, 7, 10;
+        SELECT text FROM eventText ORDER BY text;
+        SELECT last FROM eventSequence;
         SELECT * FROM processorState;" | md5sum | cut -d' ' -f1
 }
 

@@ -3,13 +3,19 @@
  *
  * A plain C program with prepared sqlite3 statements that writes exactly the rows SQLiteHealthStore writes for the
  * churn workload of `healthsync-load sqlite` (Sources/BenchmarkSupport/ChurnWorkload.swift): the same schema
- * (migration v1 of Sources/HealthSyncSQLite/SQLiteHealthStore+Schema.swift), the same pragmas (WAL,
- * synchronous = FULL, foreign keys on), one BEGIN IMMEDIATE transaction per envelope of `batch` messages, and per
- * REPEAT_SNAPSHOTS message: the stream and sub-stream rows (insert in round 0, an update of every sub-stream column
- * afterwards), a delete per check state that left the snapshot, an upsert per check state carried (or, from round 1,
- * one range update of the sub-stream's check states and an upsert per new or changed one, as SQLiteHealthStore
- * writes a refresh), one event row per change plus the snapshot's started/completed events, and the processor
- * clock. It reads nothing: everything the processor has to look up, this program knows.
+ * (schema v3 of Sources/HealthSyncSQLite/SQLiteHealthStore+Schema.swift as its migrations leave a new database, in
+ * the same DDL text), the same pragmas (WAL, synchronous = FULL, foreign keys on), one BEGIN IMMEDIATE transaction
+ * per envelope of `batch` messages, and per REPEAT_SNAPSHOTS message: the stream and sub-stream rows (insert in
+ * round 0, an update of every sub-stream column afterwards), a delete per check state that left the snapshot, an
+ * upsert per check state carried (or, from round 1, one range update of the sub-stream's check states and an upsert
+ * per new or changed one, as SQLiteHealthStore writes a refresh), one event record per change plus the snapshot's
+ * started/completed events, and the processor clock. Events are written as SQLiteHealthStore+Commit.swift and
+ * EventTexts.swift write them: the transaction's sequences reserved from eventSequence in one update, each text of
+ * an event (kind, URN, sub-stream, check-state id, name, health, element, message, previous health, deletion
+ * reason) as its key in eventText, a text inserted into eventText the first time it is used (the seeds of
+ * EventTexts.seeds are there from the start). It reads nothing but the sequence counter it bumps: everything the
+ * processor has to look up, this program knows, the keys of its texts included (kept in arrays by what they name,
+ * not in a map by text).
  *
  *   cc -O2 -o sqlite_baseline sqlite_baseline.c -lsqlite3
  *   ./sqlite_baseline DB [streams=1000] [rounds=10] [batch=1]
@@ -26,40 +32,155 @@
 
 #define SLOTS 105
 
+/* The statements of migrations v1 (without its event table and indexes, which v3 drops), v2 and v3 for a new
+ * database, in their text: SQLite keeps a table's DDL as written (and as ALTER TABLE extends it). */
 static const char *schema =
-    "CREATE TABLE stream (urn TEXT NOT NULL PRIMARY KEY, consistencyModel TEXT NOT NULL, createdAt REAL NOT NULL,"
-    " version INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE subStream (urn TEXT NOT NULL REFERENCES stream(urn) ON DELETE CASCADE, subStreamId TEXT NOT NULL,"
-    " createdAt REAL NOT NULL, repeatInterval INTEGER, expiryInterval INTEGER, snapshotStartedAt REAL,"
-    " snapshotClean INTEGER, snapshotSequence INTEGER NOT NULL, lastCompletedAt REAL, lastMessageAt REAL NOT NULL,"
-    " checkpointOffset INTEGER, checkpointBatchIndex INTEGER, lateDataDeadline REAL, missingStopDeadline REAL,"
-    " expiryDeadline REAL, checkStateExpiryDeadline REAL, nextDeadline REAL, messageCount INTEGER NOT NULL,"
-    " createCount INTEGER NOT NULL, updateCount INTEGER NOT NULL, deleteCount INTEGER NOT NULL,"
-    " totalLatency REAL NOT NULL, lastLatency REAL NOT NULL, version INTEGER NOT NULL,"
-    " PRIMARY KEY (urn, subStreamId), CHECK ((repeatInterval IS NULL) = (expiryInterval IS NULL)),"
-    " CHECK ((snapshotStartedAt IS NULL) = (snapshotClean IS NULL)),"
-    " CHECK (checkpointBatchIndex IS NULL OR checkpointOffset IS NOT NULL)) WITHOUT ROWID;"
-    "CREATE INDEX subStream_nextDeadline ON subStream(nextDeadline, urn, subStreamId) WHERE nextDeadline IS NOT NULL;"
-    "CREATE TABLE checkState (urn TEXT NOT NULL, subStreamId TEXT NOT NULL, checkStateId TEXT NOT NULL,"
-    " name TEXT NOT NULL, health TEXT NOT NULL, topologyElementIdentifier TEXT NOT NULL, message TEXT,"
-    " lastSeenAt REAL NOT NULL, snapshotSequence INTEGER NOT NULL, PRIMARY KEY (urn, subStreamId, checkStateId),"
-    " FOREIGN KEY (urn, subStreamId) REFERENCES subStream(urn, subStreamId) ON DELETE CASCADE) WITHOUT ROWID;"
-    "CREATE TABLE streamError (urn TEXT NOT NULL REFERENCES stream(urn) ON DELETE CASCADE,"
-    " subStreamId TEXT NOT NULL, streamLevel INTEGER NOT NULL, code TEXT NOT NULL, level TEXT NOT NULL,"
-    " message TEXT NOT NULL, count INTEGER NOT NULL, firstSeenAt REAL NOT NULL, lastSeenAt REAL NOT NULL,"
-    " ownerSubStreamId TEXT GENERATED ALWAYS AS (CASE WHEN streamLevel THEN NULL ELSE subStreamId END) VIRTUAL,"
-    " PRIMARY KEY (urn, subStreamId, streamLevel, code),"
-    " FOREIGN KEY (urn, ownerSubStreamId) REFERENCES subStream(urn, subStreamId) ON DELETE CASCADE) WITHOUT ROWID;"
-    "CREATE INDEX streamError_owner ON streamError(urn, ownerSubStreamId);"
-    "CREATE TABLE event (sequence INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL, urn TEXT NOT NULL,"
-    " subStreamId TEXT NOT NULL, checkStateId TEXT, name TEXT, health TEXT, topologyElementIdentifier TEXT,"
-    " message TEXT, previousHealth TEXT, deletionReason TEXT, errorCode TEXT, detail TEXT,"
-    " CHECK ((checkStateId IS NULL) = (name IS NULL)), CHECK ((checkStateId IS NULL) = (health IS NULL)),"
-    " CHECK ((checkStateId IS NULL) = (topologyElementIdentifier IS NULL)));"
-    "CREATE INDEX event_stream ON event(urn, subStreamId, at);"
-    "CREATE INDEX event_at ON event(at);"
-    "CREATE TABLE processorState (id INTEGER PRIMARY KEY CHECK (id = 1), clock REAL NOT NULL);"
-    "CREATE TABLE receipt (receipt TEXT NOT NULL PRIMARY KEY, clock REAL) WITHOUT ROWID;";
+    "CREATE TABLE stream (\n"
+    "    urn TEXT NOT NULL PRIMARY KEY,\n"
+    "    consistencyModel TEXT NOT NULL,\n"
+    "    createdAt REAL NOT NULL,\n"
+    "    version INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE subStream (\n"
+    "    urn TEXT NOT NULL REFERENCES stream(urn) ON DELETE CASCADE,\n"
+    "    subStreamId TEXT NOT NULL,\n"
+    "    createdAt REAL NOT NULL,\n"
+    "    repeatInterval INTEGER,\n"
+    "    expiryInterval INTEGER,\n"
+    "    snapshotStartedAt REAL,\n"
+    "    snapshotClean INTEGER,\n"
+    "    snapshotSequence INTEGER NOT NULL,\n"
+    "    lastCompletedAt REAL,\n"
+    "    lastMessageAt REAL NOT NULL,\n"
+    "    checkpointOffset INTEGER,\n"
+    "    checkpointBatchIndex INTEGER,\n"
+    "    lateDataDeadline REAL,\n"
+    "    missingStopDeadline REAL,\n"
+    "    expiryDeadline REAL,\n"
+    "    checkStateExpiryDeadline REAL,\n"
+    "    nextDeadline REAL,\n"
+    "    messageCount INTEGER NOT NULL,\n"
+    "    createCount INTEGER NOT NULL,\n"
+    "    updateCount INTEGER NOT NULL,\n"
+    "    deleteCount INTEGER NOT NULL,\n"
+    "    totalLatency REAL NOT NULL,\n"
+    "    lastLatency REAL NOT NULL,\n"
+    "    version INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (urn, subStreamId),\n"
+    "    CHECK ((repeatInterval IS NULL) = (expiryInterval IS NULL)),\n"
+    "    CHECK ((snapshotStartedAt IS NULL) = (snapshotClean IS NULL)),\n"
+    "    CHECK (checkpointBatchIndex IS NULL OR checkpointOffset IS NOT NULL)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX subStream_nextDeadline ON subStream(nextDeadline, urn, subStreamId)\n"
+    "    WHERE nextDeadline IS NOT NULL;\n"
+    "CREATE TABLE checkState (\n"
+    "    urn TEXT NOT NULL,\n"
+    "    subStreamId TEXT NOT NULL,\n"
+    "    checkStateId TEXT NOT NULL,\n"
+    "    name TEXT NOT NULL,\n"
+    "    health TEXT NOT NULL,\n"
+    "    topologyElementIdentifier TEXT NOT NULL,\n"
+    "    message TEXT,\n"
+    "    lastSeenAt REAL NOT NULL,\n"
+    "    snapshotSequence INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (urn, subStreamId, checkStateId),\n"
+    "    FOREIGN KEY (urn, subStreamId) REFERENCES subStream(urn, subStreamId) ON DELETE CASCADE\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE streamError (\n"
+    "    urn TEXT NOT NULL REFERENCES stream(urn) ON DELETE CASCADE,\n"
+    "    subStreamId TEXT NOT NULL,\n"
+    "    streamLevel INTEGER NOT NULL,\n"
+    "    code TEXT NOT NULL,\n"
+    "    level TEXT NOT NULL,\n"
+    "    message TEXT NOT NULL,\n"
+    "    count INTEGER NOT NULL,\n"
+    "    firstSeenAt REAL NOT NULL,\n"
+    "    lastSeenAt REAL NOT NULL,\n"
+    "    ownerSubStreamId TEXT GENERATED ALWAYS AS (CASE WHEN streamLevel THEN NULL ELSE subStreamId END) VIRTUAL,\n"
+    "    PRIMARY KEY (urn, subStreamId, streamLevel, code),\n"
+    "    FOREIGN KEY (urn, ownerSubStreamId) REFERENCES subStream(urn, subStreamId) ON DELETE CASCADE\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX streamError_owner ON streamError(urn, ownerSubStreamId);\n"
+    "CREATE TABLE processorState (\n"
+    "    id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "    clock REAL NOT NULL\n"
+    ");\n"
+    "CREATE TABLE receipt (\n"
+    "    receipt TEXT NOT NULL PRIMARY KEY,\n"
+    "    clock REAL\n"
+    ") WITHOUT ROWID;\n"
+    /* v2: liveness. */
+    "ALTER TABLE subStream ADD COLUMN silenceDeadline REAL;\n"
+    "ALTER TABLE checkState ADD COLUMN livenessInterval INTEGER;\n"
+    "ALTER TABLE checkState ADD COLUMN livenessGrace INTEGER;\n"
+    "ALTER TABLE checkState ADD COLUMN silencedAt REAL;\n"
+    /* v3: the dictionary of event texts (seeded next), then the event record. */
+    "CREATE TABLE eventText (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    text TEXT NOT NULL UNIQUE\n"
+    ");\n";
+
+static const char *schemaEvents =
+    "CREATE TABLE eventRecord (\n"
+    "    at REAL NOT NULL,\n"
+    "    sequence INTEGER NOT NULL,\n"
+    "    kind INTEGER NOT NULL,\n"
+    "    urn INTEGER NOT NULL,\n"
+    "    subStreamId INTEGER NOT NULL,\n"
+    "    checkStateId INTEGER,\n"
+    "    name INTEGER,\n"
+    "    health INTEGER,\n"
+    "    topologyElementIdentifier INTEGER,\n"
+    "    message INTEGER,\n"
+    "    previousHealth INTEGER,\n"
+    "    deletionReason INTEGER,\n"
+    "    errorCode INTEGER,\n"
+    "    detail TEXT,\n"
+    "    CHECK ((checkStateId IS NULL) = (name IS NULL)),\n"
+    "    CHECK ((checkStateId IS NULL) = (health IS NULL)),\n"
+    "    CHECK ((checkStateId IS NULL) = (topologyElementIdentifier IS NULL)),\n"
+    "    PRIMARY KEY (at, sequence)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE eventSequence (\n"
+    "    id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "    last INTEGER NOT NULL\n"
+    ");\n"
+    "INSERT INTO eventSequence (id, last) VALUES (1, 0);\n"
+    "CREATE INDEX event_stream ON eventRecord(urn, subStreamId, at);\n"
+    "CREATE VIEW event AS\n"
+    "SELECT e.sequence AS sequence, e.at AS at, kind.text AS kind, urn.text AS urn, subStream.text AS subStreamId,\n"
+    "    checkState.text AS checkStateId, name.text AS name, health.text AS health,\n"
+    "    element.text AS topologyElementIdentifier, message.text AS message,\n"
+    "    previousHealth.text AS previousHealth, reason.text AS deletionReason, code.text AS errorCode,\n"
+    "    e.detail AS detail\n"
+    "FROM eventRecord AS e\n"
+    "LEFT JOIN eventText AS kind ON kind.id = e.kind\n"
+    "LEFT JOIN eventText AS urn ON urn.id = e.urn\n"
+    "LEFT JOIN eventText AS subStream ON subStream.id = e.subStreamId\n"
+    "LEFT JOIN eventText AS checkState ON checkState.id = e.checkStateId\n"
+    "LEFT JOIN eventText AS name ON name.id = e.name\n"
+    "LEFT JOIN eventText AS health ON health.id = e.health\n"
+    "LEFT JOIN eventText AS element ON element.id = e.topologyElementIdentifier\n"
+    "LEFT JOIN eventText AS message ON message.id = e.message\n"
+    "LEFT JOIN eventText AS previousHealth ON previousHealth.id = e.previousHealth\n"
+    "LEFT JOIN eventText AS reason ON reason.id = e.deletionReason\n"
+    "LEFT JOIN eventText AS code ON code.id = e.errorCode;\n";
+
+/* EventTexts.seeds, in order: the main sub-stream's id, the event kinds, healths, deletion reasons and error codes,
+ * each text once (subStreamExpired and streamDeleted are kinds before they are deletion reasons). */
+static const char *seeds[] = {
+    "",
+    "streamCreated", "streamDeleted", "subStreamCreated", "subStreamExpired", "snapshotStarted",
+    "snapshotCompleted", "snapshotAbandoned", "snapshotAutoStopped", "checkStateCreated", "checkStateUpdated",
+    "checkStateDeleted", "errorOpened", "errorClosed",
+    "CLEAR", "DEVIATING", "CRITICAL",
+    "snapshotDiff", "automaticStop", "expiry", "deleteRequest",
+    "StreamMissingSubStream", "StreamConsistencyModelMismatch", "SubStreamStartWithoutStop",
+    "SubStreamStopWithoutStart", "SubStreamMissingStop", "SubStreamCheckStateOutsideSnapshot",
+    "SubStreamRepeatIntervalTooHigh", "SubStreamLateData", "SubStreamExpired", "SubStreamTransformerError",
+    "SubStreamOutdatedCheckpoint", "SubStreamMissingCheckpoint", "SubStreamInvalidCheckpoint",
+    "SubStreamUnknownCheckState", "SubStreamWithoutExpiry",
+};
 
 static const char *healths[3] = {"CLEAR", "DEVIATING", "CRITICAL"};
 static const char *messages[3] = {
@@ -103,6 +224,30 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The key of an event text: `*key` once known, otherwise `text` inserted into eventText (its first use) and its key
+ * kept in `*key`, as EventTexts.key(of:in:state:) does (which looks the text up in eventText first, for what other
+ * connections wrote: this program is the only writer). */
+static sqlite3_stmt *insertText;
+
+static sqlite3_int64 textKey(sqlite3_int64 *key, const char *text) {
+    if (*key) return *key;
+    sqlite3_bind_text(insertText, 1, text, -1, SQLITE_STATIC);
+    step(insertText, "insert event text");
+    *key = sqlite3_last_insert_rowid(db);
+    return *key;
+}
+
+#define SEEDS (sizeof seeds / sizeof *seeds)
+static sqlite3_int64 seedKeys[SEEDS];
+
+/* The key of a seed. */
+static sqlite3_int64 seedKey(const char *text) {
+    for (size_t i = 0; i < SEEDS; i++)
+        if (strcmp(seeds[i], text) == 0) return seedKeys[i];
+    fprintf(stderr, "sqlite_baseline: %s is not a seed\n", text);
+    exit(1);
+}
+
 /* Per sub-stream counters, as SubStreamMetrics keeps them. */
 struct metrics {
     long long creates, updates, deletes;
@@ -135,6 +280,9 @@ int main(int argc, char **argv) {
     check(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), "foreign_keys");
     check(sqlite3_exec(db, "BEGIN; ", NULL, NULL, NULL), "begin");
     check(sqlite3_exec(db, schema, NULL, NULL, NULL), "schema");
+    insertText = prepare("INSERT INTO eventText (text) VALUES (?)");
+    for (size_t i = 0; i < SEEDS; i++) seedKeys[i] = textKey(&seedKeys[i], seeds[i]);
+    check(sqlite3_exec(db, schemaEvents, NULL, NULL, NULL), "schema");
     check(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "commit");
 
     sqlite3_stmt *begin = prepare("BEGIN IMMEDIATE");
@@ -146,29 +294,34 @@ int main(int argc, char **argv) {
         "INSERT INTO subStream (urn, subStreamId, createdAt, repeatInterval, expiryInterval, snapshotStartedAt, "
         "snapshotClean, snapshotSequence, lastCompletedAt, lastMessageAt, checkpointOffset, checkpointBatchIndex, "
         "lateDataDeadline, missingStopDeadline, expiryDeadline, checkStateExpiryDeadline, nextDeadline, "
-        "messageCount, createCount, updateCount, deleteCount, totalLatency, lastLatency, version) "
+        "messageCount, createCount, updateCount, deleteCount, totalLatency, lastLatency, silenceDeadline, version) "
         "VALUES (?1, '', ?2, 60, 0, NULL, NULL, ?3, ?4, ?5, NULL, NULL, ?6, NULL, NULL, NULL, ?7, ?8, ?9, ?10, ?11, "
-        "0, 0, 1) ON CONFLICT DO NOTHING");
+        "0, 0, NULL, 1) ON CONFLICT DO NOTHING");
     sqlite3_stmt *updateSubStream = prepare(
         "UPDATE subStream SET createdAt = ?2, repeatInterval = 60, expiryInterval = 0, snapshotStartedAt = NULL, "
         "snapshotClean = NULL, snapshotSequence = ?3, lastCompletedAt = ?4, lastMessageAt = ?5, "
         "checkpointOffset = NULL, checkpointBatchIndex = NULL, lateDataDeadline = ?6, missingStopDeadline = NULL, "
         "expiryDeadline = NULL, checkStateExpiryDeadline = NULL, nextDeadline = ?7, messageCount = ?8, "
         "createCount = ?9, updateCount = ?10, deleteCount = ?11, totalLatency = 0, lastLatency = 0, "
-        "version = version + 1 WHERE urn = ?1 AND subStreamId = '' AND version = ?12");
+        "silenceDeadline = NULL, version = version + 1 WHERE urn = ?1 AND subStreamId = '' AND version = ?12");
     sqlite3_stmt *deleteCheckState =
         prepare("DELETE FROM checkState WHERE urn = ? AND subStreamId = '' AND checkStateId = ?");
     sqlite3_stmt *upsertCheckState = prepare(
         "INSERT INTO checkState (urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, "
-        "lastSeenAt, snapshotSequence) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?) "
+        "lastSeenAt, snapshotSequence, livenessInterval, livenessGrace, silencedAt) "
+        "VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL) "
         "ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET name = excluded.name, health = excluded.health, "
         "topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message, "
-        "lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence");
+        "lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence, "
+        "livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace, "
+        "silencedAt = excluded.silencedAt");
     sqlite3_stmt *refreshCheckStates = prepare(
         "UPDATE checkState SET lastSeenAt = ?2, snapshotSequence = ?3 WHERE urn = ?1 AND subStreamId = ''");
+    sqlite3_stmt *reserveSequences = prepare("UPDATE eventSequence SET last = last + ? WHERE id = 1 RETURNING last");
     sqlite3_stmt *insertEvent = prepare(
-        "INSERT INTO event (at, kind, urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, "
-        "message, previousHealth, deletionReason, errorCode, detail) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, NULL, ?)");
+        "INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health, "
+        "topologyElementIdentifier, message, previousHealth, deletionReason, errorCode, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)");
     sqlite3_stmt *updateClock = prepare(
         "INSERT INTO processorState (id, clock) VALUES (1, ?) "
         "ON CONFLICT (id) DO UPDATE SET clock = max(clock, excluded.clock)");
@@ -177,35 +330,53 @@ int main(int argc, char **argv) {
     unsigned char *stored = calloc((size_t)streams * SLOTS, 1);
     unsigned char *storedHealth = calloc((size_t)streams * SLOTS, 1);
     struct metrics *metrics = calloc((size_t)streams, sizeof *metrics);
+    /* Which check states the messages of an envelope carry. */
+    unsigned char *present = calloc((size_t)(batch < streams ? batch : streams) * SLOTS, 1);
     for (int s = 0; s < streams; s++)
         for (int j = 0; j < SLOTS; j++)
             if (mix(s, 0, j, 2) % 10 == 0) health[s * SLOTS + j] = 1;
+
+    /* The keys of the event texts by what they name (0: not in eventText yet). */
+    sqlite3_int64 *urnKeys = calloc((size_t)streams, sizeof *urnKeys);
+    sqlite3_int64 *elementKeys = calloc((size_t)streams * SLOTS, sizeof *elementKeys);
+    sqlite3_int64 idKeys[SLOTS] = {0}, nameKeys[SLOTS] = {0}, messageKeys[3] = {0}, healthKeys[3];
+    for (int h = 0; h < 3; h++) healthKeys[h] = seedKey(healths[h]);
+    sqlite3_int64 mainKey = seedKey(""), snapshotDiffKey = seedKey("snapshotDiff");
+    sqlite3_int64 streamCreatedKey = seedKey("streamCreated"), subStreamCreatedKey = seedKey("subStreamCreated");
+    sqlite3_int64 snapshotStartedKey = seedKey("snapshotStarted"), snapshotCompletedKey = seedKey("snapshotCompleted");
+    sqlite3_int64 createdKey = seedKey("checkStateCreated"), updatedKey = seedKey("checkStateUpdated");
+    sqlite3_int64 deletedKey = seedKey("checkStateDeleted");
 
     long long phaseStates = 0, created = 0, updated = 0, deleted = 0, events = 0;
     double phaseSeconds = 0;
     char urn[64], id[32], name[64], element[96], detail[32];
 
+    /* An event of stream s (and, with a check state, of slot j at health h), its texts bound as keys in the order
+     * EventTexts.insert binds them. */
 #define EVENT(kind, hasState, h, previous, reason, text)                                                        \
     do {                                                                                                         \
-        sqlite3_bind_double(insertEvent, 1, t);                                                                  \
-        sqlite3_bind_text(insertEvent, 2, kind, -1, SQLITE_STATIC);                                              \
-        sqlite3_bind_text(insertEvent, 3, urn, -1, SQLITE_STATIC);                                               \
+        sqlite3_bind_int64(insertEvent, 1, sequence++);                                                          \
+        sqlite3_bind_double(insertEvent, 2, t);                                                                  \
+        sqlite3_bind_int64(insertEvent, 3, kind);                                                                \
+        sqlite3_bind_int64(insertEvent, 4, textKey(&urnKeys[s], urn));                                           \
+        sqlite3_bind_int64(insertEvent, 5, mainKey);                                                             \
         if (hasState) {                                                                                          \
-            sqlite3_bind_text(insertEvent, 4, id, -1, SQLITE_STATIC);                                            \
-            sqlite3_bind_text(insertEvent, 5, name, -1, SQLITE_STATIC);                                          \
-            sqlite3_bind_text(insertEvent, 6, healths[h], -1, SQLITE_STATIC);                                    \
-            sqlite3_bind_text(insertEvent, 7, element, -1, SQLITE_STATIC);                                       \
-            sqlite3_bind_text(insertEvent, 8, messages[h], -1, SQLITE_STATIC);                                   \
+            sqlite3_bind_int64(insertEvent, 6, textKey(&idKeys[j], id));                                         \
+            sqlite3_bind_int64(insertEvent, 7, textKey(&nameKeys[j], name));                                     \
+            sqlite3_bind_int64(insertEvent, 8, healthKeys[h]);                                                   \
+            sqlite3_bind_int64(insertEvent, 9, textKey(&elementKeys[s * SLOTS + j], element));                   \
+            sqlite3_bind_int64(insertEvent, 10, textKey(&messageKeys[h], messages[h]));                          \
         } else {                                                                                                 \
-            for (int column = 4; column <= 8; column++) sqlite3_bind_null(insertEvent, column);                  \
+            for (int column = 6; column <= 10; column++) sqlite3_bind_null(insertEvent, column);                 \
         }                                                                                                        \
-        if ((previous) >= 0) sqlite3_bind_text(insertEvent, 9, healths[previous], -1, SQLITE_STATIC);           \
-        else sqlite3_bind_null(insertEvent, 9);                                                                  \
-        const char *reason_ = (reason), *text_ = (text);                                                        \
-        if (reason_) sqlite3_bind_text(insertEvent, 10, reason_, -1, SQLITE_STATIC);                             \
-        else sqlite3_bind_null(insertEvent, 10);                                                                 \
-        if (text_) sqlite3_bind_text(insertEvent, 11, text_, -1, SQLITE_TRANSIENT);                              \
+        if ((previous) >= 0) sqlite3_bind_int64(insertEvent, 11, healthKeys[previous]);                          \
         else sqlite3_bind_null(insertEvent, 11);                                                                 \
+        sqlite3_int64 reason_ = (reason);                                                                        \
+        const char *text_ = (text);                                                                              \
+        if (reason_) sqlite3_bind_int64(insertEvent, 12, reason_);                                               \
+        else sqlite3_bind_null(insertEvent, 12);                                                                 \
+        if (text_) sqlite3_bind_text(insertEvent, 13, text_, -1, SQLITE_TRANSIENT);                              \
+        else sqlite3_bind_null(insertEvent, 13);                                                                 \
         step(insertEvent, "insert event");                                                                       \
         events++;                                                                                                \
     } while (0)
@@ -215,25 +386,43 @@ int main(int argc, char **argv) {
         double started = now();
         for (int first = 0; first < streams; first += batch) {
             int last = first + batch < streams ? first + batch : streams;
+            /* The processor's work before the commit: each message's check states and changes, and so the
+             * envelope's number of events, whose sequences the commit reserves in one update. */
+            long long envelopeEvents = 0;
+            for (int s = first; s < last; s++) {
+                struct metrics *m = &metrics[s];
+                unsigned char *carried = &present[(s - first) * SLOTS];
+                envelopeEvents += round == 0 ? 4 : 2;
+                for (int j = 0; j < SLOTS; j++) {
+                    int index = s * SLOTS + j;
+                    if (round > 0 && mix(s, round, j, 3) % 20 == 0) health[index] = (health[index] + 1) % 3;
+                    carried[j] = mix(s, round, j, 1) % 20 != 0;
+                    if (carried[j] && !stored[index]) m->creates++;
+                    if (carried[j] && stored[index] && storedHealth[index] != health[index]) m->updates++;
+                    if (!carried[j] && stored[index]) m->deletes++;
+                    if (carried[j] ? !stored[index] || storedHealth[index] != health[index] : stored[index])
+                        envelopeEvents++;
+                }
+            }
             step(begin, "begin");
+            sqlite3_bind_int64(reserveSequences, 1, envelopeEvents);
+            if (sqlite3_step(reserveSequences) != SQLITE_ROW) {
+                fprintf(stderr, "sqlite_baseline: reserving sequences: %s\n", sqlite3_errmsg(db));
+                return 1;
+            }
+            const sqlite3_int64 firstSequence = sqlite3_column_int64(reserveSequences, 0) - envelopeEvents + 1;
+            sqlite3_int64 sequence = firstSequence;
+            check(sqlite3_reset(reserveSequences), "reserve sequences");
             for (int s = first; s < last; s++) {
                 snprintf(urn, sizeof urn, "urn:health:bench:stream-%d", s);
                 struct metrics *m = &metrics[s];
-                int present[SLOTS];
+                const unsigned char *carried = &present[(s - first) * SLOTS];
                 /* The processor's order: stream and sub-stream rows, check-state deletes, upserts, events. */
                 if (round == 0) {
                     m->createdAt = t;
                     sqlite3_bind_text(insertStream, 1, urn, -1, SQLITE_STATIC);
                     sqlite3_bind_double(insertStream, 2, t);
                     step(insertStream, "insert stream");
-                }
-                for (int j = 0; j < SLOTS; j++) {
-                    int index = s * SLOTS + j;
-                    if (round > 0 && mix(s, round, j, 3) % 20 == 0) health[index] = (health[index] + 1) % 3;
-                    present[j] = mix(s, round, j, 1) % 20 != 0;
-                    if (present[j] && !stored[index]) m->creates++;
-                    if (present[j] && stored[index] && storedHealth[index] != health[index]) m->updates++;
-                    if (!present[j] && stored[index]) m->deletes++;
                 }
                 sqlite3_stmt *sub = round == 0 ? insertSubStream : updateSubStream;
                 sqlite3_bind_text(sub, 1, urn, -1, SQLITE_STATIC);
@@ -254,7 +443,7 @@ int main(int argc, char **argv) {
                     return 1;
                 }
                 for (int j = 0; j < SLOTS; j++) {
-                    if (present[j] || !stored[s * SLOTS + j]) continue;
+                    if (carried[j] || !stored[s * SLOTS + j]) continue;
                     snprintf(id, sizeof id, "check-%d", j);
                     sqlite3_bind_text(deleteCheckState, 1, urn, -1, SQLITE_STATIC);
                     sqlite3_bind_text(deleteCheckState, 2, id, -1, SQLITE_STATIC);
@@ -266,7 +455,7 @@ int main(int argc, char **argv) {
                 int seen = 0, refreshedOnly = 0;
                 for (int j = 0; j < SLOTS; j++) {
                     int index = s * SLOTS + j;
-                    if (!present[j]) continue;
+                    if (!carried[j]) continue;
                     seen++;
                     if (stored[index] && storedHealth[index] == health[index]) refreshedOnly++;
                 }
@@ -278,7 +467,7 @@ int main(int argc, char **argv) {
                     step(refreshCheckStates, "refresh check states");
                 }
                 for (int j = 0; j < SLOTS; j++) {
-                    if (!present[j]) continue;
+                    if (!carried[j]) continue;
                     phaseStates++;
                     int index = s * SLOTS + j;
                     if (refresh && stored[index] && storedHealth[index] == health[index]) continue;
@@ -296,43 +485,50 @@ int main(int argc, char **argv) {
                     sqlite3_bind_int64(upsertCheckState, 8, round + 1);
                     step(upsertCheckState, "upsert check state");
                 }
+                int j = 0;
                 if (round == 0) {
-                    EVENT("streamCreated", 0, 0, -1, NULL, "REPEAT_SNAPSHOTS");
-                    EVENT("subStreamCreated", 0, 0, -1, NULL, NULL);
+                    EVENT(streamCreatedKey, 0, 0, -1, 0, "REPEAT_SNAPSHOTS");
+                    EVENT(subStreamCreatedKey, 0, 0, -1, 0, NULL);
                 }
                 snprintf(detail, sizeof detail, "snapshot %d", round + 1);
-                EVENT("snapshotStarted", 0, 0, -1, NULL, detail);
-                for (int j = 0; j < SLOTS; j++) {
+                EVENT(snapshotStartedKey, 0, 0, -1, 0, detail);
+                for (j = 0; j < SLOTS; j++) {
                     int index = s * SLOTS + j;
-                    if (!present[j]) continue;
+                    if (!carried[j]) continue;
                     int h = health[index];
+                    if (stored[index] && storedHealth[index] == h) continue;
                     snprintf(id, sizeof id, "check-%d", j);
                     snprintf(name, sizeof name, "Disk usage of /var/lib/data-%d", j);
                     snprintf(element, sizeof element, "urn:host:/host-%d.example.com:volume-%d", s, j);
                     if (!stored[index]) {
-                        EVENT("checkStateCreated", 1, h, -1, NULL, NULL);
+                        EVENT(createdKey, 1, h, -1, 0, NULL);
                         created++;
-                    } else if (storedHealth[index] != h) {
-                        EVENT("checkStateUpdated", 1, h, storedHealth[index], NULL, NULL);
+                    } else {
+                        EVENT(updatedKey, 1, h, storedHealth[index], 0, NULL);
                         updated++;
                     }
                 }
-                for (int j = 0; j < SLOTS; j++) {
+                for (j = 0; j < SLOTS; j++) {
                     int index = s * SLOTS + j;
-                    if (present[j] || !stored[index]) continue;
+                    if (carried[j] || !stored[index]) continue;
                     int h = storedHealth[index];
                     snprintf(id, sizeof id, "check-%d", j);
                     snprintf(name, sizeof name, "Disk usage of /var/lib/data-%d", j);
                     snprintf(element, sizeof element, "urn:host:/host-%d.example.com:volume-%d", s, j);
-                    EVENT("checkStateDeleted", 1, h, -1, "snapshotDiff", NULL);
+                    EVENT(deletedKey, 1, h, -1, snapshotDiffKey, NULL);
                     deleted++;
                 }
-                EVENT("snapshotCompleted", 0, 0, -1, NULL, "clean");
-                for (int j = 0; j < SLOTS; j++) {
+                EVENT(snapshotCompletedKey, 0, 0, -1, 0, "clean");
+                for (j = 0; j < SLOTS; j++) {
                     int index = s * SLOTS + j;
-                    stored[index] = (unsigned char)present[j];
-                    if (present[j]) storedHealth[index] = health[index];
+                    stored[index] = carried[j];
+                    if (carried[j]) storedHealth[index] = health[index];
                 }
+            }
+            if (sequence - firstSequence != envelopeEvents) {
+                fprintf(stderr, "sqlite_baseline: %lld sequences reserved, %lld events written\n", envelopeEvents,
+                        (long long)(sequence - firstSequence));
+                return 1;
             }
             sqlite3_bind_double(updateClock, 1, t);
             step(updateClock, "clock");
