@@ -102,9 +102,10 @@ struct AuditCommand: ConsoleCommand {
             var sources: [Replayer.Source] = []
             for file in try ReplayCommand.expand(files, console: console) {
                 do {
-                    sources.append(Replayer.Source(name: file, bytes: try FileBytes.contents(of: file)))
+                    sources.append(
+                        Replayer.Source(name: file, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: file)))))
                 } catch {
-                    console.printError("error: cannot read \(file): \(ReplayCommand.reason(error))")
+                    console.printError("error: cannot read \(file): \(error.localizedDescription)")
                     throw ExitCode(2)
                 }
             }

@@ -77,12 +77,14 @@ struct ReplayCommand: ConsoleCommand {
         var sources: [Replayer.Source] = []
         for file in try Self.expand(files, console: console) {
             do {
-                let bytes = try FileBytes.contents(of: file == "-" ? nil : file)
+                let data =
+                    file == "-"
+                    ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
                 let name = file == "-" ? Self.standardInputName : file
-                if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+                if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
                     console.printError("warning: \(name) is empty: it holds no envelope")
                 }
-                sources.append(Replayer.Source(name: name, bytes: bytes))
+                sources.append(Replayer.Source(name: name, bytes: Array(data)))
             } catch {
                 console.printError("error: cannot read \(file): \(Self.reason(error))")
                 throw ExitCode(2)
@@ -212,8 +214,7 @@ struct ReplayCommand: ConsoleCommand {
 
     /// A short reason for a file-reading failure: the underlying POSIX error when there is one
     /// ("No such file or directory"), else the error's own description.
-    static func reason(_ error: any Error) -> String {
-        if let error = error as? POSIXError { return String(cString: strerror(error.code.rawValue)) }
+    private static func reason(_ error: any Error) -> String {
         let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
         if let underlying, underlying.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(truncatingIfNeeded: underlying.code)))
