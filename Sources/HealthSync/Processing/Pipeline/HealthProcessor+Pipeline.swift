@@ -26,8 +26,9 @@ extension HealthProcessor {
     /// committed before, or that repeats the receipt of an earlier entry, is not applied and comes back with
     /// ``IntakeResult/alreadyApplied`` set, and the receipts of the entries applied are committed with them. A batch
     /// whose first or last receipt is stored (a replay run again), or that finds more timers due than a sweep batch,
-    /// waits for the staged commits and is applied as ``apply(batch:)`` applies it; otherwise the receipts are checked by the commit, and when one of them was
-    /// committed before, ``complete(_:)`` applies the batch again with ``apply(batch:)``, which leaves it out.
+    /// waits for the staged commits and is applied as ``apply(batch:)`` applies it. Otherwise the commit checks the
+    /// receipts, and when one of them was committed before, ``complete(_:)`` applies the batch again with
+    /// ``apply(batch:)``, which leaves that envelope out.
     ///
     /// Every other mutation (``apply(_:at:receivedAt:receipt:)``, ``apply(batch:)``, ``advance(to:)``, …) waits for
     /// the staged commits to finish before it reads.

@@ -124,9 +124,9 @@ final class PipelinedCommit: Sendable {
     /// The sub-streams of `due`, read as due beside the `pending` commits, that are still due once those are
     /// committed, in the order read; `nil` when that is not known.
     ///
-    /// A sub-stream a pending commit saves is not due any more, when that commit is one ``independent(of:requests:due:before:)``
-    /// accepts (its deadlines are not before the batch); one of a stream a pending commit changes without saving the
-    /// sub-stream (a deletion) makes the answer unknown; the others stay due.
+    /// A sub-stream a pending commit saves is not due any more, when that commit is one
+    /// ``independent(of:requests:due:before:)`` accepts (its deadlines are not before the batch); one of a stream a
+    /// pending commit changes without saving the sub-stream (a deletion) makes the answer unknown; the others stay due.
     static func due(_ due: [StreamKey], after pending: [PipelinedCommit]) -> [StreamKey]? {
         var remaining: [StreamKey] = []
         remaining.reserveCapacity(due.count)
