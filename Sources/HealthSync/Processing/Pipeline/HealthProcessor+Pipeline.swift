@@ -152,8 +152,11 @@ extension HealthProcessor {
             }
             for (index, result) in zip(applied, processed) { results[index] = result }
         }
+        // The commit's task must not keep the processor, and with it the store, alive: a command that returns right
+        // after the last commit would otherwise race the task's release, and a store released after the process
+        // exits leaves its write-ahead log behind.
         let commit = PipelinedCommit(committing: change, at: clock, to: pipeline, after: previous) {
-            [self] in noteClock(clock)
+            [weak self] in self?.noteClock(clock)
         }
         pipelineTail.withLock { $0 = commit }
         return StagedBatch(
