@@ -113,20 +113,12 @@ extension PostgresHealthStore {
                 WHERE c.urn = d.urn AND c.subStreamId = d.subStreamId AND c.checkStateId = d.checkStateId
                 """)
         }
-        if !change.refreshedCheckStates.isEmpty {
-            // A sub-stream refreshed twice takes its last refresh, as when they are applied one after the other.
-            var refreshes: [StreamKey: StoreChange.CheckStateRefresh] = [:]
-            for refresh in change.refreshedCheckStates { refreshes[refresh.key] = refresh }
-            let ordered = Array(refreshes.values)
-            _ = try await execute(
-                """
-                UPDATE \(unescaped: sql.checkState) c
-                SET lastSeenAt = r.lastSeenAt, snapshotSequence = r.snapshotSequence
-                FROM unnest(\(ordered.map(\.key.urn)), \(ordered.map(\.key.subStreamId)),
-                    \(ordered.map(\.lastSeenAt.storedValue)), \(ordered.map(\.snapshotSequence)))
-                    AS r(urn, subStreamId, lastSeenAt, snapshotSequence)
-                WHERE c.urn = r.urn AND c.subStreamId = r.subStreamId
-                """)
+        // When every check state saved in a refreshed sub-stream takes the refresh's time and sequence (as the
+        // processor's changes do), the refreshes follow the saves and skip the rows already at that time and sequence:
+        // the same outcome, without a second row version for each saved check state.
+        let refreshesFollowSaves = change.refreshesMayFollowSaves
+        if !refreshesFollowSaves, !change.refreshedCheckStates.isEmpty {
+            _ = try await execute(refreshCheckStates(change.refreshedCheckStates, skippingCurrent: false, sql: sql))
         }
         if !change.savedCheckStates.isEmpty {
             // One statement may not upsert a row twice: the last save of a check state is the one that stays.
@@ -136,6 +128,9 @@ extension PostgresHealthStore {
             }
             let states = latest.values.sorted().map { change.savedCheckStates[$0] }
             _ = try await execute(saveCheckStates(states, sql: sql))
+        }
+        if refreshesFollowSaves {
+            _ = try await execute(refreshCheckStates(change.refreshedCheckStates, skippingCurrent: true, sql: sql))
         }
         for key in change.deletedErrors {
             _ = try await execute(
@@ -189,6 +184,28 @@ extension PostgresHealthStore {
                 SELECT receipt, \(change.clock?.storedValue) FROM unnest(\(change.receipts)) AS r(receipt)
                 """)
         }
+    }
+
+    /// Sets the time and sequence of every check state of each refreshed sub-stream in one statement (a sub-stream
+    /// refreshed twice takes its last refresh, as when they are applied one after the other); with
+    /// `skippingCurrent`, only of those not at that time and sequence already.
+    static func refreshCheckStates(
+        _ refreshes: [StoreChange.CheckStateRefresh], skippingCurrent: Bool, sql: Statements
+    ) -> PostgresQuery {
+        var latest: [StreamKey: StoreChange.CheckStateRefresh] = [:]
+        for refresh in refreshes { latest[refresh.key] = refresh }
+        let ordered = Array(latest.values)
+        let skipping =
+            skippingCurrent
+            ? "AND (c.lastSeenAt <> r.lastSeenAt OR c.snapshotSequence <> r.snapshotSequence)" : ""
+        return """
+            UPDATE \(unescaped: sql.checkState) c
+            SET lastSeenAt = r.lastSeenAt, snapshotSequence = r.snapshotSequence
+            FROM unnest(\(ordered.map(\.key.urn)), \(ordered.map(\.key.subStreamId)),
+                \(ordered.map(\.lastSeenAt.storedValue)), \(ordered.map(\.snapshotSequence)))
+                AS r(urn, subStreamId, lastSeenAt, snapshotSequence)
+            WHERE c.urn = r.urn AND c.subStreamId = r.subStreamId \(unescaped: skipping)
+            """
     }
 
     /// Inserts `states` in one statement, or replaces those stored (`unnest` of one array per column); no two of them

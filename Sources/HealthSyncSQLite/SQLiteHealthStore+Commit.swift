@@ -131,24 +131,17 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                 try statement.execute(bindingTexts: [key.urn, key.subStreamId, checkStateId], from: 1)
             }
         }
-        if !change.refreshedCheckStates.isEmpty {
-            // One range update over the sub-stream's primary-key prefix instead of an upsert per check state: about
-            // half the cost of a row (Docs/performance.md).
-            let statement = try DirectStatement(
-                db,
-                sql: """
-                    UPDATE checkState SET lastSeenAt = ?3, snapshotSequence = ?4
-                    WHERE urn = ?1 AND subStreamId = ?2
-                    """)
-            for refresh in change.refreshedCheckStates {
-                statement.bind(3, refresh.lastSeenAt.storedValue)
-                statement.bind(4, refresh.snapshotSequence)
-                try statement.execute(bindingTexts: [refresh.key.urn, refresh.key.subStreamId], from: 1)
-            }
-        }
+        // A refresh is one range update over the sub-stream's primary-key prefix instead of an upsert per check state:
+        // about half the cost of a row (Docs/performance.md). When every check state this change saves in a refreshed
+        // sub-stream takes the refresh's time and sequence (as the processor's changes do), the refreshes run after
+        // the saves and skip the rows already at that time and sequence: the same outcome, without writing the
+        // saved rows twice.
+        let refreshesFollowSaves = change.refreshesMayFollowSaves
+        if !refreshesFollowSaves { try refresh(change.refreshedCheckStates, skippingCurrent: false, in: db) }
         if !change.savedCheckStates.isEmpty {
             try save(change.savedCheckStates, in: db)
         }
+        if refreshesFollowSaves { try refresh(change.refreshedCheckStates, skippingCurrent: true, in: db) }
         if !change.deletedErrors.isEmpty {
             let statement = try db.cachedStatement(
                 sql: "DELETE FROM streamError WHERE urn = ? AND subStreamId = ? AND streamLevel = ? AND code = ?"
@@ -183,6 +176,20 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             let statement = try db.cachedStatement(sql: "INSERT INTO receipt (receipt, clock) VALUES (?, ?)")
             let clock = change.clock?.storedValue
             for receipt in change.receipts { try statement.execute(arguments: [receipt, clock]) }
+        }
+    }
+
+    /// Sets the time and sequence of every check state of each refreshed sub-stream; with `skippingCurrent`, only
+    /// of those not at that time and sequence already (the rest would not change).
+    private static func refresh(
+        _ refreshes: [StoreChange.CheckStateRefresh], skippingCurrent: Bool, in db: Database
+    ) throws {
+        guard !refreshes.isEmpty else { return }
+        let statement = try DirectStatement(db, sql: skippingCurrent ? refreshChangedSQL : refreshAllSQL)
+        for refresh in refreshes {
+            statement.bind(3, refresh.lastSeenAt.storedValue)
+            statement.bind(4, refresh.snapshotSequence)
+            try statement.execute(bindingTexts: [refresh.key.urn, refresh.key.subStreamId], from: 1)
         }
     }
 
@@ -313,6 +320,16 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence,
             livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace,
             silencedAt = excluded.silencedAt
+        """
+
+    private static let refreshAllSQL = """
+        UPDATE checkState SET lastSeenAt = ?3, snapshotSequence = ?4
+        WHERE urn = ?1 AND subStreamId = ?2
+        """
+
+    private static let refreshChangedSQL = """
+        UPDATE checkState SET lastSeenAt = ?3, snapshotSequence = ?4
+        WHERE urn = ?1 AND subStreamId = ?2 AND (lastSeenAt <> ?3 OR snapshotSequence <> ?4)
         """
 
     private static let upsertErrorSQL = """

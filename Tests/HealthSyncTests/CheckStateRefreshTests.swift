@@ -116,4 +116,39 @@ import Testing
                 .init(refreshes: 0, saved: 10), .init(refreshes: 1, saved: 0), .init(refreshes: 0, saved: 3),
             ])
     }
+
+    /// ``StoreChange/refreshesMayFollowSaves`` holds when each refreshed sub-stream is refreshed once and its saved
+    /// check states are at the refresh's time and sequence (saves of other sub-streams do not matter), and not when a
+    /// save there has another time or sequence or a sub-stream is refreshed twice.
+    @Test func refreshesMayFollowSavesOnlyWhenTheSavesAreAtTheRefreshTime() {
+        let main = StreamKey.main(Self.urn)
+        let other = StreamKey(urn: Self.urn, subStreamId: "other")
+        let time = Date(timeIntervalSince1970: 1_000)
+        func saved(_ key: StreamKey, at seconds: Double = 1_000, sequence: Int64 = 4) -> StoredCheckState {
+            StoredCheckState(
+                key: key,
+                checkState: CheckState(
+                    checkStateId: "c", name: "c", health: .clear, topologyElementIdentifier: "urn:host:/c"),
+                lastSeenAt: Date(timeIntervalSince1970: seconds),
+                snapshotSequence: sequence)
+        }
+        func change(
+            refreshes: [StoreChange.CheckStateRefresh], saves: [StoredCheckState]
+        ) -> StoreChange {
+            var change = StoreChange()
+            change.refreshedCheckStates = refreshes
+            change.savedCheckStates = saves
+            return change
+        }
+        let refresh = StoreChange.CheckStateRefresh(key: main, lastSeenAt: time, snapshotSequence: 4)
+
+        #expect(!change(refreshes: [], saves: [saved(main)]).refreshesMayFollowSaves)
+        #expect(change(refreshes: [refresh], saves: []).refreshesMayFollowSaves)
+        #expect(
+            change(refreshes: [refresh], saves: [saved(main), saved(other, at: 5, sequence: 9)]).refreshesMayFollowSaves
+        )
+        #expect(!change(refreshes: [refresh], saves: [saved(main), saved(main, at: 999)]).refreshesMayFollowSaves)
+        #expect(!change(refreshes: [refresh], saves: [saved(main, sequence: 3)]).refreshesMayFollowSaves)
+        #expect(!change(refreshes: [refresh, refresh], saves: []).refreshesMayFollowSaves)
+    }
 }

@@ -93,6 +93,29 @@ public struct StoreChange: Sendable {
     /// Creates an empty change.
     public init() {}
 
+    /// Whether a store may apply ``refreshedCheckStates`` after ``savedCheckStates``, skipping the check states
+    /// already at their refresh's time and sequence, with the same outcome as in the documented order: each sub-stream
+    /// is refreshed once, and every check state saved in a refreshed sub-stream is saved at that refresh's time and
+    /// sequence (as in every change the processor makes).
+    ///
+    /// A store that rewrites a row to update it then writes each saved check state once instead of twice; the check
+    /// costs a dictionary of the refreshes and one lookup per saved check state.
+    public var refreshesMayFollowSaves: Bool {
+        guard !refreshedCheckStates.isEmpty else { return false }
+        var refreshes: [StreamKey: CheckStateRefresh] = [:]
+        refreshes.reserveCapacity(refreshedCheckStates.count)
+        for refresh in refreshedCheckStates {
+            guard refreshes.updateValue(refresh, forKey: refresh.key) == nil else { return false }
+        }
+        for state in savedCheckStates {
+            guard let refresh = refreshes[state.key] else { continue }
+            guard state.lastSeenAt == refresh.lastSeenAt, state.snapshotSequence == refresh.snapshotSequence else {
+                return false
+            }
+        }
+        return true
+    }
+
     /// Whether the change writes nothing.
     public var isEmpty: Bool {
         deletedStreams.isEmpty && deletedSubStreams.isEmpty && savedStreams.isEmpty && savedSubStreams.isEmpty

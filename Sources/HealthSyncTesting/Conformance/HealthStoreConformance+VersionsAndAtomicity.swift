@@ -235,4 +235,57 @@ extension HealthStoreConformance {
         #expect(try await store.checkStates(of: empty).isEmpty)
         #expect(try await store.allCheckStates() == expected + [podState])
     }
+
+    /// A refresh whose change saves check states of its sub-stream at the refresh's own time and sequence (what the
+    /// processor sends): the saved ones keep their new content, the others take the time and sequence, one already
+    /// at them stays as it is; a sub-stream refreshed twice in one change takes both refreshes in order before its
+    /// saves.
+    func refreshesWithSavesAtTheRefreshTime() async throws {
+        let store = try await makeStore()
+        let main = StreamKey.main(Self.urnA)
+        let pods = StreamKey(urn: Self.urnA, subStreamId: "pods")
+        var states = ["a", "b", "c"].map { Self.state(main, $0) }
+        // "c" is at the refresh's time and sequence already.
+        states[2].lastSeenAt = Self.time(7)
+        states[2].snapshotSequence = 4
+        let podStates = ["a", "b"].map { Self.state(pods, $0) }
+        try await Self.seed(store, subStreams: [main, pods], checkStates: states + podStates)
+
+        func refreshed(_ state: StoredCheckState, at seconds: Double, sequence: Int64) -> StoredCheckState {
+            var state = state
+            state.lastSeenAt = Self.time(seconds)
+            state.snapshotSequence = sequence
+            return state
+        }
+        let changed = refreshed(
+            Self.state(main, "b", health: .deviating, message: "changed"), at: 7, sequence: 4)
+        let created = refreshed(Self.state(main, "d"), at: 7, sequence: 4)
+        // Saved at the first of two refreshes of its sub-stream: the second refresh does not reach it.
+        let podChanged = refreshed(Self.state(pods, "a", health: .critical), at: 8, sequence: 5)
+        try await store.commit(
+            Self.change {
+                $0.refreshedCheckStates = [
+                    StoreChange.CheckStateRefresh(key: main, lastSeenAt: Self.time(7), snapshotSequence: 4)
+                ]
+                $0.savedCheckStates = [created, changed]
+            })
+        #expect(
+            Self.byId(try await store.checkStates(of: main)) == [
+                refreshed(states[0], at: 7, sequence: 4), changed, states[2], created,
+            ])
+        #expect(Self.byId(try await store.checkStates(of: pods)) == podStates)
+
+        try await store.commit(
+            Self.change {
+                $0.refreshedCheckStates = [
+                    StoreChange.CheckStateRefresh(key: pods, lastSeenAt: Self.time(8), snapshotSequence: 5),
+                    StoreChange.CheckStateRefresh(key: pods, lastSeenAt: Self.time(9), snapshotSequence: 6),
+                ]
+                $0.savedCheckStates = [podChanged]
+            })
+        #expect(
+            Self.byId(try await store.checkStates(of: pods)) == [
+                podChanged, refreshed(podStates[1], at: 9, sequence: 6),
+            ])
+    }
 }

@@ -66,6 +66,7 @@ public struct HealthStoreConformance: Sendable {
         Check("refreshesEveryCheckStateOfASubStreamBetweenDeletionsAndSaves") {
             try await $0.refreshesEveryCheckStateOfASubStreamBetweenDeletionsAndSaves()
         },
+        Check("refreshesWithSavesAtTheRefreshTime") { try await $0.refreshesWithSavesAtTheRefreshTime() },
         Check("cascadesStreamDeletion") { try await $0.cascadesStreamDeletion() },
         Check("cascadesSubStreamDeletionIncludingItsErrorsButNotStreamLevelOnes") {
             try await $0.cascadesSubStreamDeletionIncludingItsErrorsButNotStreamLevelOnes()
