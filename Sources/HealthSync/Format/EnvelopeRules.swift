@@ -86,11 +86,26 @@ public enum EnvelopeRules {
         if bytes.count > limit {
             return "expected \(what) of at most \(limit) bytes, found \(bytes.count) bytes"
         }
-        if bytes.contains(where: { isForbiddenControl($0, allowsLineBreaks: allowsLineBreaks) }) {
+        if mayHoldControl(bytes), bytes.contains(where: { isForbiddenControl($0, allowsLineBreaks: allowsLineBreaks) })
+        {
             let allowed = allowsLineBreaks ? " other than tab, line feed and carriage return" : ""
             return "expected \(what) without control characters\(allowed) (U+0000 to U+001F, U+007F)"
         }
         return nil
+    }
+
+    /// Whether `bytes` may hold a control character (U+0000–U+001F, U+007F): `false` is certain. A native string's
+    /// bytes are checked in one branch-free pass the compiler vectorizes, several times faster than a search byte by
+    /// byte through the view; the few texts with a control character (line breaks) are then searched as before.
+    private static func mayHoldControl(_ bytes: String.UTF8View) -> Bool {
+        let found = bytes.withContiguousStorageIfAvailable { buffer -> Bool in
+            var control: UInt8 = 0
+            for byte in buffer {
+                control |= (byte < 0x20 ? 1 : 0) | (byte == 0x7F ? 1 : 0)
+            }
+            return control != 0
+        }
+        return found ?? true
     }
 
     /// Whether a UTF-8 byte is a control character that a field must not hold.
