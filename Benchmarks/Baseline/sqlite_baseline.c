@@ -316,7 +316,8 @@ int main(int argc, char **argv) {
         "livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace, "
         "silencedAt = excluded.silencedAt");
     sqlite3_stmt *refreshCheckStates = prepare(
-        "UPDATE checkState SET lastSeenAt = ?2, snapshotSequence = ?3 WHERE urn = ?1 AND subStreamId = ''");
+        "UPDATE checkState SET lastSeenAt = ?2, snapshotSequence = ?3 WHERE urn = ?1 AND subStreamId = ''"
+        " AND (lastSeenAt <> ?2 OR snapshotSequence <> ?3)");
     sqlite3_stmt *reserveSequences = prepare("UPDATE eventSequence SET last = last + ? WHERE id = 1 RETURNING last");
     sqlite3_stmt *insertEvent = prepare(
         "INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health, "
@@ -450,8 +451,9 @@ int main(int argc, char **argv) {
                     step(deleteCheckState, "delete check state");
                 }
                 /* A refresh (StoreChange.refreshedCheckStates) when the sub-stream is stored and at least half of
-                 * its check states in the snapshot, and two, only take the new time and sequence: one range update,
-                 * then rows for the new and changed ones only. */
+                 * its check states in the snapshot, and two, only take the new time and sequence: rows for the new and
+                 * changed ones only, then one range update over the rows not at that time and sequence yet (as
+                 * SQLiteHealthStore does when StoreChange.refreshesMayFollowSaves). */
                 int seen = 0, refreshedOnly = 0;
                 for (int j = 0; j < SLOTS; j++) {
                     int index = s * SLOTS + j;
@@ -460,12 +462,6 @@ int main(int argc, char **argv) {
                     if (stored[index] && storedHealth[index] == health[index]) refreshedOnly++;
                 }
                 int refresh = round > 0 && refreshedOnly >= 2 && refreshedOnly * 2 >= seen;
-                if (refresh) {
-                    sqlite3_bind_text(refreshCheckStates, 1, urn, -1, SQLITE_STATIC);
-                    sqlite3_bind_double(refreshCheckStates, 2, t);
-                    sqlite3_bind_int64(refreshCheckStates, 3, round + 1);
-                    step(refreshCheckStates, "refresh check states");
-                }
                 for (int j = 0; j < SLOTS; j++) {
                     if (!carried[j]) continue;
                     phaseStates++;
@@ -484,6 +480,12 @@ int main(int argc, char **argv) {
                     sqlite3_bind_double(upsertCheckState, 7, t);
                     sqlite3_bind_int64(upsertCheckState, 8, round + 1);
                     step(upsertCheckState, "upsert check state");
+                }
+                if (refresh) {
+                    sqlite3_bind_text(refreshCheckStates, 1, urn, -1, SQLITE_STATIC);
+                    sqlite3_bind_double(refreshCheckStates, 2, t);
+                    sqlite3_bind_int64(refreshCheckStates, 3, round + 1);
+                    step(refreshCheckStates, "refresh check states");
                 }
                 int j = 0;
                 if (round == 0) {
