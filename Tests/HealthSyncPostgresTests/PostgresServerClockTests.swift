@@ -64,7 +64,9 @@ struct PostgresServerClockTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await clock.run() }
             var samples: [PostgresServerClock.Sample] = []
-            let deadline = ContinuousClock.now + .seconds(60)
+            // A generous bound: the loop ends at the third sample, and only a clock that never samples waits it out.
+            // CI runs every suite at once on two cores, where 60 s once passed without a sample.
+            let deadline = ContinuousClock.now + .seconds(300)
             while samples.count < 3, ContinuousClock.now < deadline {
                 if let sample = clock.lastSample, samples.last != sample { samples.append(sample) }
                 try await Task.sleep(for: .milliseconds(5))
