@@ -52,31 +52,67 @@ final class EventTexts: Sendable {
         }
     }
 
+    /// The texts of `event` that ``insert(_:with:from:in:known:)`` keys, in the column order of `eventRecord` after
+    /// the time: kind, urn, sub-stream, check state, name, health, element, message, previous health, deletion
+    /// reason, error code.
+    private static func texts(of event: HealthEvent) -> [String?] {
+        let checkState = event.checkState
+        return [
+            event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
+            checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
+            event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
+        ]
+    }
+
+    /// How many texts of an event are keyed (the length of ``texts(of:)``).
+    static let textsPerEvent = 11
+
+    /// The keys of the texts of `events` known to be committed, ``textsPerEvent`` per event in the order of
+    /// ``insert(_:with:from:in:known:)``, `nil` where a text is absent or not known committed.
+    ///
+    /// For a commit queued for the writer: looked up on the caller's thread, so that the writer only looks up and
+    /// inserts the texts new since. A committed key stays right for good (the dictionary is append-only); a pending
+    /// one is never handed out here.
+    func committedKeys(of events: [HealthEvent]) -> [Int64?] {
+        var keys: [Int64?] = []
+        keys.reserveCapacity(events.count * Self.textsPerEvent)
+        for event in events {
+            let texts = Self.texts(of: event)
+            state.withLock { state in
+                for text in texts { keys.append(text.flatMap { state.committed[$0] }) }
+            }
+        }
+        return keys
+    }
+
     /// Binds `event` to `statement` from parameter `first` on, in the column order of `eventRecord` after the time
     /// (kind, urn, sub-stream, check state, name, health, element, message, previous health, deletion reason,
     /// error code as keys, the detail as text), inserting the texts the dictionary lacks, and runs it.
     ///
+    /// `known` holds keys ``committedKeys(of:)`` found for the event's texts (``textsPerEvent`` of them, `nil`
+    /// where it found none); the rest are looked up here.
+    ///
     /// Only inside a write transaction on the writer connection, after ``beginTransaction(in:)``.
-    func insert(_ event: HealthEvent, with statement: DirectStatement, from first: Int32, in db: Database) throws {
+    func insert(
+        _ event: HealthEvent, with statement: DirectStatement, from first: Int32, in db: Database,
+        known: ArraySlice<Int64?>? = nil
+    ) throws {
+        let texts = Self.texts(of: event)
         try state.withLock { state in
-            func bind(_ offset: Int32, _ text: String?) throws {
-                guard let text else { return statement.bind(first + offset, Int64?.none) }
-                statement.bind(first + offset, try key(of: text, in: db, state: &state))
+            for (offset, text) in texts.enumerated() {
+                let parameter = first + Int32(offset)
+                guard let text else {
+                    statement.bind(parameter, Int64?.none)
+                    continue
+                }
+                if let known, let key = known[known.startIndex + offset] {
+                    statement.bind(parameter, key)
+                } else {
+                    statement.bind(parameter, try key(of: text, in: db, state: &state))
+                }
             }
-            let checkState = event.checkState
-            try bind(0, event.kind.rawValue)
-            try bind(1, event.urn)
-            try bind(2, event.subStreamId)
-            try bind(3, checkState?.checkStateId)
-            try bind(4, checkState?.name)
-            try bind(5, checkState?.health.rawValue)
-            try bind(6, checkState?.topologyElementIdentifier)
-            try bind(7, checkState?.message)
-            try bind(8, event.previousHealth?.rawValue)
-            try bind(9, event.deletionReason?.rawValue)
-            try bind(10, event.errorCode?.rawValue)
         }
-        statement.bind(first + 11, event.detail)
+        statement.bind(first + Int32(Self.textsPerEvent), event.detail)
         try statement.execute()
     }
 

@@ -44,13 +44,16 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             return ticket
         }
         let (cache, texts) = (self.cache, eventTexts)
+        // The events' texts already keyed are looked up here, on the caller's thread, while the writer commits the
+        // change before this one: the writer, a pipeline's longest stage, only keys the texts new since.
+        let known = change.events.isEmpty ? nil : texts.committedKeys(of: change.events)
         writer.asyncWrite(
             { db in
                 // The writer's queue is serial and `previous` was queued on it before: it has finished. (A ticket
                 // still running is from elsewhere; failing as a conflict only makes the processor apply again.)
                 if let previous, previous.succeeded != true { throw CommitTicket.earlierFailure }
                 guard !change.isEmpty else { return }
-                try Self.write(change, in: db, keeping: cache, texts: texts)
+                try Self.write(change, in: db, keeping: cache, texts: texts, knownKeys: known)
             },
             completion: { _, result in
                 switch result {
@@ -69,10 +72,11 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     /// On a full disk GRDB reports the commit as committed and then the write fails (measured in
     /// `DiskFaultTests`): the callers empty the cache on every failure as well.
     private static func write(
-        _ change: StoreChange, in db: Database, keeping cache: ContextCache?, texts: EventTexts
+        _ change: StoreChange, in db: Database, keeping cache: ContextCache?, texts: EventTexts,
+        knownKeys: [Int64?]? = nil
     ) throws {
         try texts.beginTransaction(in: db)
-        guard let cache else { return try apply(change, in: db, texts: texts) }
+        guard let cache else { return try apply(change, in: db, texts: texts, knownKeys: knownKeys) }
         // Inside the write transaction no other connection can commit: what data_version says holds until this
         // change is written.
         let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
@@ -83,11 +87,14 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             )
         }
         db.afterNextTransaction(onCommit: { _ in cache.apply(change) }, onRollback: { _ in cache.invalidate() })
-        try apply(change, in: db, texts: texts)
+        try apply(change, in: db, texts: texts, knownKeys: knownKeys)
     }
 
-    /// Applies `change` inside the current transaction, its events' texts keyed by `texts`; throws to roll it back.
-    static func apply(_ change: StoreChange, in db: Database, texts: EventTexts) throws {
+    /// Applies `change` inside the current transaction, its events' texts keyed by `texts` (from `knownKeys` where
+    /// ``EventTexts/committedKeys(of:)`` found them before); throws to roll it back.
+    static func apply(
+        _ change: StoreChange, in db: Database, texts: EventTexts, knownKeys: [Int64?]? = nil
+    ) throws {
         if !change.receipts.isEmpty {
             let existing = try db.cachedStatement(sql: "SELECT 1 FROM receipt WHERE receipt = ?")
             for receipt in change.receipts where try Row.fetchOne(existing, arguments: [receipt]) != nil {
@@ -157,10 +164,12 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             // The sequences are the store's: a sequence set by the caller is ignored.
             var sequence = try reserveSequences(change.events.count, in: db)
             let statement = try DirectStatement(db, sql: insertEventSQL)
-            for event in change.events {
+            let perEvent = EventTexts.textsPerEvent
+            for (index, event) in change.events.enumerated() {
                 statement.bind(1, sequence)
                 statement.bind(2, event.at.storedValue)
-                try texts.insert(event, with: statement, from: 3, in: db)
+                let known = knownKeys.map { $0[index * perEvent..<(index + 1) * perEvent] }
+                try texts.insert(event, with: statement, from: 3, in: db, known: known)
                 sequence += 1
             }
         }

@@ -65,4 +65,85 @@ import Testing
         let texts = try await store.count("SELECT count(*) FROM eventText")
         #expect(texts == EventTexts.seeds.count + 5)
     }
+
+    /// The keys of the event's eleven texts as `eventText` holds them, `nil` for a text the event does not have.
+    static func storedKeys(of event: HealthEvent, in store: SQLiteHealthStore) async throws -> [Int64?] {
+        let checkState = event.checkState
+        let texts: [String?] = [
+            event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
+            checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
+            event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
+        ]
+        var keys: [Int64?] = []
+        for text in texts {
+            guard let text else {
+                keys.append(nil)
+                continue
+            }
+            let escaped = text.replacingOccurrences(of: "'", with: "''")
+            keys.append(Int64(try await store.count("SELECT id FROM eventText WHERE text = '\(escaped)'")))
+        }
+        return keys
+    }
+
+    @Test func keysLookedUpBeforeACommitAreCommittedOnesOnly() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        let first = Self.change("a", message: "first message", at: 0)
+        let event = try #require(first.events.first)
+        #expect(store.eventTexts.committedKeys(of: first.events) == Array(repeating: nil, count: 11))
+
+        try await store.commit(first)
+        let stored = try await Self.storedKeys(of: event, in: store)
+        // The texts the commit found stored (kind, sub-stream, health) are committed; those it inserted are pending
+        // until the next transaction sees their rows, and are not handed out.
+        let afterOne = store.eventTexts.committedKeys(of: first.events)
+        #expect(afterOne.count == EventTexts.textsPerEvent)
+        for (offset, key) in afterOne.enumerated() {
+            let inserted = [1, 3, 4, 6, 7].contains(offset)
+            #expect(key == (inserted ? nil : stored[offset]), "text \(offset)")
+        }
+
+        try await store.commit(Self.change("b", message: "second message", at: 1))
+        #expect(store.eventTexts.committedKeys(of: first.events) == stored)
+    }
+
+    @Test func aQueuedCommitKeysTextsNewSinceItWasQueued() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteHealthStore(path: temporaryFile(in: directory))
+            try await store.execute(
+                """
+                CREATE TRIGGER boom AFTER INSERT ON receipt WHEN NEW.receipt = 'boom'
+                BEGIN SELECT RAISE(ABORT, 'boom'); END
+                """)
+            try await store.commit(Self.change("kept", message: "known before", at: 0))
+            try await store.commit(Self.change("other", message: "committed", at: 1))
+            // Queued together: the second's texts are keyed while the first commits; the third's were first written
+            // by a commit that rolled back.
+            let failing = store.queueCommit(
+                Self.change("lost", message: "only in the failed commit", at: 2, receipt: "boom"), after: nil)
+            await #expect(throws: StorageError.self) { try await failing.wait() }
+            let queued = [
+                Self.change("kept", message: "committed", at: 3),
+                Self.change("new", message: "new here", at: 4),
+                Self.change("lost", message: "only in the failed commit", at: 5),
+            ]
+            var previous: CommitTicket?
+            for change in queued { previous = store.queueCommit(change, after: previous) }
+            try await previous?.wait()
+
+            let events = try await store.events(EventQuery(urn: Self.urn))
+            #expect(events.map { $0.checkState?.checkStateId } == ["kept", "other", "kept", "new", "lost"])
+            #expect(
+                events.map { $0.checkState?.message } == [
+                    "known before", "committed", "committed", "new here", "only in the failed commit",
+                ])
+            for event in events {
+                let name = "Name of \(event.checkState?.checkStateId ?? "")"
+                #expect(event.checkState?.name == name)
+            }
+            // Each text once: the URN, each check state's id, name and element, and the four messages.
+            let texts = try await store.count("SELECT count(*) FROM eventText")
+            #expect(texts == EventTexts.seeds.count + 1 + 4 * 3 + 4)
+        }
+    }
 }
