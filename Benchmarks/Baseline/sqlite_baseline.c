@@ -3,12 +3,12 @@
  *
  * A plain C program with prepared sqlite3 statements that writes exactly the rows SQLiteHealthStore writes for the
  * churn workload of `healthsync-load sqlite` (Sources/BenchmarkSupport/ChurnWorkload.swift): the same schema
- * (schema v3 of Sources/HealthSyncSQLite/SQLiteHealthStore+Schema.swift as its migrations leave a new database, in
+ * (schema v4 of Sources/HealthSyncSQLite/SQLiteHealthStore+Schema.swift as its migrations leave a new database, in
  * the same DDL text), the same pragmas (WAL, synchronous = FULL, foreign keys on), one BEGIN IMMEDIATE transaction
  * per envelope of `batch` messages, and per REPEAT_SNAPSHOTS message: the stream and sub-stream rows (insert in
  * round 0, an update of every sub-stream column afterwards), a delete per check state that left the snapshot, an
- * upsert per check state carried (or, from round 1, one range update of the sub-stream's check states and an upsert
- * per new or changed one, as SQLiteHealthStore writes a refresh), one event record per change plus the snapshot's
+ * upsert per check state carried (or, from round 1, one update of the sub-stream's refresh and an upsert per new or
+ * changed one, as SQLiteHealthStore writes a refresh), one event record per change plus the snapshot's
  * started/completed events, and the processor clock. Events are written as SQLiteHealthStore+Commit.swift and
  * EventTexts.swift write them: the transaction's sequences reserved from eventSequence in one update, each text of
  * an event (kind, URN, sub-stream, check-state id, name, health, element, message, previous health, deletion
@@ -32,7 +32,7 @@
 
 #define SLOTS 105
 
-/* The statements of migrations v1 (without its event table and indexes, which v3 drops), v2 and v3 for a new
+/* The statements of migrations v1 (without its event table and indexes, which v3 drops), v2, v3 and v4 for a new
  * database, in their text: SQLite keeps a table's DDL as written (and as ALTER TABLE extends it). */
 static const char *schema =
     "CREATE TABLE stream (\n"
@@ -164,7 +164,12 @@ static const char *schemaEvents =
     "LEFT JOIN eventText AS message ON message.id = e.message\n"
     "LEFT JOIN eventText AS previousHealth ON previousHealth.id = e.previousHealth\n"
     "LEFT JOIN eventText AS reason ON reason.id = e.deletionReason\n"
-    "LEFT JOIN eventText AS code ON code.id = e.errorCode;\n";
+    "LEFT JOIN eventText AS code ON code.id = e.errorCode;\n"
+    /* v4: refreshes kept by the sub-stream. */
+    "ALTER TABLE subStream ADD COLUMN refreshVersion INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE subStream ADD COLUMN refreshedAt REAL;\n"
+    "ALTER TABLE subStream ADD COLUMN refreshedSequence INTEGER;\n"
+    "ALTER TABLE checkState ADD COLUMN refreshVersion INTEGER NOT NULL DEFAULT 0;\n";
 
 /* EventTexts.seeds, in order: the main sub-stream's id, the event kinds, healths, deletion reasons and error codes,
  * each text once (subStreamExpired and streamDeleted are kinds before they are deletion reasons). */
@@ -308,16 +313,17 @@ int main(int argc, char **argv) {
         prepare("DELETE FROM checkState WHERE urn = ? AND subStreamId = '' AND checkStateId = ?");
     sqlite3_stmt *upsertCheckState = prepare(
         "INSERT INTO checkState (urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, "
-        "lastSeenAt, snapshotSequence, livenessInterval, livenessGrace, silencedAt) "
-        "VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL) "
+        "lastSeenAt, snapshotSequence, livenessInterval, livenessGrace, silencedAt, refreshVersion) "
+        "VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, "
+        "coalesce((SELECT refreshVersion FROM subStream WHERE urn = ?1 AND subStreamId = ''), 0)) "
         "ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET name = excluded.name, health = excluded.health, "
         "topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message, "
         "lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence, "
         "livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace, "
-        "silencedAt = excluded.silencedAt");
+        "silencedAt = excluded.silencedAt, refreshVersion = excluded.refreshVersion");
     sqlite3_stmt *refreshCheckStates = prepare(
-        "UPDATE checkState SET lastSeenAt = ?2, snapshotSequence = ?3 WHERE urn = ?1 AND subStreamId = ''"
-        " AND (lastSeenAt <> ?2 OR snapshotSequence <> ?3)");
+        "UPDATE subStream SET refreshVersion = refreshVersion + 1, refreshedAt = ?2, refreshedSequence = ?3 "
+        "WHERE urn = ?1 AND subStreamId = ''");
     sqlite3_stmt *reserveSequences = prepare("UPDATE eventSequence SET last = last + ? WHERE id = 1 RETURNING last");
     sqlite3_stmt *insertEvent = prepare(
         "INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health, "
@@ -452,8 +458,8 @@ int main(int argc, char **argv) {
                 }
                 /* A refresh (StoreChange.refreshedCheckStates) when the sub-stream is stored and at least half of
                  * its check states in the snapshot, and two, only take the new time and sequence: rows for the new and
-                 * changed ones only, then one range update over the rows not at that time and sequence yet (as
-                 * SQLiteHealthStore does when StoreChange.refreshesMayFollowSaves). */
+                 * changed ones only, then one update of the sub-stream's row, which the rows written before it
+                 * read their time and sequence from (schema v4, as SQLiteHealthStore does). */
                 int seen = 0, refreshedOnly = 0;
                 for (int j = 0; j < SLOTS; j++) {
                     int index = s * SLOTS + j;

@@ -29,7 +29,7 @@ extension SQLiteHealthStore {
             arguments.append(.integer(Int64(max(1, limit))))
             let statement = try DirectStatement(
                 db,
-                sql: "SELECT \(Self.checkStateColumns) FROM checkState\(Self.whereClause(conditions)) "
+                sql: "SELECT \(Self.checkStateColumns) FROM \(Self.checkStateSource)\(Self.whereClause(conditions)) "
                     + "ORDER BY urn, subStreamId, checkStateId LIMIT ?"
             )
             statement.bind(arguments)

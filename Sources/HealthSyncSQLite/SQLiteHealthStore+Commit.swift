@@ -138,17 +138,17 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                 try statement.execute(bindingTexts: [key.urn, key.subStreamId, checkStateId], from: 1)
             }
         }
-        // A refresh is one range update over the sub-stream's primary-key prefix instead of an upsert per check state:
-        // about half the cost of a row (Docs/performance.md). When every check state this change saves in a refreshed
-        // sub-stream takes the refresh's time and sequence (as the processor's changes do), the refreshes run after
-        // the saves and skip the rows already at that time and sequence: the same outcome, without writing the
-        // saved rows twice.
+        // A refresh is one update of the sub-stream's row (schema v4), not of each of its check states: the rows
+        // written before it read its time and sequence. A save after a refresh keeps its own, so the saves come
+        // first when every check state saved in a refreshed sub-stream takes the refresh's time and sequence (as the
+        // processor's changes do), and after the refreshes otherwise: either way the outcome of a refresh of every
+        // row, then the saves.
         let refreshesFollowSaves = change.refreshesMayFollowSaves
-        if !refreshesFollowSaves { try refresh(change.refreshedCheckStates, skippingCurrent: false, in: db) }
+        if !refreshesFollowSaves { try refresh(change.refreshedCheckStates, in: db) }
         if !change.savedCheckStates.isEmpty {
             try save(change.savedCheckStates, in: db)
         }
-        if refreshesFollowSaves { try refresh(change.refreshedCheckStates, skippingCurrent: true, in: db) }
+        if refreshesFollowSaves { try refresh(change.refreshedCheckStates, in: db) }
         if !change.deletedErrors.isEmpty {
             let statement = try db.cachedStatement(
                 sql: "DELETE FROM streamError WHERE urn = ? AND subStreamId = ? AND streamLevel = ? AND code = ?"
@@ -188,13 +188,11 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         }
     }
 
-    /// Sets the time and sequence of every check state of each refreshed sub-stream; with `skippingCurrent`, only
-    /// of those not at that time and sequence already (the rest would not change).
-    private static func refresh(
-        _ refreshes: [StoreChange.CheckStateRefresh], skippingCurrent: Bool, in db: Database
-    ) throws {
+    /// Sets the time and sequence of every check state of each refreshed sub-stream: of those stored now, not of
+    /// those saved after (schema v4: one update of the sub-stream's row, whatever its number of check states).
+    private static func refresh(_ refreshes: [StoreChange.CheckStateRefresh], in db: Database) throws {
         guard !refreshes.isEmpty else { return }
-        let statement = try DirectStatement(db, sql: skippingCurrent ? refreshChangedSQL : refreshAllSQL)
+        let statement = try DirectStatement(db, sql: refreshSQL)
         for refresh in refreshes {
             statement.bind(3, refresh.lastSeenAt.storedValue)
             statement.bind(4, refresh.snapshotSequence)
@@ -319,26 +317,24 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         WHERE urn = ? AND subStreamId = ? AND version = ?
         """
 
+    /// A saved row takes its sub-stream's refresh count, so that the refreshes before it do not apply to it
+    /// (schema v4); `0` when the sub-stream is not stored (the foreign key then fails the commit).
     private static let upsertCheckStateSQL = """
         INSERT INTO checkState (urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message,
-            lastSeenAt, snapshotSequence, livenessInterval, livenessGrace, silencedAt)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            lastSeenAt, snapshotSequence, livenessInterval, livenessGrace, silencedAt, refreshVersion)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+            coalesce((SELECT refreshVersion FROM subStream WHERE urn = ?1 AND subStreamId = ?2), 0))
         ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET
             name = excluded.name, health = excluded.health,
             topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message,
             lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence,
             livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace,
-            silencedAt = excluded.silencedAt
+            silencedAt = excluded.silencedAt, refreshVersion = excluded.refreshVersion
         """
 
-    private static let refreshAllSQL = """
-        UPDATE checkState SET lastSeenAt = ?3, snapshotSequence = ?4
+    private static let refreshSQL = """
+        UPDATE subStream SET refreshVersion = refreshVersion + 1, refreshedAt = ?3, refreshedSequence = ?4
         WHERE urn = ?1 AND subStreamId = ?2
-        """
-
-    private static let refreshChangedSQL = """
-        UPDATE checkState SET lastSeenAt = ?3, snapshotSequence = ?4
-        WHERE urn = ?1 AND subStreamId = ?2 AND (lastSeenAt <> ?3 OR snapshotSequence <> ?4)
         """
 
     private static let upsertErrorSQL = """

@@ -186,7 +186,7 @@ extension SQLiteHealthStore: HealthStoreQueries {
             // on the number of SQL variables.
             let statement = try DirectStatement(
                 db,
-                sql: "SELECT \(Self.keyedCheckStateColumns) FROM checkState "
+                sql: "SELECT \(Self.keyedCheckStateColumns) FROM \(Self.checkStateSource) "
                     + "WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
             )
             statement.bind(1, key.urn)
@@ -207,8 +207,8 @@ extension SQLiteHealthStore: HealthStoreQueries {
     static func checkStates(of key: StreamKey, in db: Database) throws -> [StoredCheckState] {
         let statement = try DirectStatement(
             db,
-            sql: "SELECT \(Self.keyedCheckStateColumns) FROM checkState WHERE urn = ? AND subStreamId = ? "
-                + "ORDER BY checkStateId"
+            sql: "SELECT \(Self.keyedCheckStateColumns) FROM \(Self.checkStateSource) "
+                + "WHERE urn = ? AND subStreamId = ? ORDER BY checkStateId"
         )
         statement.bind(1, key.urn)
         statement.bind(2, key.subStreamId)
@@ -225,7 +225,7 @@ extension SQLiteHealthStore: HealthStoreQueries {
             let (conditions, arguments) = Self.checkStateFilter(urn: urn, subStreamId: subStreamId)
             let statement = try DirectStatement(
                 db,
-                sql: "SELECT \(Self.checkStateColumns) FROM checkState\(Self.whereClause(conditions)) "
+                sql: "SELECT \(Self.checkStateColumns) FROM \(Self.checkStateSource)\(Self.whereClause(conditions)) "
                     + "ORDER BY urn, subStreamId, checkStateId"
             )
             statement.bind(arguments)

@@ -101,11 +101,23 @@ extension SQLiteHealthStore {
         return try storedCheckState(statement, of: key, from: 2)
     }
 
-    /// The columns of a check state but its key, for the reads of one sub-stream.
+    /// The columns of a check state but its key, for the reads of one sub-stream, from ``checkStateSource``: its
+    /// time and sequence are its sub-stream's last refresh's when it was written before that refresh (schema v4).
     static let keyedCheckStateColumns = """
-        checkStateId, name, health, topologyElementIdentifier, message, lastSeenAt, snapshotSequence, \
-        livenessInterval, livenessGrace, silencedAt
+        checkState.checkStateId, checkState.name, checkState.health, checkState.topologyElementIdentifier, \
+        checkState.message, \
+        CASE WHEN checkState.refreshVersion < subStream.refreshVersion THEN subStream.refreshedAt \
+        ELSE checkState.lastSeenAt END, \
+        CASE WHEN checkState.refreshVersion < subStream.refreshVersion THEN subStream.refreshedSequence \
+        ELSE checkState.snapshotSequence END, \
+        checkState.livenessInterval, checkState.livenessGrace, checkState.silencedAt
         """
+
+    /// What the reads of check states select from: each row of `checkState` beside its sub-stream's, whose refresh
+    /// it may take (schema v4). A row without one (which the foreign key forbids, and
+    /// ``SQLiteHealthStore/integrityCheck()`` reports) keeps its own time and sequence. Conditions name `urn`,
+    /// `subStreamId` and the check state's columns as they are.
+    static let checkStateSource = "checkState LEFT JOIN subStream USING (urn, subStreamId)"
 
     /// The check state of sub-stream `key` in the current row of `statement` (selecting
     /// ``keyedCheckStateColumns`` from column `first` on), read through the SQLite C API: the processor reads about a

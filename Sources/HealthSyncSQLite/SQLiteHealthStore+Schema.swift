@@ -7,7 +7,7 @@ extension SQLiteHealthStore {
     /// table; ``schemaVersion`` is the last one.
     public static var migrations: [String] { migrator.migrations }
 
-    /// The schema version this version creates and expects: the identifier of its latest migration (`"v3"`).
+    /// The schema version this version creates and expects: the identifier of its latest migration (`"v4"`).
     public static var schemaVersion: String { migrations.last ?? "" }
 
     /// The migrations, in order. Never edit a shipped migration: add a new one.
@@ -24,6 +24,9 @@ extension SQLiteHealthStore {
             let seed = try db.makeStatement(sql: "INSERT INTO eventText (text) VALUES (?)")
             for text in EventTexts.seeds { try seed.execute(arguments: [text]) }
             try db.execute(sql: schemaV3Events)
+        }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: schemaV4)
         }
         return migrator
     }()
@@ -257,5 +260,23 @@ extension SQLiteHealthStore {
         LEFT JOIN eventText AS previousHealth ON previousHealth.id = e.previousHealth
         LEFT JOIN eventText AS reason ON reason.id = e.deletionReason
         LEFT JOIN eventText AS code ON code.id = e.errorCode;
+        """
+
+    /// Refreshes kept by the sub-stream (issue 19): a refresh (``HealthSync/StoreChange/refreshedCheckStates``) gives
+    /// every check state of a sub-stream one time and sequence, so it is stored once, in the sub-stream's row, not in
+    /// each check state's.
+    ///
+    /// - `subStream.refreshVersion` counts the sub-stream's refreshes; `refreshedAt` and `refreshedSequence` are the
+    ///   last one's time and sequence (`NULL` before the first).
+    /// - `checkState.refreshVersion` is its sub-stream's count when the row was last written. A row written before
+    ///   the sub-stream's last refresh (`checkState.refreshVersion < subStream.refreshVersion`) was seen at
+    ///   `refreshedAt` in snapshot `refreshedSequence`; any other row at its own `lastSeenAt` and `snapshotSequence`.
+    ///   The reads of ``SQLiteHealthStore/checkStateSource`` resolve this.
+    /// - Existing rows take 0 on both sides, so they keep their own time and sequence: nothing is rewritten.
+    static let schemaV4 = """
+        ALTER TABLE subStream ADD COLUMN refreshVersion INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE subStream ADD COLUMN refreshedAt REAL;
+        ALTER TABLE subStream ADD COLUMN refreshedSequence INTEGER;
+        ALTER TABLE checkState ADD COLUMN refreshVersion INTEGER NOT NULL DEFAULT 0;
         """
 }

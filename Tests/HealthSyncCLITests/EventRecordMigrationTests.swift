@@ -52,16 +52,32 @@ import Testing
         }
     }
 
-    /// Writes `path` at schema v2 holding exactly what the v3 database `source` holds, its events as text rows.
+    /// Writes `path` at schema v2 holding exactly what the database `source` (at the current schema) holds, its events
+    /// as text rows.
     static func writeVersion2Copy(of source: String, to path: String) throws {
         let queue = try DatabaseQueue(path: path)
         try SQLiteHealthStore.migrator.migrate(queue, upTo: "v2")
         try queue.writeWithoutTransaction { db in
             try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source])
             try db.inTransaction {
-                for table in ["stream", "subStream", "checkState", "event", "processorState", "receipt"] {
-                    try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM source.\(table)")
+                for table in ["stream", "subStream", "event", "processorState", "receipt"] {
+                    // The columns of v2 (the source has schema v4's refresh columns besides).
+                    let columns = try String.fetchAll(
+                        db, sql: "SELECT name FROM pragma_table_info(?, 'main')", arguments: [table]
+                    ).joined(separator: ", ")
+                    try db.execute(sql: "INSERT INTO main.\(table) SELECT \(columns) FROM source.\(table)")
                 }
+                // Each check state at its time and sequence, its sub-stream's refresh resolved (schema v4).
+                let refreshed = "c.refreshVersion < s.refreshVersion"
+                try db.execute(
+                    sql: """
+                        INSERT INTO main.checkState SELECT c.urn, c.subStreamId, c.checkStateId, c.name, c.health,
+                            c.topologyElementIdentifier, c.message,
+                            CASE WHEN \(refreshed) THEN s.refreshedAt ELSE c.lastSeenAt END,
+                            CASE WHEN \(refreshed) THEN s.refreshedSequence ELSE c.snapshotSequence END,
+                            c.livenessInterval, c.livenessGrace, c.silencedAt
+                        FROM source.checkState AS c LEFT JOIN source.subStream AS s USING (urn, subStreamId)
+                        """)
                 // Without the generated column.
                 let columns = "urn, subStreamId, streamLevel, code, level, message, count, firstSeenAt, lastSeenAt"
                 try db.execute(
@@ -88,7 +104,7 @@ import Testing
             #expect(rows == (try Self.eventRows(of: native)))
 
             // Opening the file for writing converts it.
-            #expect(try await SQLiteHealthStore(path: old).appliedMigrations() == ["v1", "v2", "v3"])
+            #expect(try await SQLiteHealthStore(path: old).appliedMigrations() == ["v1", "v2", "v3", "v4"])
             #expect(try Self.eventRows(of: old) == rows, "the converted record lost or changed an event")
 
             let times = rows.compactMap { Double.fromDatabaseValue($0[1]) }.map { String(format: "%.3f", $0) }
@@ -115,17 +131,20 @@ import Testing
 
     /// `Fixtures/databases/v2-scenarios.sqlite` was written by the release before schema v3 (`273eba6`:
     /// `healthsync replay Fixtures/scenarios`), and the `.expected` files beside it are what that release's
-    /// `history --format json` and `state --format json` printed of it.
-    @Test func aDatabaseWrittenByThePreviousReleaseAnswersAsThatReleaseDid() async throws {
+    /// `history --format json` and `state --format json` printed of it. `v3-scenarios.sqlite` was written the same
+    /// way by the release before schema v4 (`720a418`), which printed the same of it.
+    @Test(arguments: [["v1", "v2"], ["v1", "v2", "v3"]])
+    func aDatabaseWrittenByAPreviousReleaseAnswersAsThatReleaseDid(migrations: [String]) async throws {
         let fixtures = AuditCLI.fixtures + "/databases/"
         try await Workspace.with { workspace in
             let database = workspace.database
-            try FileManager.default.copyItem(atPath: fixtures + "v2-scenarios.sqlite", toPath: database)
+            let file = "\(migrations.last ?? "")-scenarios.sqlite"
+            try FileManager.default.copyItem(atPath: fixtures + file, toPath: database)
             let before = try await DatabaseQueue(path: database).read { db in
                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
             }
-            #expect(before == ["v1", "v2"])
-            #expect(try await SQLiteHealthStore(path: database).appliedMigrations() == ["v1", "v2", "v3"])
+            #expect(before == migrations)
+            #expect(try await SQLiteHealthStore(path: database).appliedMigrations() == ["v1", "v2", "v3", "v4"])
             for command in ["history", "state"] {
                 let result = try await CLI.run([command, "--format", "json", "--db", database])
                 let expected = try String(

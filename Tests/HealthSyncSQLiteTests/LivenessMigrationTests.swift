@@ -30,7 +30,7 @@ import Testing
                 }
             }
             let store = try SQLiteHealthStore(path: path)
-            #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
+            #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
             let key = StreamKey(urn: Self.urn, subStreamId: "node")
             let subStream = try #require(try await store.subStream(key))
             #expect(subStream.deadlines == SubStreamDeadlines(lateData: Date(timeIntervalSince1970: 1_060)))

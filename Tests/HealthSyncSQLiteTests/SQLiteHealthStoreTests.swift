@@ -105,17 +105,17 @@ import Darwin
     }
 
     @Test func recordsItsMigrations() async throws {
-        #expect(SQLiteHealthStore.schemaVersion == "v3")
-        #expect(SQLiteHealthStore.migrations == ["v1", "v2", "v3"])
+        #expect(SQLiteHealthStore.schemaVersion == "v4")
+        #expect(SQLiteHealthStore.migrations == ["v1", "v2", "v3", "v4"])
         try await withTemporaryDirectory { directory in
             let path = temporaryFile(in: directory)
             let first = try await SQLiteHealthStore(path: path).appliedMigrations()
-            #expect(first == ["v1", "v2", "v3"])
+            #expect(first == ["v1", "v2", "v3", "v4"])
             // Opening again runs no migration twice.
             let second = try await SQLiteHealthStore(path: path).appliedMigrations()
-            #expect(second == ["v1", "v2", "v3"])
+            #expect(second == ["v1", "v2", "v3", "v4"])
         }
-        #expect(try await SQLiteHealthStore.inMemory().appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try await SQLiteHealthStore.inMemory().appliedMigrations() == ["v1", "v2", "v3", "v4"])
     }
 
     @Test func dataSurvivesClosingAndReopening() async throws {

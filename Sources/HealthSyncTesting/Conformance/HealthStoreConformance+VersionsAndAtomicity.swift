@@ -287,5 +287,28 @@ extension HealthStoreConformance {
             Self.byId(try await store.checkStates(of: pods)) == [
                 podChanged, refreshed(podStates[1], at: 9, sequence: 6),
             ])
+
+        // A save in a later commit keeps its own time and sequence; the rows beside it keep the last refresh's.
+        let later = refreshed(Self.state(pods, "b", health: .deviating), at: 10, sequence: 7)
+        try await store.commit(Self.change { $0.savedCheckStates = [later] })
+        #expect(Self.byId(try await store.checkStates(of: pods)) == [podChanged, later])
+        for key in [main, pods] {
+            try await Self.expectEveryReadAgrees(store, on: key)
+        }
+    }
+
+    /// Expects every read of the check states of `key` to give what ``HealthSync/HealthStore/checkStates(of:)``
+    /// gives: by ids, by URN and sub-stream, a page, and the stream context.
+    static func expectEveryReadAgrees(_ store: any HealthStoreQueries, on key: StreamKey) async throws {
+        let states = byId(try await store.checkStates(of: key))
+        #expect(!states.isEmpty, "no check states in \(key)")
+        let ids = states.map(\.checkState.checkStateId)
+        #expect(byId(try await store.checkStates(of: key, ids: ids)) == states, "by ids")
+        #expect(byId(try await store.checkStates(urn: key.urn, subStreamId: key.subStreamId)) == states)
+        let page = try await store.checkStates(
+            urn: key.urn, subStreamId: key.subStreamId, healths: nil, after: nil, limit: states.count + 1)
+        #expect(byId(page) == states, "a page")
+        let context = try await store.streamContext(of: key, includingCheckStates: true)
+        #expect(byId(context.checkStates ?? []) == states, "the stream context")
     }
 }
