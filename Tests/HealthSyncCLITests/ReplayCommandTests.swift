@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HealthSyncSQLite
 import Testing
 
 @testable import HealthSyncCLI
@@ -289,6 +290,17 @@ import Testing
     func badArgumentsAreUsageErrors(arguments: [String]) throws {
         let error = #expect(throws: (any Error).self) { try HealthSyncCommand.parseAsRoot(arguments) }
         #expect(error.map { HealthSyncCommand.exitStatus(for: $0).rawValue } == 2)
+    }
+
+    /// A bulk load keeps the check states of a capture's streams between its rounds: replay's context cache is larger
+    /// than the store's default, and `--context-cache` still sets it.
+    @Test func replaysWithALargerContextCacheThanTheStoresDefault() throws {
+        let replay = try #require(try HealthSyncCommand.parseAsRoot(["replay", "f.json"]) as? ReplayCommand)
+        #expect(replay.cache.contextCache == 250_000)
+        #expect(CacheOptions.replayDefault > SQLiteHealthStore.defaultContextCacheCapacity)
+        let set = try #require(
+            try HealthSyncCommand.parseAsRoot(["replay", "--context-cache", "12", "f.json"]) as? ReplayCommand)
+        #expect(set.cache.contextCache == 12)
     }
 
     @Test func directoryStandsForItsPayloadFilesAndShowStatePrintsTheResult() async throws {
