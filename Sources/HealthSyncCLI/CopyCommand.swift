@@ -77,7 +77,7 @@ struct CopyCommand: ConsoleCommand {
         let source = try await DatabaseOptions.openStore(at: from, creating: false, readOnly: true, console: console)
         let (destination, lock) = try await DatabaseOptions.openWriter(
             at: to, command: "copy", creating: true, console: console)
-        defer { withExtendedLifetime(lock) {} }
+        defer { DatabaseOptions.close(destination, releasing: lock, console: console) }
         guard let source = source as? any HealthStoreTransfer,
             let destination = destination as? any HealthStoreTransfer
         else {

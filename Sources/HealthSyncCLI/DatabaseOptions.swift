@@ -87,6 +87,21 @@ struct DatabaseOptions: ParsableArguments {
         return (store, lock)
     }
 
+    /// Closes `store`, which a command opened with ``openWriter(command:creating:console:cache:)``, then releases the
+    /// command's writer `lock`: a SQLite file is settled (its write-ahead log checkpointed and deleted) when the
+    /// command returns and another writer may take it (``HealthSyncSQLite/SQLiteHealthStore/close()``). A store that
+    /// cannot be closed is reported as a warning; what it committed stays committed. A PostgreSQL store's client is
+    /// shut down by the command's ``StoreServices``.
+    static func close(_ store: any HealthStore, releasing lock: WriterLock, console: Console) {
+        defer { withExtendedLifetime(lock) {} }
+        guard let store = store as? SQLiteHealthStore else { return }
+        do {
+            try store.close()
+        } catch {
+            console.printError("warning: \(error)")
+        }
+    }
+
     /// Opens the database at `db`, as ``openStore(creating:readOnly:console:cache:)`` does.
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
     static func openStore(

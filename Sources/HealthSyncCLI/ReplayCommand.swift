@@ -92,8 +92,8 @@ struct ReplayCommand: ConsoleCommand {
         }
         let (store, lock) = try await database.openWriter(
             command: "replay", creating: true, console: console, cache: cache)
-        // The writer lock is held until the command returns.
-        defer { withExtendedLifetime(lock) {} }
+        // The writer lock is held until the command returns, the store closed first.
+        defer { DatabaseOptions.close(store, releasing: lock, console: console) }
         let processor = HealthProcessor(
             store: store,
             configuration: HealthProcessor.Configuration(lateGrace: grace.lateGrace.seconds),

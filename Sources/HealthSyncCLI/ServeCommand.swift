@@ -355,8 +355,8 @@ struct ServeCommand: ConsoleCommand {
         let cache = try CacheOptions.parse(["--context-cache", "\(settings.contextCache)"])
         let (store, lock) = try await database.openWriter(
             command: "serve", creating: true, console: console, cache: cache)
-        // The writer lock is held until the command returns.
-        defer { withExtendedLifetime(lock) {} }
+        // The writer lock is held until the command returns, the store closed first (once the service stopped).
+        defer { DatabaseOptions.close(store, releasing: lock, console: console) }
         let processor = HealthProcessor(
             store: store, configuration: HealthProcessor.Configuration(lateGrace: settings.lateGrace), logger: logger
         )

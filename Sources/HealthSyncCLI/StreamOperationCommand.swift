@@ -27,8 +27,8 @@ extension StreamOperationCommand {
     func execute(console: Console) async throws {
         let command = Self.configuration.commandName ?? "operation"
         let (store, lock) = try await options.database.openWriter(command: command, creating: false, console: console)
-        // The writer lock is held until the command returns.
-        defer { withExtendedLifetime(lock) {} }
+        // The writer lock is held until the command returns, the store closed first.
+        defer { DatabaseOptions.close(store, releasing: lock, console: console) }
         let processor = HealthProcessor(store: store, logger: options.logging.makeLogger())
         let clock = try await processor.clock()
         let time: Date

@@ -44,8 +44,8 @@ struct SweepCommand: ConsoleCommand {
 
     func execute(console: Console) async throws {
         let (store, lock) = try await database.openWriter(command: "sweep", creating: false, console: console)
-        // The writer lock is held until the command returns.
-        defer { withExtendedLifetime(lock) {} }
+        // The writer lock is held until the command returns, the store closed first.
+        defer { DatabaseOptions.close(store, releasing: lock, console: console) }
         let processor = HealthProcessor(store: store, logger: logging.makeLogger())
         let before = try await processor.clock()
         let wallTime = await DatabaseOptions.wallTime(of: store)

@@ -285,6 +285,25 @@ public struct SQLiteHealthStore: HealthStore {
         try await read("reading the applied migrations") { db in try Self.migrator.appliedMigrations(db) }
     }
 
+    /// Closes the database now, instead of when the last copy of the store goes away: the reader connections first,
+    /// then the writer's, whose close, as the file's last connection in this process, checkpoints the write-ahead log
+    /// into the file and deletes the `-wal` and `-shm` (unless another process has the file open).
+    ///
+    /// A command that wrote calls it before it returns, so that the files it leaves are settled when it exits: a copy
+    /// of the store still held elsewhere would otherwise close later, or never, when the process ends first, and
+    /// leave a `-wal` that a read-only file system cannot replay. Every use of the store afterwards fails.
+    /// - Throws: ``HealthSync/StorageError`` when a connection cannot be closed (the store stays usable then).
+    public func close() throws(StorageError) {
+        do {
+            // Idle reader connections close at once; a read-only reader cannot checkpoint, so the writer's must be
+            // the last.
+            (writer as? DatabasePool)?.releaseMemory()
+            try writer.close()
+        } catch {
+            throw Self.storageError(error, while: "closing \(writer.path)")
+        }
+    }
+
     // MARK: Access
 
     /// Runs `body` in one read transaction, mapping every failure to a ``StorageError``.

@@ -292,6 +292,17 @@ import Testing
         #expect(error.map { HealthSyncCommand.exitStatus(for: $0).rawValue } == 2)
     }
 
+    /// A replay leaves a settled file: the store is closed before the command returns, so its log is checkpointed
+    /// and deleted, and a copy of the file or a read-only mount of its directory needs nothing else.
+    @Test func aReplayLeavesNoWriteAheadLog() async throws {
+        try await Workspace.with { workspace in
+            let file = try workspace.write("example.json", Payloads.documentationExample)
+            #expect(try await workspace.run("replay", file).status == 0)
+            let left = try FileManager.default.contentsOfDirectory(atPath: workspace.directory.path)
+            #expect(!left.contains { $0.hasSuffix("-wal") || $0.hasSuffix("-shm") }, "\(left)")
+        }
+    }
+
     /// A bulk load keeps the check states of a capture's streams between its rounds: replay's context cache is larger
     /// than the store's default, and `--context-cache` still sets it.
     @Test func replaysWithALargerContextCacheThanTheStoresDefault() throws {

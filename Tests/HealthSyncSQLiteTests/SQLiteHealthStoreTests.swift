@@ -118,6 +118,24 @@ import Darwin
         #expect(try await SQLiteHealthStore.inMemory().appliedMigrations() == ["v1", "v2", "v3", "v4"])
     }
 
+    /// `close()` settles the file while the store is still held: the log is checkpointed into it and deleted, and
+    /// the store fails every use afterwards.
+    @Test func closingCheckpointsAndDeletesTheLogWhileTheStoreIsHeld() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = temporaryFile(in: directory)
+            let store = try SQLiteHealthStore(path: path)
+            try await store.commit(Self.seedChange(receipt: "envelope-1"))
+            _ = try await store.streams()
+            #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+            try store.close()
+            for suffix in ["-wal", "-shm"] {
+                #expect(!FileManager.default.fileExists(atPath: path + suffix), "\(suffix) is left")
+            }
+            await #expect(throws: StorageError.self) { try await store.streams() }
+            #expect(try await SQLiteHealthStore(path: path).streams().map(\.urn) == [Self.urn])
+        }
+    }
+
     @Test func dataSurvivesClosingAndReopening() async throws {
         try await withTemporaryDirectory { directory in
             let path = temporaryFile(in: directory)
