@@ -254,8 +254,8 @@ struct CacheOptions: ParsableArguments {
 
     /// `replay`'s default: a bulk load comes back to every stream of a capture once per round, so a cache that holds
     /// them all answers every read after the first round, and one that holds a fifth only a fifth. 250,000 check
-    /// states hold a capture of 2,500 streams of a hundred (the replay capture of Docs/performance.md: 9 to 18 %
-    /// less wall time than with the store's default of 20,000, for 10 to 20 MB more at its peak).
+    /// states hold a capture of 2,500 streams of a hundred (the replay capture of Docs/performance.md: about 5 to 9 %
+    /// less wall time than with the store's default of 20,000, for 8 to 28 MB more at its peak).
     static let replayDefault = 250_000
 
     func validate() throws {
