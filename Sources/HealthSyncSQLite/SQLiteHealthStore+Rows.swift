@@ -116,7 +116,7 @@ extension SQLiteHealthStore {
     /// What the reads of check states select from: each row of `checkState` beside its sub-stream's, whose refresh
     /// it may take (schema v4). A row without one (which the foreign key forbids, and
     /// ``SQLiteHealthStore/integrityCheck()`` reports) keeps its own time and sequence. Conditions name `urn`,
-    /// `subStreamId` and the check state's columns as they are.
+    /// `subStreamId` and the check state's columns as they are, but `snapshotSequence`, which both tables have.
     static let checkStateSource = "checkState LEFT JOIN subStream USING (urn, subStreamId)"
 
     /// The check state of sub-stream `key` in the current row of `statement` (selecting
