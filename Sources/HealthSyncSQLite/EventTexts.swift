@@ -52,85 +52,116 @@ final class EventTexts: Sendable {
         }
     }
 
-    /// The texts of `event` that ``insert(_:with:from:in:known:)`` keys, in the column order of `eventRecord` after
-    /// the time: kind, urn, sub-stream, check state, name, health, element, message, previous health, deletion
-    /// reason, error code.
-    private static func texts(of event: HealthEvent) -> [String?] {
-        let checkState = event.checkState
-        return [
-            event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
-            checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
-            event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
-        ]
+    /// Text `offset` of `event` (``textsPerEvent`` of them, `nil` where the event has none), in the column order of
+    /// `eventRecord` after the time: kind, urn, sub-stream, check state, name, health, element, message, previous
+    /// health, deletion reason, error code.
+    ///
+    /// One text at a time, not an array of all eleven: the writer needs only those no key was found for.
+    static func text(_ offset: Int, of event: HealthEvent) -> String? {
+        switch offset {
+        case 0: event.kind.rawValue
+        case 1: event.urn
+        case 2: event.subStreamId
+        case 3: event.checkState?.checkStateId
+        case 4: event.checkState?.name
+        case 5: event.checkState?.health.rawValue
+        case 6: event.checkState?.topologyElementIdentifier
+        case 7: event.checkState?.message
+        case 8: event.previousHealth?.rawValue
+        case 9: event.deletionReason?.rawValue
+        case 10: event.errorCode?.rawValue
+        default: nil
+        }
     }
 
-    /// How many texts of an event are keyed (the length of ``texts(of:)``).
+    /// How many texts of an event are keyed (the offsets of ``text(_:of:)``).
     static let textsPerEvent = 11
 
-    /// The keys of the texts of `events` known to be committed, ``textsPerEvent`` per event in the order of
-    /// ``insert(_:with:from:in:known:)``, `nil` where a text is absent or not known committed.
+    /// In ``committedKeys(of:)``: the event has no such text (its column is `NULL`).
+    static let absent = Int64.min
+    /// In ``committedKeys(of:)``: the text is not known committed; the writer looks it up (or inserts it).
+    static let unknown = Int64.min + 1
+
+    /// The keys of the texts of `events`, ``textsPerEvent`` per event in the order of ``text(_:of:)``: a committed
+    /// key, ``absent`` where the event has no such text, ``unknown`` where the text is not known committed.
     ///
-    /// For a commit queued for the writer: looked up on the caller's thread, so that the writer only looks up and
-    /// inserts the texts new since. A committed key stays right for good (the dictionary is append-only); a pending
-    /// one is never handed out here.
-    func committedKeys(of events: [HealthEvent]) -> [Int64?] {
-        var keys: [Int64?] = []
+    /// For a commit queued for the writer: looked up on the caller's thread, so that the writer, a pipeline's
+    /// longest stage, only binds integers and looks up the texts new since. A committed key stays right for good (the
+    /// dictionary is append-only); a pending one is never handed out here.
+    func committedKeys(of events: [HealthEvent]) -> [Int64] {
+        var keys: [Int64] = []
         keys.reserveCapacity(events.count * Self.textsPerEvent)
-        for event in events {
-            let texts = Self.texts(of: event)
+        for index in events.indices {
+            // One event at a time: the writer takes the lock for each event it inserts meanwhile.
             state.withLock { state in
-                for text in texts { keys.append(text.flatMap { state.committed[$0] }) }
+                for offset in 0..<Self.textsPerEvent {
+                    guard let text = Self.text(offset, of: events[index]) else {
+                        keys.append(Self.absent)
+                        continue
+                    }
+                    keys.append(state.committed[text] ?? Self.unknown)
+                }
             }
         }
         return keys
     }
 
-    /// Binds `event` to `statement` from parameter `first` on, in the column order of `eventRecord` after the time
-    /// (kind, urn, sub-stream, check state, name, health, element, message, previous health, deletion reason,
-    /// error code as keys, the detail as text), inserting the texts the dictionary lacks, and runs it.
+    /// Binds event `index` of `events` to `statement` from parameter `first` on, in the column order of
+    /// `eventRecord` after the time (the texts of ``text(_:of:)`` as keys, the detail as text), inserting the texts
+    /// the dictionary lacks, and runs it.
     ///
-    /// `known` holds keys ``committedKeys(of:)`` found for the event's texts (``textsPerEvent`` of them, `nil`
-    /// where it found none); the rest are looked up here.
+    /// `known` holds what ``committedKeys(of:)`` found for `events` (``textsPerEvent`` keys an event); the texts it
+    /// found no key for, or all of them without it, are looked up here.
     ///
     /// Only inside a write transaction on the writer connection, after ``beginTransaction(in:)``.
     func insert(
-        _ event: HealthEvent, with statement: DirectStatement, from first: Int32, in db: Database,
-        known: ArraySlice<Int64?>? = nil
+        _ events: [HealthEvent], at index: Int, with statement: DirectStatement, from first: Int32, in db: Database,
+        known: [Int64]? = nil
     ) throws {
-        let texts = Self.texts(of: event)
+        let base = index * Self.textsPerEvent
         try state.withLock { state in
-            for (offset, text) in texts.enumerated() {
+            for offset in 0..<Self.textsPerEvent {
                 let parameter = first + Int32(offset)
-                guard let text else {
+                var key = known?[base + offset] ?? Self.unknown
+                if key == Self.unknown {
+                    guard let text = Self.text(offset, of: events[index]) else {
+                        statement.bind(parameter, Int64?.none)
+                        continue
+                    }
+                    key = try self.key(of: text, in: db, state: &state)
+                } else if key == Self.absent {
                     statement.bind(parameter, Int64?.none)
                     continue
                 }
-                if let known, let key = known[known.startIndex + offset] {
-                    statement.bind(parameter, key)
-                } else {
-                    statement.bind(parameter, try key(of: text, in: db, state: &state))
-                }
+                statement.bind(parameter, key)
             }
         }
-        statement.bind(first + Int32(Self.textsPerEvent), event.detail)
+        statement.bind(first + Int32(Self.textsPerEvent), events[index].detail)
         try statement.execute()
     }
 
-    /// The key of `text`: remembered, found in `eventText`, or inserted there (pending).
+    /// The key of `text`: remembered, or inserted in `eventText` (pending), or found there.
+    ///
+    /// A text not remembered is most often new (the memory holds every text written since the store opened, up to
+    /// ``capacity``): it is inserted first, and looked up only when it was there already.
     private func key(of text: String, in db: Database, state: inout State) throws -> Int64 {
         if let key = state.committed[text] ?? state.pending[text] { return key }
-        let select = try DirectStatement(db, sql: "SELECT id FROM eventText WHERE text = ?")
-        select.bind(1, text)
-        if let key = try select.fetchOne({ try $0.int64(0, column: "eventText.id") }) {
-            // Not inserted by this transaction (that would be pending): committed.
-            state.committed[text] = key
-            return key
-        }
-        let insert = try DirectStatement(db, sql: "INSERT INTO eventText (text) VALUES (?)")
+        let insert = try DirectStatement(
+            db, sql: "INSERT INTO eventText (text) VALUES (?) ON CONFLICT (text) DO NOTHING")
         insert.bind(1, text)
         try insert.execute()
-        let key = db.lastInsertedRowID
-        state.pending[text] = key
+        if db.changesCount > 0 {
+            let key = db.lastInsertedRowID
+            state.pending[text] = key
+            return key
+        }
+        let select = try DirectStatement(db, sql: "SELECT id FROM eventText WHERE text = ?")
+        select.bind(1, text)
+        guard let key = try select.fetchOne({ try $0.int64(0, column: "eventText.id") }) else {
+            throw SQLiteHealthStore.corrupt("eventText.text", "neither inserted nor found")
+        }
+        // Not inserted by this transaction (that would be pending): committed.
+        state.committed[text] = key
         return key
     }
 

@@ -73,7 +73,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     /// `DiskFaultTests`): the callers empty the cache on every failure as well.
     private static func write(
         _ change: StoreChange, in db: Database, keeping cache: ContextCache?, texts: EventTexts,
-        knownKeys: [Int64?]? = nil
+        knownKeys: [Int64]? = nil
     ) throws {
         try texts.beginTransaction(in: db)
         guard let cache else { return try apply(change, in: db, texts: texts, knownKeys: knownKeys) }
@@ -93,7 +93,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     /// Applies `change` inside the current transaction, its events' texts keyed by `texts` (from `knownKeys` where
     /// ``EventTexts/committedKeys(of:)`` found them before); throws to roll it back.
     static func apply(
-        _ change: StoreChange, in db: Database, texts: EventTexts, knownKeys: [Int64?]? = nil
+        _ change: StoreChange, in db: Database, texts: EventTexts, knownKeys: [Int64]? = nil
     ) throws {
         if !change.receipts.isEmpty {
             let existing = try db.cachedStatement(sql: "SELECT 1 FROM receipt WHERE receipt = ?")
@@ -164,12 +164,10 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             // The sequences are the store's: a sequence set by the caller is ignored.
             var sequence = try reserveSequences(change.events.count, in: db)
             let statement = try DirectStatement(db, sql: insertEventSQL)
-            let perEvent = EventTexts.textsPerEvent
-            for (index, event) in change.events.enumerated() {
+            for index in change.events.indices {
                 statement.bind(1, sequence)
-                statement.bind(2, event.at.storedValue)
-                let known = knownKeys.map { $0[index * perEvent..<(index + 1) * perEvent] }
-                try texts.insert(event, with: statement, from: 3, in: db, known: known)
+                statement.bind(2, change.events[index].at.storedValue)
+                try texts.insert(change.events, at: index, with: statement, from: 3, in: db, known: knownKeys)
                 sequence += 1
             }
         }

@@ -112,14 +112,14 @@ extension SQLiteHealthStore: HealthStoreTransfer {
         if !contents.events.isEmpty {
             let statement = try DirectStatement(db, sql: insertEventSQL)
             var last: Int64 = 0
-            for event in contents.events {
+            for (index, event) in contents.events.enumerated() {
                 guard let sequence = event.sequence else {
                     throw StorageError(
                         code: .failed, message: "an event of \(event.urn) to copy has no sequence: it was never stored")
                 }
                 statement.bind(1, sequence)
                 statement.bind(2, event.at.storedValue)
-                try texts.insert(event, with: statement, from: 3, in: db)
+                try texts.insert(contents.events, at: index, with: statement, from: 3, in: db)
                 last = max(last, sequence)
             }
             // The store's next events follow the copied ones.

@@ -66,18 +66,48 @@ import Testing
         #expect(texts == EventTexts.seeds.count + 5)
     }
 
-    /// The keys of the event's eleven texts as `eventText` holds them, `nil` for a text the event does not have.
-    static func storedKeys(of event: HealthEvent, in store: SQLiteHealthStore) async throws -> [Int64?] {
+    /// A store opened on a file another store wrote does not remember that store's texts: it inserts them, finds
+    /// them there, and keys its events with the keys they have.
+    @Test func textsAnotherStoreWroteAreFoundNotInsertedAgain() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = temporaryFile(in: directory)
+            let first = try SQLiteHealthStore(path: path)
+            try await first.commit(Self.change("shared", message: "written first", at: 0))
+            let event = try #require(try await first.events(EventQuery(urn: Self.urn)).first)
+            let keys = try await Self.storedKeys(of: event, in: first)
+            try first.close()
+
+            let second = try SQLiteHealthStore(path: path)
+            try await second.commit(Self.change("shared", message: "written first", at: 1))
+            try await second.commit(Self.change("shared", message: "written second", at: 2))
+            let events = try await second.events(EventQuery(urn: Self.urn))
+            #expect(events.map { $0.checkState?.message } == ["written first", "written first", "written second"])
+            #expect(events.allSatisfy { $0.checkState?.name == "Name of shared" && $0.kind == .checkStateCreated })
+            // One text more (the second message); the first commit's texts kept their keys.
+            #expect(try await second.count("SELECT count(*) FROM eventText") == EventTexts.seeds.count + 6)
+            #expect(try await Self.storedKeys(of: event, in: second) == keys)
+            let rows = try await second.count(
+                "SELECT count(DISTINCT name) FROM eventRecord WHERE checkStateId = \(keys[3])")
+            #expect(rows == 1)
+        }
+    }
+
+    /// The texts `eventRecord` keys, in its column order.
+    static func texts(of event: HealthEvent) -> [String?] {
         let checkState = event.checkState
-        let texts: [String?] = [
+        return [
             event.kind.rawValue, event.urn, event.subStreamId, checkState?.checkStateId, checkState?.name,
             checkState?.health.rawValue, checkState?.topologyElementIdentifier, checkState?.message,
             event.previousHealth?.rawValue, event.deletionReason?.rawValue, event.errorCode?.rawValue,
         ]
-        var keys: [Int64?] = []
-        for text in texts {
+    }
+
+    /// The keys `eventText` holds for the texts of `event`; ``EventTexts/absent`` for a text the event lacks.
+    static func storedKeys(of event: HealthEvent, in store: SQLiteHealthStore) async throws -> [Int64] {
+        var keys: [Int64] = []
+        for text in texts(of: event) {
             guard let text else {
-                keys.append(nil)
+                keys.append(EventTexts.absent)
                 continue
             }
             let escaped = text.replacingOccurrences(of: "'", with: "''")
@@ -90,7 +120,10 @@ import Testing
         let store = try SQLiteHealthStore.inMemory()
         let first = Self.change("a", message: "first message", at: 0)
         let event = try #require(first.events.first)
-        #expect(store.eventTexts.committedKeys(of: first.events) == Array(repeating: nil, count: 11))
+        // Nothing is committed yet: every text the event has is unknown.
+        #expect(
+            store.eventTexts.committedKeys(of: first.events)
+                == Self.texts(of: event).map { $0 == nil ? EventTexts.absent : EventTexts.unknown })
 
         try await store.commit(first)
         let stored = try await Self.storedKeys(of: event, in: store)
@@ -100,7 +133,7 @@ import Testing
         #expect(afterOne.count == EventTexts.textsPerEvent)
         for (offset, key) in afterOne.enumerated() {
             let inserted = [1, 3, 4, 6, 7].contains(offset)
-            #expect(key == (inserted ? nil : stored[offset]), "text \(offset)")
+            #expect(key == (inserted ? EventTexts.unknown : stored[offset]), "text \(offset)")
         }
 
         try await store.commit(Self.change("b", message: "second message", at: 1))
