@@ -314,13 +314,14 @@ int main(int argc, char **argv) {
     sqlite3_stmt *upsertCheckState = prepare(
         "INSERT INTO checkState (urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message, "
         "lastSeenAt, snapshotSequence, livenessInterval, livenessGrace, silencedAt, refreshVersion) "
-        "VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, "
-        "coalesce((SELECT refreshVersion FROM subStream WHERE urn = ?1 AND subStreamId = ''), 0)) "
+        "VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?) "
         "ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET name = excluded.name, health = excluded.health, "
         "topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message, "
         "lastSeenAt = excluded.lastSeenAt, snapshotSequence = excluded.snapshotSequence, "
         "livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace, "
         "silencedAt = excluded.silencedAt, refreshVersion = excluded.refreshVersion");
+    sqlite3_stmt *readRefreshVersion =
+        prepare("SELECT refreshVersion FROM subStream WHERE urn = ? AND subStreamId = ''");
     sqlite3_stmt *refreshCheckStates = prepare(
         "UPDATE subStream SET refreshVersion = refreshVersion + 1, refreshedAt = ?2, refreshedSequence = ?3 "
         "WHERE urn = ?1 AND subStreamId = ''");
@@ -468,6 +469,9 @@ int main(int argc, char **argv) {
                     if (stored[index] && storedHealth[index] == health[index]) refreshedOnly++;
                 }
                 int refresh = round > 0 && refreshedOnly >= 2 && refreshedOnly * 2 >= seen;
+                /* The sub-stream's refreshVersion, read once before its first upsert (as SQLiteHealthStore.save). */
+                int versionRead = 0;
+                sqlite3_int64 refreshVersion = 0;
                 for (int j = 0; j < SLOTS; j++) {
                     if (!carried[j]) continue;
                     phaseStates++;
@@ -485,6 +489,15 @@ int main(int argc, char **argv) {
                     sqlite3_bind_text(upsertCheckState, 6, messages[h], -1, SQLITE_STATIC);
                     sqlite3_bind_double(upsertCheckState, 7, t);
                     sqlite3_bind_int64(upsertCheckState, 8, round + 1);
+                    if (!versionRead) {
+                        sqlite3_bind_text(readRefreshVersion, 1, urn, -1, SQLITE_STATIC);
+                        int rc = sqlite3_step(readRefreshVersion);
+                        check(rc, "read refresh version");
+                        if (rc == SQLITE_ROW) refreshVersion = sqlite3_column_int64(readRefreshVersion, 0);
+                        check(sqlite3_reset(readRefreshVersion), "read refresh version");
+                        versionRead = 1;
+                    }
+                    sqlite3_bind_int64(upsertCheckState, 9, refreshVersion);
                     step(upsertCheckState, "upsert check state");
                 }
                 if (refresh) {

@@ -199,18 +199,34 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     }
 
     /// Inserts or replaces `states` (an upsert per check state, through the SQLite C API).
+    ///
+    /// Each row takes its sub-stream's current `refreshVersion` (schema v4), read once for each run of states of one
+    /// sub-stream (a change lists a sub-stream's states together) rather than by a subquery in every upsert.
     static func save(_ states: [StoredCheckState], in db: Database) throws {
         let statement = try DirectStatement(db, sql: upsertCheckStateSQL)
-        for state in states {
-            let checkState = state.checkState
-            statement.bind(8, state.lastSeenAt.storedValue)
-            statement.bind(9, state.snapshotSequence)
-            statement.bind(10, (state.liveness?.interval).map(Int64.init))
-            statement.bind(11, (state.liveness?.grace).map(Int64.init))
-            statement.bind(12, state.liveness?.silencedAt?.storedValue)
+        let versions = try DirectStatement(db, sql: refreshVersionSQL)
+        var current: (key: StreamKey, refreshVersion: Int64)?
+        for index in states.indices {
+            let key = states[index].key
+            if current?.key != key {
+                versions.bind(1, key.urn)
+                versions.bind(2, key.subStreamId)
+                // A sub-stream not stored has had no refresh: 0, what its row is created with.
+                let stored = try versions.fetchOne { try $0.int64(0, column: "subStream.refreshVersion") }
+                current = (key, stored ?? 0)
+            }
+            // Fields read in place: a copy of the whole state would retain each of its strings.
+            statement.bind(8, states[index].lastSeenAt.storedValue)
+            statement.bind(9, states[index].snapshotSequence)
+            let liveness = states[index].liveness
+            statement.bind(10, (liveness?.interval).map(Int64.init))
+            statement.bind(11, (liveness?.grace).map(Int64.init))
+            statement.bind(12, liveness?.silencedAt?.storedValue)
+            statement.bind(13, current?.refreshVersion ?? 0)
+            let checkState = states[index].checkState
             try statement.execute(
                 bindingTexts: [
-                    state.key.urn, state.key.subStreamId, checkState.checkStateId, checkState.name,
+                    key.urn, key.subStreamId, checkState.checkStateId, checkState.name,
                     checkState.health.rawValue, checkState.topologyElementIdentifier, checkState.message,
                 ],
                 from: 1
@@ -320,8 +336,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     private static let upsertCheckStateSQL = """
         INSERT INTO checkState (urn, subStreamId, checkStateId, name, health, topologyElementIdentifier, message,
             lastSeenAt, snapshotSequence, livenessInterval, livenessGrace, silencedAt, refreshVersion)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            coalesce((SELECT refreshVersion FROM subStream WHERE urn = ?1 AND subStreamId = ?2), 0))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (urn, subStreamId, checkStateId) DO UPDATE SET
             name = excluded.name, health = excluded.health,
             topologyElementIdentifier = excluded.topologyElementIdentifier, message = excluded.message,
@@ -329,6 +344,8 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace,
             silencedAt = excluded.silencedAt, refreshVersion = excluded.refreshVersion
         """
+
+    private static let refreshVersionSQL = "SELECT refreshVersion FROM subStream WHERE urn = ? AND subStreamId = ?"
 
     private static let refreshSQL = """
         UPDATE subStream SET refreshVersion = refreshVersion + 1, refreshedAt = ?3, refreshedSequence = ?4
