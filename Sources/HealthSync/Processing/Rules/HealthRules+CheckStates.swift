@@ -83,8 +83,11 @@ extension HealthRules {
         let key = record.key
         // Every check state the message names is staged before the first is applied: the shell reads them ahead
         // (``HealthProcessor/prepare(_:in:)``), and when it did not, one request names them all.
-        let unstaged = work.unstagedCheckStateIds(inputs.compactMap(\.checkStateId), of: key)
-        if !unstaged.isEmpty { throw MissingRead(.checkStates(key, ids: unstaged)) }
+        // (Most often every check state of the sub-stream is staged: the ids are then not even listed.)
+        if !work.hasAllCheckStates(of: key) {
+            let unstaged = work.unstagedCheckStateIds(inputs.compactMap(\.checkStateId), of: key)
+            if !unstaged.isEmpty { throw MissingRead(.checkStates(key, ids: unstaged)) }
+        }
         for input in inputs {
             switch input {
             case .upsert(let checkState):
