@@ -89,22 +89,38 @@ final class EventTexts: Sendable {
     /// longest stage, only binds integers and looks up the texts new since. A committed key stays right for good (the
     /// dictionary is append-only); a pending one is never handed out here.
     func committedKeys(of events: [HealthEvent]) -> [Int64] {
-        var keys: [Int64] = []
-        keys.reserveCapacity(events.count * Self.textsPerEvent)
-        for index in events.indices {
-            // One event at a time: the writer takes the lock for each event it inserts meanwhile.
+        var keys = [Int64](repeating: Self.absent, count: events.count * Self.textsPerEvent)
+        // The texts that repeat from one event to the next (the kind, the stream, the healths, …) are looked up once
+        // for each run of them: comparing a text with the one before costs less than hashing it.
+        var previous = [(text: String, key: Int64)?](repeating: nil, count: Self.textsPerEvent)
+        var start = events.startIndex
+        while start < events.endIndex {
+            // A chunk of events at a time: the writer takes the lock for each event it inserts meanwhile.
+            let end = min(start + 64, events.endIndex)
             state.withLock { state in
-                for offset in 0..<Self.textsPerEvent {
-                    guard let text = Self.text(offset, of: events[index]) else {
-                        keys.append(Self.absent)
-                        continue
+                for index in start..<end {
+                    for offset in 0..<Self.textsPerEvent {
+                        guard let text = Self.text(offset, of: events[index]) else { continue }
+                        let repeats = Self.repeatingOffsets & (1 << offset) != 0
+                        if repeats, let last = previous[offset], last.text == text {
+                            keys[index * Self.textsPerEvent + offset] = last.key
+                            continue
+                        }
+                        let key = state.committed[text] ?? Self.unknown
+                        keys[index * Self.textsPerEvent + offset] = key
+                        if repeats, key != Self.unknown { previous[offset] = (text, key) }
                     }
-                    keys.append(state.committed[text] ?? Self.unknown)
                 }
             }
+            start = end
         }
         return keys
     }
+
+    /// The offsets of ``text(_:of:)`` whose text most often repeats the previous event's: the kind, the URN, the
+    /// sub-stream and the healths, deletion reason and error code. (A check state's id, name, element and message
+    /// differ from event to event.) A bit per offset.
+    private static let repeatingOffsets = [0, 1, 2, 5, 8, 9, 10].reduce(0) { $0 | 1 << $1 }
 
     /// Binds event `index` of `events` to `statement` from parameter `first` on, in the column order of
     /// `eventRecord` after the time (the texts of ``text(_:of:)`` as keys, the detail as text), inserting the texts

@@ -140,6 +140,33 @@ import Testing
         #expect(store.eventTexts.committedKeys(of: first.events) == stored)
     }
 
+    /// The kind, the URN and the healths repeat from event to event and are looked up once for each run of them:
+    /// a text that changes midway, and back, still takes its own key.
+    @Test func keysOfTextsThatRepeatAndChangeFromEventToEvent() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        var change = StoreChange()
+        for (offset, urn) in [Self.urn, Self.urn, "urn:health:test:other", Self.urn].enumerated() {
+            let state = CheckState(
+                checkStateId: "c\(offset)", name: "Name \(offset)", health: offset == 2 ? .clear : .critical,
+                topologyElementIdentifier: "urn:host:/\(offset)", message: offset == 1 ? nil : "message \(offset)")
+            change.events.append(
+                HealthEvent(
+                    at: Self.origin, kind: offset == 3 ? .checkStateUpdated : .checkStateCreated, urn: urn,
+                    subStreamId: offset == 3 ? "sub" : "", checkState: state,
+                    previousHealth: offset == 3 ? .deviating : nil))
+        }
+        change.events.append(
+            HealthEvent(at: Self.origin, kind: .streamCreated, urn: Self.urn, subStreamId: "", detail: "details"))
+        try await store.commit(change)
+        // The next transaction finds the first one's texts committed.
+        try await store.commit(Self.change("b", message: "second message", at: 1))
+
+        var expected: [Int64] = []
+        for event in change.events { expected += try await Self.storedKeys(of: event, in: store) }
+        #expect(store.eventTexts.committedKeys(of: change.events) == expected)
+        #expect(!expected.contains(EventTexts.unknown))
+    }
+
     @Test func aQueuedCommitKeysTextsNewSinceItWasQueued() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteHealthStore(path: temporaryFile(in: directory))
