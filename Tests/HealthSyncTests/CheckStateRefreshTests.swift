@@ -149,6 +149,10 @@ import Testing
         )
         #expect(!change(refreshes: [refresh], saves: [saved(main), saved(main, at: 999)]).refreshesMayFollowSaves)
         #expect(!change(refreshes: [refresh], saves: [saved(main, sequence: 3)]).refreshesMayFollowSaves)
+        // The saves of a sub-stream need not follow each other.
+        let interleaved = [saved(main), saved(other, at: 5), saved(main), saved(main, sequence: 5)]
+        #expect(!change(refreshes: [refresh], saves: interleaved).refreshesMayFollowSaves)
+        #expect(change(refreshes: [refresh], saves: Array(interleaved.prefix(3))).refreshesMayFollowSaves)
         #expect(!change(refreshes: [refresh, refresh], saves: []).refreshesMayFollowSaves)
     }
 }

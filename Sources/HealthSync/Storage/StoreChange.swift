@@ -107,11 +107,18 @@ public struct StoreChange: Sendable {
         for refresh in refreshedCheckStates {
             guard refreshes.updateValue(refresh, forKey: refresh.key) == nil else { return false }
         }
-        for state in savedCheckStates {
-            guard let refresh = refreshes[state.key] else { continue }
-            guard state.lastSeenAt == refresh.lastSeenAt, state.snapshotSequence == refresh.snapshotSequence else {
-                return false
+        // The saves of a sub-stream most often follow each other: its refresh is looked up once for each run of them,
+        // and each save is read in place, not copied.
+        var current: (key: StreamKey, refresh: CheckStateRefresh?)?
+        for index in savedCheckStates.indices {
+            if current?.key != savedCheckStates[index].key {
+                let key = savedCheckStates[index].key
+                current = (key, refreshes[key])
             }
+            guard let refresh = current?.refresh else { continue }
+            guard savedCheckStates[index].lastSeenAt == refresh.lastSeenAt,
+                savedCheckStates[index].snapshotSequence == refresh.snapshotSequence
+            else { return false }
         }
         return true
     }
