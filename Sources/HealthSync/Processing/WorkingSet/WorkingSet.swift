@@ -532,8 +532,10 @@ final class WorkingSet {
                 if let refresh { change.refreshedCheckStates.append(refresh) }
                 for id in slot.savedOrder {
                     // With a refresh, the check states it covers whose content is stored need no row of their own.
-                    if let staged = slot.checkStates[id], refresh == nil || !staged.contentStored {
-                        change.savedCheckStates.append(staged.state)
+                    // (Read in place: most of them are left out, and a copy would retain each of their strings.)
+                    guard let index = slot.checkStates.index(forKey: id) else { continue }
+                    if refresh == nil || !slot.checkStates.values[index].contentStored {
+                        change.savedCheckStates.append(slot.checkStates.values[index].state)
                     }
                 }
             }
