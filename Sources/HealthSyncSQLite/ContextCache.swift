@@ -534,36 +534,43 @@ struct CheckStateTable {
     }
 
     /// Drops the dead slots and sorts the slots inserted out of order into the sorted ones: a sort of those slots
-    /// and one merge, linear in the table's size otherwise.
+    /// and one merge, linear in the table's size otherwise. The order is worked out on positions, and each live
+    /// check state is copied once, into its place.
     private mutating func order() {
         guard !isOrdered else { return }
-        var sorted: [StoredCheckState] = []
+        var sorted: [Int] = []
         sorted.reserveCapacity(sortedCount - min(deadCount, sortedCount))
-        var inserted: [StoredCheckState] = []
-        for position in slots.indices where positions[slots[position].checkStateId] == position {
+        var inserted: [Int] = []
+        for position in slots.indices where positions[slots[position].checkState.checkStateId] == position {
             if position < sortedCount {
-                sorted.append(slots[position])
+                sorted.append(position)
             } else {
-                inserted.append(slots[position])
+                inserted.append(position)
             }
         }
-        inserted.sort { ContextCache.precedesInBytes($0.checkStateId, $1.checkStateId) }
-        slots = Self.merge(sorted, inserted)
+        inserted.sort { precedes($0, $1) }
+        let order = merge(sorted, inserted)
+        slots = order.map { slots[$0] }
         sortedCount = slots.count
         deadCount = 0
         indexSlots()
     }
 
-    /// The merge of two runs sorted by id that share no id.
-    private static func merge(_ first: [StoredCheckState], _ second: [StoredCheckState]) -> [StoredCheckState] {
+    /// Whether the check state in slot `lhs` precedes the one in slot `rhs` by id.
+    private func precedes(_ lhs: Int, _ rhs: Int) -> Bool {
+        ContextCache.precedesInBytes(slots[lhs].checkState.checkStateId, slots[rhs].checkState.checkStateId)
+    }
+
+    /// The merge of two runs of positions, each in id order, that share no id.
+    private func merge(_ first: [Int], _ second: [Int]) -> [Int] {
         guard let firstLast = first.last, let secondFirst = second.first else { return first.isEmpty ? second : first }
-        if ContextCache.precedesInBytes(firstLast.checkStateId, secondFirst.checkStateId) { return first + second }
-        var merged: [StoredCheckState] = []
+        if precedes(firstLast, secondFirst) { return first + second }
+        var merged: [Int] = []
         merged.reserveCapacity(first.count + second.count)
         var left = first.startIndex
         var right = second.startIndex
         while left < first.endIndex, right < second.endIndex {
-            if ContextCache.precedesInBytes(first[left].checkStateId, second[right].checkStateId) {
+            if precedes(first[left], second[right]) {
                 merged.append(first[left])
                 left += 1
             } else {
@@ -579,7 +586,7 @@ struct CheckStateTable {
     private mutating func indexSlots() {
         positions.removeAll(keepingCapacity: true)
         positions.reserveCapacity(slots.count)
-        for (position, state) in slots.enumerated() { positions[state.checkStateId] = position }
+        for position in slots.indices { positions[slots[position].checkState.checkStateId] = position }
     }
 }
 
