@@ -20,7 +20,12 @@ final class WorkingSet {
     /// check state) edit it in place instead of copying its collections in and out of the dictionary.
     final class SubStreamSlot {
         var original: SubStreamRecord?
-        var record: SubStreamRecord?
+        var record: SubStreamRecord? {
+            didSet { nextDeadline = record?.nextDeadline }
+        }
+        /// The record's next deadline, kept beside it: ``stagedDeadlines(before:)`` reads it for every staged
+        /// sub-stream before every envelope of a batch, without copying the record.
+        private(set) var nextDeadline: Date?
         var dirty = false
         /// The staged check states by id; `saved` marks those to write.
         var checkStates: [String: StagedCheckState] = [:]
@@ -34,6 +39,7 @@ final class WorkingSet {
         init(original: SubStreamRecord? = nil, record: SubStreamRecord? = nil, allLoaded: Bool = false) {
             self.original = original
             self.record = record
+            nextDeadline = record?.nextDeadline
             self.allLoaded = allLoaded
         }
     }
@@ -243,9 +249,9 @@ final class WorkingSet {
     /// a replay's samples in one profile when it hashed them).
     func stagedDeadlines(before time: Date) -> [(deadline: Date, key: StreamKey)] {
         var due: [(deadline: Date, key: StreamKey)] = []
-        for (key, slot) in subStreams {
-            guard let deadline = slot.record?.nextDeadline, deadline < time else { continue }
-            due.append((deadline, key))
+        for index in subStreams.indices {
+            guard let deadline = subStreams.values[index].nextDeadline, deadline < time else { continue }
+            due.append((deadline, subStreams.keys[index]))
         }
         return due
     }
