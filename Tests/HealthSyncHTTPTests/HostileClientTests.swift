@@ -110,7 +110,9 @@ import Testing
     /// Two holders fill a cap of two; a third connection is refused 503; once the idle timeout closes the holders, the
     /// service takes connections again. A machine stalled past the idle timeout between the holders' answers and the
     /// third connection (a loaded parallel run has held tests for seconds) closes the holders too early for the refusal
-    /// to be seen: that round proves nothing and is run again, up to three times.
+    /// to be seen: that round proves nothing and is run again, up to three times. The stall is timed from before the
+    /// holders asked, the earliest their idle time can start: timed from when the test had read their answers, a stall
+    /// before that read went unseen (a CI run failed so).
     @Test func refusesAConnectionOverTheCapAndResumesOnceIdleOnesAreClosed() async throws {
         let idleTimeout = Duration.seconds(2)
         let harness = try Harness(configuration: Self.configuration(idle: idleTimeout, maximumConnections: 2))
@@ -118,6 +120,7 @@ import Testing
             var refusedStatus: Int?
             for round in 1...3 {
                 // Two connections that asked once and then hold on: both are admitted.
+                let asked = ContinuousClock.now
                 var idle: [RawConnection] = []
                 for _ in 0..<2 {
                     let connection = try RawConnection(port: port)
@@ -132,13 +135,12 @@ import Testing
                     }
                     #expect(answer.hasPrefix("HTTP/1.1 200"))
                 }
-                let answered = ContinuousClock.now
 
                 // A third one is answered 503 and closed at once, unread.
                 let excess = try RawConnection(port: port)
                 let refused = try await excess.readUntilClosed(within: .seconds(5))
                 refusedStatus = refused.status
-                let stalled = ContinuousClock.now - answered >= idleTimeout
+                let stalled = ContinuousClock.now - asked >= idleTimeout
 
                 // The idle ones are closed by the idle timeout.
                 for connection in idle {
