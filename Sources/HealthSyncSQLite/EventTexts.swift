@@ -57,7 +57,7 @@ final class EventTexts: Sendable {
     /// health, deletion reason, error code.
     ///
     /// One text at a time, not an array of all eleven: the writer needs only those no key was found for.
-    static func text(_ offset: Int, of event: HealthEvent) -> String? {
+    private static func text(_ offset: Int, of event: HealthEvent) -> String? {
         switch offset {
         case 0: event.kind.rawValue
         case 1: event.urn

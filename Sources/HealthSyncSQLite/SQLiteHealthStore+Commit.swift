@@ -30,8 +30,8 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         }
     }
 
-    /// `true`: a sub-stream's refresh (``HealthSync/StoreChange/refreshedCheckStates``) is one range update over
-    /// its check states, about half the cost of an upsert per check state.
+    /// `true`: a sub-stream's refresh (``HealthSync/StoreChange/refreshedCheckStates``) is one update of the
+    /// sub-stream's row (schema v4), whatever its number of check states, instead of an upsert per check state.
     public var prefersCheckStateRefreshes: Bool { true }
 
     /// Queues `change` on the writer's queue at once, behind every write queued before it (`previous` among them),
@@ -372,7 +372,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         return last - Int64(count) + 1
     }
 
-    /// An event with its sequence and time, then the columns ``EventTexts/insert(_:with:from:in:)`` binds: the
+    /// An event with its sequence and time, then the columns ``EventTexts/insert(_:at:with:from:in:known:)`` binds: the
     /// commit's and the copy's.
     static let insertEventSQL = """
         INSERT INTO eventRecord (sequence, at, kind, urn, subStreamId, checkStateId, name, health,
