@@ -110,7 +110,7 @@ import Testing
     /// Two holders fill a cap of two; a third connection is refused 503; once the idle timeout closes the holders, the
     /// service takes connections again. A machine stalled past the idle timeout between the holders' answers and the
     /// third connection (a loaded parallel run has held tests for seconds) closes the holders too early for the refusal
-    /// to be seen: that round proves nothing and is run again, up to three times. The stall is timed from before the
+    /// to be seen: that round proves nothing and is run again, up to five times. The stall is timed from before the
     /// holders asked, the earliest their idle time can start: timed from when the test had read their answers, a stall
     /// before that read went unseen (a CI run failed so).
     @Test func refusesAConnectionOverTheCapAndResumesOnceIdleOnesAreClosed() async throws {
@@ -118,7 +118,7 @@ import Testing
         let harness = try Harness(configuration: Self.configuration(idle: idleTimeout, maximumConnections: 2))
         try await LiveServerTests.serving(harness) { port, _ in
             var refusedStatus: Int?
-            for round in 1...3 {
+            for round in 1...5 {
                 // Two connections that asked once and then hold on: both are admitted.
                 let asked = ContinuousClock.now
                 var idle: [RawConnection] = []
@@ -146,7 +146,10 @@ import Testing
                 for connection in idle {
                     #expect(try await connection.readUntilClosed().closed)
                 }
-                if refused.status == 503 || !stalled {
+                // Closed with nothing read: on a loaded machine the reset can overtake the 503, which the kernel then
+                // drops unread; that round proves nothing either.
+                let unread = refused.closed && refused.text.isEmpty
+                if refused.status == 503 || (!stalled && !unread) {
                     #expect(refused.closed)
                     break
                 }
