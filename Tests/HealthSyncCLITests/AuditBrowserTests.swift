@@ -22,7 +22,7 @@ struct AuditBrowserTests {
                 "audit", "--format", "html", "--output", report.path, AuditCLI.fixtures + "/scenarios",
             ])
             try #require(audit.status == 0, "\(audit.errors)")
-            let dom = try HeadlessChromium.dumpDOM(report, in: workspace.directory)
+            let dom = try await HeadlessChromium.dumpDOM(report, in: workspace.directory)
 
             let sections = Self.matches(#"<section class="([a-z]+)""#, in: dom)
             #expect(Array(sections.prefix(2)) == ["now", "attention"], "\(sections)")
@@ -34,7 +34,8 @@ struct AuditBrowserTests {
             Self.expectUncrowdedAxes(dom)
 
             for (width, height) in [(1400, 900), (390, 844)] {
-                let png = try HeadlessChromium.screenshot(report, width: width, height: height, in: workspace.directory)
+                let png = try await HeadlessChromium.screenshot(
+                    report, width: width, height: height, in: workspace.directory)
                 #expect(png.count > 10_000, "a \(width) px screenshot with something drawn: \(png.count) bytes")
                 #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG")
             }
@@ -49,7 +50,7 @@ struct AuditBrowserTests {
         try await Workspace.with { workspace in
             // 2024-12-31T00:00:00Z, so that the second day is in 2025.
             for (name, days, start) in [("day", "1", "1704067200"), ("new-year", "2", "1735603200")] {
-                let generated = try DeploymentTests.run(
+                let generated = try await DeploymentTests.run(
                     python, [sample.path, "--checks", "20", "--days", days, "--start", start],
                     in: workspace.directory)
                 try #require(generated.status == 0, "\(generated.errors)")
@@ -57,7 +58,7 @@ struct AuditBrowserTests {
                 let report = workspace.directory.appendingPathComponent("\(name).html")
                 let audit = try await CLI.run(["audit", "--format", "html", "--output", report.path, payload])
                 try #require(audit.status == 0, "\(audit.errors)")
-                let dom = try HeadlessChromium.dumpDOM(report, in: workspace.directory)
+                let dom = try await HeadlessChromium.dumpDOM(report, in: workspace.directory)
                 Self.expectUncrowdedAxes(dom)
                 let labels = Self.axisLabels(dom).flatMap { $0 }
                 if name == "day" {
@@ -107,16 +108,16 @@ enum HeadlessChromium {
     static let executable = DeploymentTests.tool("chromium") ?? DeploymentTests.tool("chromium-browser")
 
     /// The DOM Chromium builds from the file at `url`.
-    static func dumpDOM(_ url: URL, in directory: URL) throws -> String {
-        let result = try runChromium(["--dump-dom", url.absoluteString], in: directory)
+    static func dumpDOM(_ url: URL, in directory: URL) async throws -> String {
+        let result = try await runChromium(["--dump-dom", url.absoluteString], in: directory)
         try #require(result.status == 0, "\(result.errors)")
         return result.output
     }
 
     /// A screenshot of the file at `url` in a window of `width` × `height`, as PNG bytes.
-    static func screenshot(_ url: URL, width: Int, height: Int, in directory: URL) throws -> Data {
+    static func screenshot(_ url: URL, width: Int, height: Int, in directory: URL) async throws -> Data {
         let png = directory.appendingPathComponent("shot-\(width).png")
-        let result = try runChromium(
+        let result = try await runChromium(
             ["--window-size=\(width),\(height)", "--screenshot=\(png.path)", url.absoluteString], in: directory)
         try #require(result.status == 0, "\(result.errors)")
         return try Data(contentsOf: png)
@@ -125,10 +126,10 @@ enum HeadlessChromium {
     /// Runs headless Chromium with a profile of its own in `directory` (tests run side by side).
     static func runChromium(
         _ arguments: [String], in directory: URL
-    ) throws -> (status: Int32, output: String, errors: String) {
+    ) async throws -> (status: Int32, output: String, errors: String) {
         let chromium = try #require(executable, "CI installs chromium")
         let profile = directory.appendingPathComponent("chromium-profile-\(UUID().uuidString)")
-        return try DeploymentTests.run(
+        return try await DeploymentTests.run(
             chromium,
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",

@@ -106,10 +106,10 @@ import Testing
 @Suite struct AuditDefaultDatabaseTests {
     @Test func auditWithoutDatabaseOptionAuditsTheDefaultDatabase() async throws {
         try await Workspace.with { workspace in
-            let replay = try Executable.run(
+            let replay = try await Executable.run(
                 ["replay", "--until", AuditCLI.snapshotTimersUntil, AuditCLI.snapshotTimers], in: workspace.directory)
             try #require(replay.status == 0, "\(replay.errors)")
-            let audit = try Executable.run(["audit"], in: workspace.directory)
+            let audit = try await Executable.run(["audit"], in: workspace.directory)
             #expect(audit.status == 0, "\(audit.errors)")
             #expect(audit.errors == "")
             #expect(audit.output.hasPrefix("HealthSync audit of healthsync.sqlite\n"))
@@ -118,7 +118,7 @@ import Testing
 
     @Test func auditWithoutAnyDatabaseSaysSo() async throws {
         try await Workspace.with { workspace in
-            let audit = try Executable.run(["audit"], in: workspace.directory)
+            let audit = try await Executable.run(["audit"], in: workspace.directory)
             #expect(audit.status == 2)
             #expect(audit.errors.hasPrefix("error: no database at healthsync.sqlite"))
         }

@@ -88,14 +88,14 @@ enum Executable {
     static func run(
         _ arguments: [String], in directory: URL, input: Data? = nil, launcher: [String] = [],
         environment: [String: String]? = nil
-    ) throws -> CLIResult {
+    ) async throws -> CLIResult {
         let binary = try #require(ReplayCrashTests.healthsyncBinary(), "the healthsync executable is built")
         let inputURL = directory.appendingPathComponent("stdin-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: inputURL) }
         try (input ?? Data()).write(to: inputURL)
         let tool = launcher.first.map { URL(fileURLWithPath: $0) } ?? binary
         let toolArguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [binary.path] + arguments
-        let result = try DeploymentTests.run(
+        let result = try await DeploymentTests.run(
             tool, toolArguments, in: directory, input: inputURL, environment: environment)
         return CLIResult(status: result.status, output: result.output, errors: result.errors)
     }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct CommandLineDetailTests {
     @Test func versionIsPrinted() async throws {
         try await Workspace.with { workspace in
-            let result = try Executable.run(["--version"], in: workspace.directory)
+            let result = try await Executable.run(["--version"], in: workspace.directory)
             #expect(result.status == 0)
             #expect(result.output == "healthsync \(HealthSyncCommand.version)\n")
         }
@@ -51,11 +51,11 @@ import Testing
     @Test func replayDashReadsStandardInput() async throws {
         try await Workspace.with { workspace in
             let payload = try Data(contentsOf: URL(fileURLWithPath: AuditCLI.snapshotTimers))
-            let replay = try Executable.run(
+            let replay = try await Executable.run(
                 ["replay", "--db", workspace.database, "-"], in: workspace.directory, input: payload)
             #expect(replay.status == 0, "\(replay.errors)")
             #expect(replay.output.hasPrefix("3 envelopes applied, 0 rejected"))
-            let again = try Executable.run(
+            let again = try await Executable.run(
                 ["replay", "--db", workspace.database, "-"], in: workspace.directory, input: payload)
             #expect(again.output.contains("3 envelopes skipped as already applied"))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HealthSyncTestSupport
 import Testing
 
 /// What an operator installs from Docs/deploy and Docs/operations.md: the systemd unit and the shell completions.
@@ -22,11 +23,11 @@ import Testing
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
-    /// Runs `tool` with `arguments` and waits for it; standard output and error go through files in `directory`.
+    /// Runs `tool` with `arguments` and waits for it (holding no thread); standard output and error go through files in `directory`.
     /// `input`, when given, is the file standard input reads; `environment`, when given, replaces the test process's.
     static func run(
         _ tool: URL, _ arguments: [String], in directory: URL, input: URL? = nil, environment: [String: String]? = nil
-    ) throws -> (status: Int32, output: String, errors: String) {
+    ) async throws -> (status: Int32, output: String, errors: String) {
         let id = UUID().uuidString
         let outputURL = directory.appendingPathComponent("stdout-\(id)")
         let errorsURL = directory.appendingPathComponent("stderr-\(id)")
@@ -46,12 +47,11 @@ import Testing
         process.standardInput = inputHandle ?? FileHandle.nullDevice
         process.standardOutput = outputHandle
         process.standardError = errorsHandle
-        try process.run()
-        process.waitUntilExit()
+        let status = try await process.runToExit()
         try? outputHandle.close()
         try? errorsHandle.close()
         return (
-            process.terminationStatus, try String(contentsOf: outputURL, encoding: .utf8),
+            status, try String(contentsOf: outputURL, encoding: .utf8),
             try String(contentsOf: errorsURL, encoding: .utf8)
         )
     }
@@ -79,16 +79,16 @@ import Testing
             if: tool("systemd-analyze") != nil || inCI,
             "systemd-analyze is not installed (Debian package systemd); CI fails instead of skipping")
     )
-    func systemdAnalyzeVerifiesTheUnit() throws {
+    func systemdAnalyzeVerifiesTheUnit() async throws {
         let analyze = try #require(Self.tool("systemd-analyze"), "CI installs systemd for systemd-analyze")
         let binary = try #require(ReplayCrashTests.healthsyncBinary(), "the healthsync executable is built")
-        try Workspace.withSync { workspace in
+        try await Workspace.with { workspace in
             // `verify` checks that ExecStart's program exists: the copy runs the built executable.
             let unit = try String(
                 contentsOf: Self.repository.appendingPathComponent("Docs/deploy/healthsync.service"), encoding: .utf8)
             let copy = try workspace.write(
                 "healthsync.service", unit.replacingOccurrences(of: "/usr/local/bin/healthsync", with: binary.path))
-            let result = try Self.run(analyze, ["verify", copy], in: workspace.directory)
+            let result = try await Self.run(analyze, ["verify", copy], in: workspace.directory)
             #expect(result.status == 0, "\(result.errors)")
             // verify only warns about a misspelt key or value: any line about the unit fails the test.
             let complaints = (result.output + result.errors).split(separator: "\n")
@@ -100,10 +100,10 @@ import Testing
     @Test(
         .enabled(if: tool("bash") != nil || inCI, "bash is not installed; CI fails instead of skipping")
     )
-    func printsABashCompletionScriptThatBashAccepts() throws {
+    func printsABashCompletionScriptThatBashAccepts() async throws {
         let bash = try #require(Self.tool("bash"), "CI has bash")
-        try Workspace.withSync { workspace in
-            let result = try Executable.run(
+        try await Workspace.with { workspace in
+            let result = try await Executable.run(
                 ["--generate-completion-script", "bash"], in: workspace.directory)
             #expect(result.status == 0, "\(result.errors)")
             for subcommand in ["serve", "replay", "state", "audit"] {
@@ -111,15 +111,15 @@ import Testing
             }
             #expect(result.output.contains("--api-keys-file"), "the options of serve are completed")
             let script = try workspace.write("healthsync.bash", result.output)
-            let check = try Self.run(bash, ["-n", script], in: workspace.directory)
+            let check = try await Self.run(bash, ["-n", script], in: workspace.directory)
             #expect(check.status == 0, "\(check.errors)")
         }
     }
 
     @Test(arguments: ["zsh", "fish"])
-    func printsTheOtherShellsCompletionScripts(shell: String) throws {
-        try Workspace.withSync { workspace in
-            let result = try Executable.run(["--generate-completion-script", shell], in: workspace.directory)
+    func printsTheOtherShellsCompletionScripts(shell: String) async throws {
+        try await Workspace.with { workspace in
+            let result = try await Executable.run(["--generate-completion-script", shell], in: workspace.directory)
             #expect(result.status == 0, "\(result.errors)")
             #expect(result.output.contains("serve"))
         }

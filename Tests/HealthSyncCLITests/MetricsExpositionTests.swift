@@ -34,10 +34,10 @@ import Testing
                 server.killNow()
                 throw error
             }
-            #expect(server.stop() == 0, "serve stops gracefully: \(server.logText)")
+            #expect(await server.stop() == 0, "serve stops gracefully: \(server.logText)")
             #expect(scraped.contains("healthsync_"), "the service's own metrics are exposed")
             let file = try workspace.write("metrics.txt", scraped)
-            let check = try DeploymentTests.run(
+            let check = try await DeploymentTests.run(
                 promtool, ["check", "metrics"], in: workspace.directory, input: URL(fileURLWithPath: file))
             #expect(check.status == 0, "\(check.output)\(check.errors)")
         }

@@ -127,7 +127,7 @@ struct MultiReplicaTests {
                     group.addTask { try await store.run() }
                     try await Self.expectTimerFiredOnce(in: store)
                     for server in servers {
-                        #expect(server.stop() == 0, "a replica stops gracefully: \(server.logText)")
+                        #expect(await server.stop() == 0, "a replica stops gracefully: \(server.logText)")
                     }
                     try await Self.expectOneProcessState(in: store)
                     group.cancelAll()

@@ -159,7 +159,7 @@ import Testing
             let server = try await ServeProcess.start(
                 binary, database: workspace.database, log: workspace.directory.appendingPathComponent("serve.log"))
             let log = server.logText
-            #expect(server.stop() == 0)
+            #expect(await server.stop() == 0)
             #expect(
                 log.contains(
                     "the stored clock 2023-11-18T09:38:50Z is "), "\(log)")

@@ -1,4 +1,5 @@
 import Foundation
+import HealthSyncTestSupport
 import Testing
 
 /// A command whose standard output fails: a reader that went away (`healthsync state | head -1`) or a full disk. The
@@ -14,7 +15,7 @@ import Testing
     /// Runs `healthsync` with `arguments` and `output` as standard output; returns how it ended and its standard error.
     static func run(
         _ arguments: [String], output: FileHandle, in directory: URL
-    ) throws -> (reason: Process.TerminationReason, status: Int32, errors: String) {
+    ) async throws -> (reason: Process.TerminationReason, status: Int32, errors: String) {
         let binary = try #require(ReplayCrashTests.healthsyncBinary(), "the healthsync executable is built")
         let errorsURL = directory.appendingPathComponent("stderr-\(UUID().uuidString)")
         try #require(FileManager.default.createFile(atPath: errorsURL.path, contents: nil))
@@ -26,11 +27,10 @@ import Testing
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
+        let status = try await process.runToExit()
         try? errors.close()
         return (
-            process.terminationReason, process.terminationStatus, try String(contentsOf: errorsURL, encoding: .utf8)
+            process.terminationReason, status, try String(contentsOf: errorsURL, encoding: .utf8)
         )
     }
 
@@ -40,7 +40,7 @@ import Testing
             // The reading end is closed before the command starts: its first write fails with EPIPE, every time.
             let pipe = Pipe()
             try pipe.fileHandleForReading.close()
-            let ended = try Self.run(
+            let ended = try await Self.run(
                 ["streams", "--db", workspace.database], output: pipe.fileHandleForWriting, in: workspace.directory)
             #expect(ended.reason == .uncaughtSignal)
             #expect(ended.status == SIGPIPE)
@@ -53,7 +53,8 @@ import Testing
         defer { try? full.close() }
         try await Workspace.with { workspace in
             try await Self.replayed(workspace)
-            let ended = try Self.run(["streams", "--db", workspace.database], output: full, in: workspace.directory)
+            let ended = try await Self.run(
+                ["streams", "--db", workspace.database], output: full, in: workspace.directory)
             #expect(ended.reason == .exit)
             #expect(ended.status == 1)
             #expect(ended.errors == "error: cannot write to standard output: No space left on device\n")

@@ -117,10 +117,10 @@ struct PostgresCommandLineTests {
         try await Workspace.with { workspace in
             try await PostgresTestDatabase.withDatabase { url in
                 let environment = ProcessInfo.processInfo.environment.merging(["HEALTHSYNC_DB": url]) { $1 }
-                let replay = try Executable.run(
+                let replay = try await Executable.run(
                     ["replay", AuditCLI.snapshotTimers], in: workspace.directory, environment: environment)
                 #expect(replay.status == 0, "\(replay.errors)")
-                let streams = try Executable.run(["streams"], in: workspace.directory, environment: environment)
+                let streams = try await Executable.run(["streams"], in: workspace.directory, environment: environment)
                 #expect(streams.status == 0, "\(streams.errors)")
                 #expect(streams.output.contains(Self.urn))
                 // Nothing was written beside the command: the SQLite default was not used.

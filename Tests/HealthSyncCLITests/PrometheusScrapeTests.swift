@@ -26,7 +26,7 @@ import Testing
         let promtool = try #require(DeploymentTests.tool("promtool"), "CI installs prometheus")
         try await Workspace.with { workspace in
             let rules = try workspace.write("rules.yml", try Self.documentedBlock("alert-rules"))
-            let check = try DeploymentTests.run(promtool, ["check", "rules", rules], in: workspace.directory)
+            let check = try await DeploymentTests.run(promtool, ["check", "rules", rules], in: workspace.directory)
             #expect(check.status == 0, "\(check.output)\(check.errors)")
         }
     }

@@ -39,18 +39,18 @@ import Testing
             let before = try fileManager.contentsOfDirectory(atPath: workspace.directory.path).sorted()
 
             for inspection in Self.inspections {
-                let result = try Executable.run(
+                let result = try await Executable.run(
                     inspection + ["--db", workspace.database], in: workspace.directory, launcher: Self.asNobody)
                 #expect(result.status == 0, "\(inspection): \(result.errors)")
                 #expect(!result.errors.contains("readonly database"), "\(inspection): \(result.errors)")
             }
-            let streams = try Executable.run(
+            let streams = try await Executable.run(
                 ["streams", "--db", workspace.database], in: workspace.directory, launcher: Self.asNobody)
             #expect(streams.output.contains("urn:health:a:main"), "\(streams.output)")
             #expect(streams.output.contains("urn:health:b:ti"), "\(streams.output)")
 
             // A writer still opens the file for writing, and is refused.
-            let replay = try Executable.run(
+            let replay = try await Executable.run(
                 ["replay", payload, "--db", workspace.database], in: workspace.directory, launcher: Self.asNobody)
             #expect(replay.status == 2)
             #expect(replay.errors.contains("cannot open database"), "\(replay.errors)")
@@ -70,7 +70,7 @@ import Testing
                 [.posixPermissions: 0o777], ofItemAtPath: workspace.directory.path)
 
             for inspection in Self.inspections {
-                let result = try Executable.run(
+                let result = try await Executable.run(
                     inspection + ["--db", workspace.database], in: workspace.directory, launcher: Self.asNobody)
                 #expect(result.status == 0, "\(inspection): \(result.errors)")
             }
@@ -85,7 +85,8 @@ import Testing
             try Data(Payloads.twoStreams.utf8).write(to: URL(fileURLWithPath: payload))
             // In its own process: every descriptor on the file system is closed when it ends, so the remount
             // finds no file open for writing.
-            let replay = try Executable.run(["replay", payload, "--db", database], in: URL(fileURLWithPath: directory))
+            let replay = try await Executable.run(
+                ["replay", payload, "--db", database], in: URL(fileURLWithPath: directory))
             #expect(replay.status == 0, "\(replay.errors)")
 
             try TinyFilesystem.remount(directory, readOnly: true)

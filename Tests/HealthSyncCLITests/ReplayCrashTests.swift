@@ -1,6 +1,7 @@
 import Foundation
 import HealthSync
 import HealthSyncSQLite
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -18,25 +19,25 @@ import Testing
             let reference = workspace.directory.appendingPathComponent("reference.sqlite").path
             let crashed = workspace.directory.appendingPathComponent("crashed.sqlite").path
 
-            #expect(try Self.run(binary, ["replay", "--db", reference, "--until", "1700020000", payload]) == 0)
+            #expect(try await Self.run(binary, ["replay", "--db", reference, "--until", "1700020000", payload]) == 0)
 
             var generator = SeededRandom(seed: 7)
             var killsLanded = 0
             for _ in 0..<Self.kills {
-                let process = try Self.start(binary, ["replay", "--db", crashed, "--until", "1700020000", payload])
-                let delay = UInt32(5_000 + generator.next() % 400_000)
-                usleep(delay)
+                let (process, exit) = try Self.start(
+                    binary, ["replay", "--db", crashed, "--until", "1700020000", payload])
+                try await Task.sleep(for: .microseconds(5_000 + generator.next() % 400_000))
                 if process.isRunning {
                     kill(process.processIdentifier, SIGKILL)
                     killsLanded += 1
                 }
-                process.waitUntilExit()
+                _ = await exit.status()
                 if FileManager.default.fileExists(atPath: crashed) {
                     let store = try SQLiteHealthStore(path: crashed)
                     #expect(try await store.integrityCheck().isEmpty, "PRAGMA integrity_check after a kill")
                 }
             }
-            #expect(try Self.run(binary, ["replay", "--db", crashed, "--until", "1700020000", payload]) == 0)
+            #expect(try await Self.run(binary, ["replay", "--db", crashed, "--until", "1700020000", payload]) == 0)
 
             let expected = try SQLiteHealthStore(path: reference)
             let actual = try SQLiteHealthStore(path: crashed)
@@ -98,19 +99,16 @@ import Testing
         return nil
     }
 
-    static func start(_ binary: URL, _ arguments: [String]) throws -> Process {
+    static func start(_ binary: URL, _ arguments: [String]) throws -> (process: Process, exit: ProcessExit) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        return (process, try process.start())
     }
 
-    static func run(_ binary: URL, _ arguments: [String]) throws -> Int32 {
-        let process = try start(binary, arguments)
-        process.waitUntilExit()
-        return process.terminationStatus
+    static func run(_ binary: URL, _ arguments: [String]) async throws -> Int32 {
+        try await start(binary, arguments).exit.status()
     }
 }

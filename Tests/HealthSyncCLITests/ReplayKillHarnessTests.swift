@@ -1,6 +1,7 @@
 import Foundation
 import HealthSync
 import HealthSyncSQLite
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Testing
 
@@ -42,13 +43,13 @@ import Testing
             for attempt in 0..<Self.kills where ContinuousClock.now - started < .seconds(Self.seconds) {
                 // Batches of several sizes, so that kills land between commits of several envelopes each.
                 let perCommit = ["--envelopes-per-commit", String([7, 16, 256][attempt % 3])]
-                let process = try ReplayCrashTests.start(binary, arguments + perCommit)
-                usleep(UInt32(2_000 + generator.next() % 250_000))
+                let (process, exit) = try ReplayCrashTests.start(binary, arguments + perCommit)
+                try await Task.sleep(for: .microseconds(2_000 + generator.next() % 250_000))
                 if process.isRunning {
                     kill(process.processIdentifier, SIGKILL)
                     landed += 1
                 }
-                process.waitUntilExit()
+                _ = await exit.status()
                 guard FileManager.default.fileExists(atPath: crashed) else { continue }
 
                 let store = try SQLiteHealthStore(path: crashed)
@@ -60,7 +61,7 @@ import Testing
                 try await reference.advance(to: count)
                 try await Self.expectPrefixState(store, reference: reference, count: count, kill: attempt)
             }
-            #expect(try ReplayCrashTests.run(binary, arguments) == 0)
+            #expect(try await ReplayCrashTests.run(binary, arguments) == 0)
             let final = try SQLiteHealthStore(path: crashed)
             try await reference.advance(to: envelopes.count)
             _ = try await reference.processor.advance(to: Date(timeIntervalSince1970: Self.until))

@@ -125,14 +125,3 @@ import Testing
         #expect(ServeCommand.keys(inVariable: " a,b ,,c") == ["a", "b", "c"])
     }
 }
-
-extension Workspace {
-    /// ``with(_:)`` for synchronous bodies.
-    static func withSync<T>(_ body: (Workspace) throws -> T) throws -> T {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("healthsync-cli-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        return try body(Workspace(directory: directory))
-    }
-}

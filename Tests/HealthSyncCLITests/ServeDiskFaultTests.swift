@@ -58,7 +58,7 @@ import Testing
                     server.killNow()
                     throw error
                 }
-                #expect(server.stop() == 0, "serve stops gracefully: \(server.logText)")
+                #expect(await server.stop() == 0, "serve stops gracefully: \(server.logText)")
 
                 // Every acknowledged envelope is whole, nothing else is stored, and the file is intact.
                 let store = try SQLiteHealthStore(path: database)
@@ -80,7 +80,7 @@ import Testing
                     binary, database: database, log: workspace.directory.appendingPathComponent("first.log"))
                 let answer = try await ServeProcess.post(Self.body(0), port: first.port)
                 #expect(answer.status == .ok)
-                #expect(first.stop() == 0)
+                #expect(await first.stop() == 0)
 
                 // Linux remounts read-only only while no file is open for writing: between two processes.
                 try TinyFilesystem.remount(directory, readOnly: true)
@@ -96,7 +96,7 @@ import Testing
                 let second = try await ServeProcess.start(
                     binary, database: database, log: workspace.directory.appendingPathComponent("second.log"))
                 #expect(try await ServeProcess.post(Self.body(1), port: second.port).status == .ok)
-                #expect(second.stop() == 0)
+                #expect(await second.stop() == 0)
                 let store = try SQLiteHealthStore(path: database)
                 #expect(try await store.streams().map(\.checkStateCount) == [100, 100])
                 #expect(try await store.integrityCheck().isEmpty)

@@ -73,7 +73,7 @@ import Testing
                 binary, database: workspace.database, log: workspace.directory.appendingPathComponent("serve.log"),
                 arguments: ["--max-connections", "1000", "--idle-timeout", "2"], descriptorLimit: 256
             )
-            defer { _ = server.stop() }
+            defer { server.killNow() }
             #expect(server.logText.contains("lowering the connection cap from 1000 to 192"))
 
             var idle: [RawConnection] = []

@@ -91,7 +91,7 @@ import Testing
                     await switchboard.up(port: server.port, finishing: true)
                     var outcomes: [SenderOutcome] = []
                     for try await outcome in group { outcomes.append(outcome) }
-                    #expect(server.stop() == 0, "serve stops gracefully: \(server.logText)")
+                    #expect(await server.stop() == 0, "serve stops gracefully: \(server.logText)")
                     return outcomes
                 } catch {
                     await switchboard.abort()
@@ -271,7 +271,7 @@ import Testing
             server.killNow()
             throw error
         }
-        #expect(server.stop() == 0, "the uninterrupted serve stops gracefully: \(server.logText)")
+        #expect(await server.stop() == 0, "the uninterrupted serve stops gracefully: \(server.logText)")
     }
 
     /// The killed run's end state against the uninterrupted service's: check states, stream summaries, open errors,

@@ -8,11 +8,11 @@ import Darwin
 #endif
 
 @Suite struct ServeListenTests {
-    @Test func refusesABusyPortWithOneClearErrorAndStatusTwo() throws {
+    @Test func refusesABusyPortWithOneClearErrorAndStatusTwo() async throws {
         let listener = try BusyPort()
         defer { listener.close() }
-        try Workspace.withSync { workspace in
-            let result = try Executable.run(
+        try await Workspace.with { workspace in
+            let result = try await Executable.run(
                 [
                     "serve", "--db", workspace.database, "--host", "127.0.0.1", "--port", String(listener.port),
                     "--api-key", "busy-port-test",

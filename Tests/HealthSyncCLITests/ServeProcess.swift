@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HealthSyncTestSupport
 import Hummingbird
 import HummingbirdTesting
 
@@ -21,6 +22,8 @@ struct ServeProcess {
     static let intakePath = "/receiver/stsAgent/intake?api_key=\(key)"
 
     let process: Process
+    /// The process's exit, awaited without holding a thread.
+    let exit: ProcessExit
     /// The port the server listens on.
     let port: Int
     /// The file that holds the process's standard error (its log).
@@ -61,14 +64,14 @@ struct ServeProcess {
         }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = handle
-        try process.run()
+        let exit = try process.start()
         try? handle.close()
 
         let started = ContinuousClock.now
         while ContinuousClock.now - started < .seconds(120) {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let port = listeningPort(in: text) {
-                return ServeProcess(process: process, port: port, log: log)
+                return ServeProcess(process: process, exit: exit, port: port, log: log)
             }
             if !process.isRunning {
                 throw ServeProcessError(
@@ -79,7 +82,7 @@ struct ServeProcess {
             try await Task.sleep(for: .milliseconds(10))
         }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = await exit.status()
         throw ServeProcessError(description: "healthsync serve did not listen within two minutes")
     }
 
@@ -90,17 +93,17 @@ struct ServeProcess {
         return Int(digits)
     }
 
-    /// Kills the process with SIGKILL (no chance to finish anything) and waits until it is gone.
+    /// Kills the process with SIGKILL (no chance to finish anything) and waits until it is gone. It blocks its thread,
+    /// for the moment a killed process takes to go, so that a `defer` can call it.
     func killNow() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
-    /// Stops the process with SIGTERM (a graceful shutdown) and returns its exit status.
-    func stop() -> Int32 {
+    /// Stops the process with SIGTERM (a graceful shutdown, which can take seconds) and returns its exit status.
+    func stop() async -> Int32 {
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+        return await exit.status()
     }
 
     /// The process's log so far.

@@ -84,7 +84,7 @@ import Testing
                 server.killNow()
                 throw error
             }
-            #expect(server.stop() == 0)
+            #expect(await server.stop() == 0)
             // 10.0.0.1 promised a report within 4 s + 1 s grace; the deadline passes while the service is down.
             let deadline = reported + .seconds(6)
             if ContinuousClock.now < deadline { try await Task.sleep(until: deadline) }
@@ -105,7 +105,7 @@ import Testing
                 server.killNow()
                 throw error
             }
-            #expect(server.stop() == 0)
+            #expect(await server.stop() == 0)
         }
     }
 }

@@ -420,10 +420,10 @@ import Testing
         #expect(yaml.retainIdempotencyKeys.seconds == 86_400)
     }
 
-    @Test func theExecutableRefusesABadFileWithStatus2AndTheLineBeforeOpeningAnything() throws {
-        try Workspace.withSync { workspace in
+    @Test func theExecutableRefusesABadFileWithStatus2AndTheLineBeforeOpeningAnything() async throws {
+        try await Workspace.with { workspace in
             let file = try workspace.write("healthsync.yaml", "port: 8080\nhost: 127.0.0.1\nmax-conections: 10\n")
-            let result = try Executable.run(
+            let result = try await Executable.run(
                 ["serve", "--config", file, "--db", workspace.database], in: workspace.directory)
             #expect(result.status == 2)
             #expect(result.errors.contains("healthsync.yaml:3: unknown key 'max-conections'"), "\(result.errors)")

@@ -39,12 +39,12 @@ struct StatusPageBrowserTests {
             let log = workspace.directory.appendingPathComponent("serve.log")
             let server = try await ServeProcess.start(
                 binary, database: workspace.database, log: log, arguments: ["--status-title", "Shop <status>"])
-            defer { _ = server.stop() }
+            defer { server.killNow() }
             let posted = try await ServeProcess.post(Self.envelope, port: server.port)
             try #require(posted.status == .ok, "\(posted.body)")
             let page = try #require(URL(string: "http://127.0.0.1:\(server.port)/status"))
 
-            let dom = try HeadlessChromium.dumpDOM(page, in: workspace.directory)
+            let dom = try await HeadlessChromium.dumpDOM(page, in: workspace.directory)
             #expect(dom.contains("<h1>Shop &lt;status&gt;</h1>"))
             #expect(dom.contains("data-status=\"outage\""))
             let urns = AuditBrowserTests.matches(#"<section class="stream" data-urn="([^"]+)""#, in: dom)
@@ -56,7 +56,8 @@ struct StatusPageBrowserTests {
             #expect(!dom.contains("<title>pwned"))
 
             for (width, height) in [(1280, 900), (390, 844)] {
-                let png = try HeadlessChromium.screenshot(page, width: width, height: height, in: workspace.directory)
+                let png = try await HeadlessChromium.screenshot(
+                    page, width: width, height: height, in: workspace.directory)
                 #expect(png.count > 10_000, "a \(width) px screenshot with something drawn: \(png.count) bytes")
                 #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG")
             }

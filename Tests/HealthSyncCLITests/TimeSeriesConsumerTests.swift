@@ -86,13 +86,13 @@ import Testing
                 server.killNow()
                 throw error
             }
-            #expect(server.stop() == 0, "serve stops gracefully: \(server.logText)")
+            #expect(await server.stop() == 0, "serve stops gracefully: \(server.logText)")
             #expect(plain.contains(#"check_state="disk \"quoted\"",element="C:\\\\host\\db"} 2"#), "\(plain)")
             #expect(plain.contains(#"sub_stream="eu-1",check_state="cpu""#))
             #expect(plain.contains("healthsync_stream_errors{urn=\"urn:health:prom:errors\""))
             #expect(openMetrics == plain + "# EOF\n")
             let file = try workspace.write("health.prom", plain)
-            let check = try DeploymentTests.run(
+            let check = try await DeploymentTests.run(
                 promtool, ["check", "metrics"], in: workspace.directory, input: URL(fileURLWithPath: file))
             #expect(check.status == 0, "\(check.output)\(check.errors)")
         }
@@ -112,14 +112,14 @@ import Testing
             let file = try await Self.export(
                 workspace, "history.om", "--format", "openmetrics", "--step", "1h", "--until", "\(end)")
             let blocks = workspace.directory.appendingPathComponent("tsdb")
-            let create = try DeploymentTests.run(
+            let create = try await DeploymentTests.run(
                 promtool, ["tsdb", "create-blocks-from", "openmetrics", "--quiet", file, blocks.path],
                 in: workspace.directory)
             try #require(create.status == 0, "\(create.output)\(create.errors)")
             // `tsdb dump` opens the directory as a database, which has a write-ahead log.
             try FileManager.default.createDirectory(
                 at: blocks.appendingPathComponent("wal"), withIntermediateDirectories: true)
-            let dump = try DeploymentTests.run(
+            let dump = try await DeploymentTests.run(
                 promtool,
                 [
                     "tsdb", "dump", "--match",

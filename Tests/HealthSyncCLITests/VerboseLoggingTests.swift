@@ -7,19 +7,19 @@ import Testing
 
 /// `--verbose` logs each processing decision, one line each, safe for a terminal.
 @Suite struct VerboseLoggingTests {
-    @Test func verboseReplayLogsEveryDecisionWithItsTimeAndCause() throws {
-        try Workspace.withSync { workspace in
+    @Test func verboseReplayLogsEveryDecisionWithItsTimeAndCause() async throws {
+        try await Workspace.with { workspace in
             let directory = workspace.directory
             let file = directory.appendingPathComponent("two.json")
             try Data(Payloads.twoStreams.utf8).write(to: file)
             let arguments = ["replay", "--db", "h.sqlite", "--until", "1200", file.path]
 
-            let quiet = try Executable.run(arguments, in: directory)
+            let quiet = try await Executable.run(arguments, in: directory)
             #expect(quiet.status == 0)
             #expect(quiet.errors == "", "without --verbose nothing is logged")
 
             try FileManager.default.removeItem(at: directory.appendingPathComponent("h.sqlite"))
-            let verbose = try Executable.run(arguments + ["--verbose"], in: directory)
+            let verbose = try await Executable.run(arguments + ["--verbose"], in: directory)
             #expect(verbose.status == 0, "\(verbose.errors)")
             #expect(verbose.output == quiet.output, "--verbose changes only standard error")
             let lines = verbose.errors.split(separator: "\n").map(String.init)

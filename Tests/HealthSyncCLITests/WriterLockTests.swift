@@ -57,14 +57,15 @@ import Testing
             var stopped = false
             defer { if !stopped { serve.killNow() } }
 
-            let replay = try Executable.run(["replay", payload, "--db", workspace.database], in: workspace.directory)
+            let replay = try await Executable.run(
+                ["replay", payload, "--db", workspace.database], in: workspace.directory)
             #expect(replay.status == 2)
             let pid = serve.process.processIdentifier
             #expect(
                 replay.errors.contains("\(workspace.database) is held by healthsync serve (pid \(pid)) since "),
                 "\(replay.errors)")
             // On the first one's port, so that without the lock it exits too (the port is busy) instead of serving.
-            let second = try Executable.run(
+            let second = try await Executable.run(
                 [
                     "serve", "--db", workspace.database, "--host", "127.0.0.1", "--port", "\(serve.port)",
                     "--api-key", "k",
@@ -72,12 +73,13 @@ import Testing
                 in: workspace.directory)
             #expect(second.status == 2)
             #expect(second.errors.contains("held by healthsync serve (pid \(pid))"), "\(second.errors)")
-            let streams = try Executable.run(["streams", "--db", workspace.database], in: workspace.directory)
+            let streams = try await Executable.run(["streams", "--db", workspace.database], in: workspace.directory)
             #expect(streams.status == 0, "\(streams.errors)")
 
-            #expect(serve.stop() == 0)
+            #expect(await serve.stop() == 0)
             stopped = true
-            let again = try Executable.run(["replay", payload, "--db", workspace.database], in: workspace.directory)
+            let again = try await Executable.run(
+                ["replay", payload, "--db", workspace.database], in: workspace.directory)
             #expect(again.status == 0, "\(again.errors)")
         }
     }
