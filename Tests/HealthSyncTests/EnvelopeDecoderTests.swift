@@ -295,4 +295,15 @@ import Testing
         #expect(PayloadFile.entries(in: brokenFirst).map(\.line) == [1], "a broken first line: one document")
         #expect(PayloadFile.entries(in: brokenFirst, jsonLines: true).map(\.line) == [1, 2], "unless named .jsonl")
     }
+
+    @Test func jsonLinesAreSplitAtEveryLineFeedAndTrimmed() {
+        let text = "\r\n {\"a\":1}\r\n\t\n{\"b\":2}\n\n\n{\"c\":3}"
+        let entries = PayloadFile.entries(in: Array(text.utf8), jsonLines: true)
+        #expect(entries.map(\.line) == [2, 4, 7], "blank lines count, and the last line needs no line feed")
+        #expect(entries.map { String(decoding: $0.bytes, as: UTF8.self) } == ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"])
+        #expect(PayloadFile.entries(in: [], jsonLines: true).isEmpty)
+        #expect(PayloadFile.entries(in: Array("\n\n".utf8), jsonLines: true).isEmpty)
+        let one = PayloadFile.entries(in: Array("{}\n".utf8), jsonLines: true)
+        #expect(one.map(\.line) == [1] && one.first?.bytes.count == 2)
+    }
 }
