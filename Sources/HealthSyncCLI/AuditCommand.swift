@@ -102,10 +102,9 @@ struct AuditCommand: ConsoleCommand {
             var sources: [Replayer.Source] = []
             for file in try ReplayCommand.expand(files, console: console) {
                 do {
-                    sources.append(
-                        Replayer.Source(name: file, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: file)))))
+                    sources.append(Replayer.Source(name: file, bytes: try PayloadBytes.read(path: file)))
                 } catch {
-                    console.printError("error: cannot read \(file): \(error.localizedDescription)")
+                    console.printError("error: cannot read \(file): \(error)")
                     throw ExitCode(2)
                 }
             }

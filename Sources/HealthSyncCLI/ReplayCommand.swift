@@ -77,16 +77,14 @@ struct ReplayCommand: ConsoleCommand {
         var sources: [Replayer.Source] = []
         for file in try Self.expand(files, console: console) {
             do {
-                let data =
-                    file == "-"
-                    ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+                let bytes = file == "-" ? try PayloadBytes.readStandardInput() : try PayloadBytes.read(path: file)
                 let name = file == "-" ? Self.standardInputName : file
-                if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+                if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
                     console.printError("warning: \(name) is empty: it holds no envelope")
                 }
-                sources.append(Replayer.Source(name: name, bytes: Array(data)))
+                sources.append(Replayer.Source(name: name, bytes: bytes))
             } catch {
-                console.printError("error: cannot read \(file): \(Self.reason(error))")
+                console.printError("error: cannot read \(file): \(error)")
                 throw ExitCode(2)
             }
         }
@@ -210,15 +208,5 @@ struct ReplayCommand: ConsoleCommand {
     /// `1 envelope`, `2 envelopes`.
     static func plural(_ count: Int, _ noun: String) -> String {
         count == 1 ? "1 \(noun)" : "\(count) \(noun)s"
-    }
-
-    /// A short reason for a file-reading failure: the underlying POSIX error when there is one
-    /// ("No such file or directory"), else the error's own description.
-    private static func reason(_ error: any Error) -> String {
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        if let underlying, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(truncatingIfNeeded: underlying.code)))
-        }
-        return error.localizedDescription
     }
 }

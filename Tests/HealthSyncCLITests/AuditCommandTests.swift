@@ -97,6 +97,10 @@ import Testing
             let missing = try await workspace.run("audit")
             #expect(missing.status == 2)
             #expect(missing.errors.hasPrefix("error: no database at "))
+            let file = workspace.directory.appendingPathComponent("missing.jsonl").path
+            let unreadable = try await CLI.run(["audit", file])
+            #expect(unreadable.status == 2)
+            #expect(unreadable.errors == "error: cannot read \(file): No such file or directory\n")
         }
     }
 }
