@@ -42,12 +42,21 @@ final class EventTexts: Sendable {
             let statement = try DirectStatement(db, sql: "SELECT id, text FROM eventText WHERE id BETWEEN ? AND ?")
             statement.bind(1, low)
             statement.bind(2, high)
-            var stored: [Int64: String] = [:]
+            // Every pending text must be a row with its key. Keys are unique in the rows and texts in `pending`, so
+            // counting the rows that match their pending entry counts the pending texts that are there as written.
+            var matched = 0
             while try statement.step() {
-                stored[try statement.int64(0, column: "eventText.id")] = try statement.text(1, column: "eventText.text")
+                let key = try statement.int64(0, column: "eventText.id")
+                if state.pending[try statement.text(1, column: "eventText.text")] == key { matched += 1 }
             }
-            guard state.pending.allSatisfy({ stored[$0.value] == $0.key }) else { return }
-            if state.committed.count + state.pending.count > capacity { state.committed.removeAll() }
+            guard matched == state.pending.count else { return }
+            if state.committed.count + state.pending.count > capacity {
+                state.committed = [:]
+            }
+            if state.committed.isEmpty {
+                // Sized once for all it may remember: growing it as a replay adds 100,000 texts a round rehashed it.
+                state.committed.reserveCapacity(capacity)
+            }
             state.committed.merge(state.pending) { _, new in new }
         }
     }
