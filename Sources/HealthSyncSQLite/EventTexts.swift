@@ -50,13 +50,7 @@ final class EventTexts: Sendable {
                 if state.pending[try statement.text(1, column: "eventText.text")] == key { matched += 1 }
             }
             guard matched == state.pending.count else { return }
-            if state.committed.count + state.pending.count > capacity {
-                state.committed = [:]
-            }
-            if state.committed.isEmpty {
-                // Sized once for all it may remember: growing it as a replay adds 100,000 texts a round rehashed it.
-                state.committed.reserveCapacity(capacity)
-            }
+            if state.committed.count + state.pending.count > capacity { state.committed.removeAll() }
             state.committed.merge(state.pending) { _, new in new }
         }
     }
