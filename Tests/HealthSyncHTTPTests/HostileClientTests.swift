@@ -146,8 +146,9 @@ import Testing
                 for connection in idle {
                     #expect(try await connection.readUntilClosed().closed)
                 }
-                // Closed with nothing read: on a loaded machine the reset can overtake the 503, which the kernel then
-                // drops unread; that round proves nothing either.
+                // Closed with nothing read: seen on CI, not explained. A reset that overtook the 503 was one guess; the
+                // likelier cause was tests blocking the cooperative pool the server runs on (no longer done, see
+                // ProcessExit). That round proves nothing either.
                 let unread = refused.closed && refused.text.isEmpty
                 if refused.status == 503 || (!stalled && !unread) {
                     #expect(refused.closed)
