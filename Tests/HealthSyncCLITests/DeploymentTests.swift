@@ -37,7 +37,7 @@ import Testing
         }
         let outputHandle = try FileHandle(forWritingTo: outputURL)
         let errorsHandle = try FileHandle(forWritingTo: errorsURL)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = tool
         process.arguments = arguments
         process.currentDirectoryURL = directory

@@ -20,7 +20,7 @@ import Testing
         let errorsURL = directory.appendingPathComponent("stderr-\(UUID().uuidString)")
         try #require(FileManager.default.createFile(atPath: errorsURL.path, contents: nil))
         let errors = try FileHandle(forWritingTo: errorsURL)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory

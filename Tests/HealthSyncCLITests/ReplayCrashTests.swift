@@ -28,7 +28,7 @@ import Testing
                     binary, ["replay", "--db", crashed, "--until", "1700020000", payload])
                 try await Task.sleep(for: .microseconds(5_000 + generator.next() % 400_000))
                 if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
+                    process.send(SIGKILL)
                     killsLanded += 1
                 }
                 _ = await exit.status()
@@ -99,8 +99,8 @@ import Testing
         return nil
     }
 
-    static func start(_ binary: URL, _ arguments: [String]) throws -> (process: Process, exit: ProcessExit) {
-        let process = Process()
+    static func start(_ binary: URL, _ arguments: [String]) throws -> (process: ChildProcess, exit: ProcessExit) {
+        let process = ChildProcess()
         process.executableURL = binary
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice

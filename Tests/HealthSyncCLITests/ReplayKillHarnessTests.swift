@@ -46,7 +46,7 @@ import Testing
                 let (process, exit) = try ReplayCrashTests.start(binary, arguments + perCommit)
                 try await Task.sleep(for: .microseconds(2_000 + generator.next() % 250_000))
                 if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
+                    process.send(SIGKILL)
                     landed += 1
                 }
                 _ = await exit.status()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HTTPTypes
 import HealthSyncHTTP
+import HealthSyncTestSupport
 import HealthSyncTesting
 import Hummingbird
 import HummingbirdTesting

@@ -21,7 +21,7 @@ struct ServeProcess {
     /// The intake path with the key.
     static let intakePath = "/receiver/stsAgent/intake?api_key=\(key)"
 
-    let process: Process
+    let process: ChildProcess
     /// The process's exit, awaited without holding a thread.
     let exit: ProcessExit
     /// The port the server listens on.
@@ -48,7 +48,7 @@ struct ServeProcess {
             throw ServeProcessError(description: "cannot create \(log.path)")
         }
         let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
+        let process = ChildProcess()
         let serve =
             [
                 "serve", "--db", database, "--host", "127.0.0.1", "--port", "0", "--api-key", key,
@@ -81,7 +81,7 @@ struct ServeProcess {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         _ = await exit.status()
         throw ServeProcessError(description: "healthsync serve did not listen within two minutes")
     }
@@ -96,13 +96,13 @@ struct ServeProcess {
     /// Kills the process with SIGKILL (no chance to finish anything) and waits until it is gone. It blocks its thread,
     /// for the moment a killed process takes to go, so that a `defer` can call it.
     func killNow() {
-        kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         process.waitUntilExit()
     }
 
     /// Stops the process with SIGTERM (a graceful shutdown, which can take seconds) and returns its exit status.
     func stop() async -> Int32 {
-        kill(process.processIdentifier, SIGTERM)
+        process.send(SIGTERM)
         return await exit.status()
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HealthSyncTestSupport
 import Hummingbird
 import HummingbirdTesting
 
@@ -12,7 +13,7 @@ import Darwin
 /// A server of a time-series tool (influxd, victoria-metrics, prometheus) started for one test on loopback ports,
 /// with its data and log in the test's workspace, killed when the test ends.
 struct ThrowawayServer {
-    let process: Process
+    let process: ChildProcess
     /// The file that holds the process's standard output and error.
     let log: URL
 
@@ -26,7 +27,7 @@ struct ThrowawayServer {
             throw ServeProcessError(description: "cannot create \(log.path)")
         }
         let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = tool
         process.arguments = arguments
         process.currentDirectoryURL = directory
@@ -55,7 +56,7 @@ struct ThrowawayServer {
 
     /// Kills the process and waits until it is gone.
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.send(SIGKILL)
         process.waitUntilExit()
     }
 

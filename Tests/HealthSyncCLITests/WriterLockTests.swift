@@ -1,4 +1,5 @@
 import Foundation
+import HealthSyncTestSupport
 import Testing
 
 @testable import HealthSyncCLI
