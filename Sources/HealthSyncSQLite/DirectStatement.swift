@@ -177,6 +177,17 @@ struct DirectStatement {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
+    /// Whether column `index` of the current row is text with the same bytes as `string` (`false` for `NULL`),
+    /// compared in place: no `String` is made of the column.
+    func text(_ index: Int32, equals string: String) -> Bool {
+        guard let bytes = sqlite3_column_text(handle, index) else { return false }
+        let count = Int(sqlite3_column_bytes(handle, index))
+        var string = string
+        return string.withUTF8 { utf8 in
+            utf8.count == count && utf8.elementsEqual(UnsafeBufferPointer(start: bytes, count: count))
+        }
+    }
+
     /// Column `index` of the current row as a REAL; `column` names it in the error.
     /// - Throws: ``HealthSync/StorageError/Code/corrupt`` when it is `NULL`.
     func double(_ index: Int32, column: String) throws -> Double {

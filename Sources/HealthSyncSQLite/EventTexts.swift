@@ -18,40 +18,64 @@ import Synchronization
 /// contended.
 final class EventTexts: Sendable {
     private struct State {
-        /// Texts whose rows are committed.
-        var committed: [String: Int64] = [:]
-        /// Texts inserted by the latest transaction that inserted any, not known to be committed yet.
-        var pending: [String: Int64] = [:]
+        /// The key of every remembered text: those whose rows are committed, and those the latest transaction that
+        /// inserted any inserted (`pending`).
+        var keys: [String: Int64] = [:]
+        /// The texts the latest transaction that inserted any inserted, not known to be committed yet, in the
+        /// order they were inserted, so of their keys (SQLite hands a new row the key after the largest).
+        var pending: [(key: Int64, text: String)] = []
+        /// The smallest key in `pending`, `Int64.max` when it is empty. ``committedKeys(of:)`` hands out no key at
+        /// or above it: such a key may be pending.
+        var firstPending = Int64.max
     }
 
     private let state = Mutex(State())
 
-    /// How many committed keys are remembered; past it the memory starts over (about 100 bytes a text).
+    /// How many keys are remembered; past it the memory starts over (about 100 bytes a text).
     let capacity: Int
 
     init(capacity: Int = 250_000) {
         self.capacity = capacity
     }
 
-    /// Starts a write transaction: the texts the previous transactions left pending join the committed ones when
-    /// their rows are in `eventText` as written (that transaction committed), and are forgotten otherwise.
+    /// Starts a write transaction: the texts the previous transactions left pending become committed when their
+    /// rows are in `eventText` as written (that transaction committed), and are forgotten otherwise.
+    ///
+    /// The rows are read in key order and compared with `pending` in the same order, byte for byte: no text is
+    /// hashed again and no row becomes a `String`.
     func beginTransaction(in db: Database) throws {
         try state.withLock { state in
-            guard let low = state.pending.values.min(), let high = state.pending.values.max() else { return }
-            defer { state.pending.removeAll() }
-            let statement = try DirectStatement(db, sql: "SELECT id, text FROM eventText WHERE id BETWEEN ? AND ?")
+            guard let low = state.pending.first?.key, let high = state.pending.last?.key else { return }
+            defer {
+                state.pending.removeAll(keepingCapacity: true)
+                state.firstPending = .max
+            }
+            let statement = try DirectStatement(
+                db, sql: "SELECT id, text FROM eventText WHERE id BETWEEN ? AND ? ORDER BY id")
             statement.bind(1, low)
             statement.bind(2, high)
-            // Every pending text must be a row with its key. Keys are unique in the rows and texts in `pending`, so
-            // counting the rows that match their pending entry counts the pending texts that are there as written.
+            // Every pending text must be a row with its key, as written. Keys are unique and `pending` is in key
+            // order, so one pass over both counts the pending texts that are there as written.
             var matched = 0
+            var next = 0
             while try statement.step() {
                 let key = try statement.int64(0, column: "eventText.id")
-                if state.pending[try statement.text(1, column: "eventText.text")] == key { matched += 1 }
+                while next < state.pending.count, state.pending[next].key < key { next += 1 }
+                guard next < state.pending.count else {
+                    statement.reset()
+                    break
+                }
+                if state.pending[next].key == key, statement.text(1, equals: state.pending[next].text) {
+                    matched += 1
+                    next += 1
+                }
             }
-            guard matched == state.pending.count else { return }
-            if state.committed.count + state.pending.count > capacity { state.committed.removeAll() }
-            state.committed.merge(state.pending) { _, new in new }
+            guard matched == state.pending.count else {
+                // That transaction rolled back: its keys may be handed out again, to other texts.
+                for (key, text) in state.pending where state.keys[text] == key { state.keys[text] = nil }
+                return
+            }
+            if state.keys.count > capacity { state.keys.removeAll() }
         }
     }
 
@@ -109,7 +133,7 @@ final class EventTexts: Sendable {
                             keys[index * Self.textsPerEvent + offset] = last.key
                             continue
                         }
-                        let key = state.committed[text] ?? Self.unknown
+                        let key = state.keys[text].flatMap { $0 < state.firstPending ? $0 : nil } ?? Self.unknown
                         keys[index * Self.textsPerEvent + offset] = key
                         if repeats, key != Self.unknown { previous[offset] = (text, key) }
                     }
@@ -164,14 +188,17 @@ final class EventTexts: Sendable {
     /// A text not remembered is most often new (the memory holds every text written since the store opened, up to
     /// ``capacity``): it is inserted first, and looked up only when it was there already.
     private func key(of text: String, in db: Database, state: inout State) throws -> Int64 {
-        if let key = state.committed[text] ?? state.pending[text] { return key }
+        if let key = state.keys[text] { return key }
         let insert = try DirectStatement(
             db, sql: "INSERT INTO eventText (text) VALUES (?) ON CONFLICT (text) DO NOTHING")
         insert.bind(1, text)
         try insert.execute()
         if db.changesCount > 0 {
             let key = db.lastInsertedRowID
-            state.pending[text] = key
+            state.keys[text] = key
+            // Keys grow within a transaction; a smaller one (never seen) would only make the check above fail.
+            state.pending.append((key, text))
+            state.firstPending = min(state.firstPending, key)
             return key
         }
         let select = try DirectStatement(db, sql: "SELECT id FROM eventText WHERE text = ?")
@@ -180,7 +207,7 @@ final class EventTexts: Sendable {
             throw SQLiteHealthStore.corrupt("eventText.text", "neither inserted nor found")
         }
         // Not inserted by this transaction (that would be pending): committed.
-        state.committed[text] = key
+        state.keys[text] = key
         return key
     }
 
