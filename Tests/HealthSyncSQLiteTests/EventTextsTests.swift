@@ -92,6 +92,28 @@ import Testing
         }
     }
 
+    /// Past its capacity the memory of keys starts over: the texts it forgot are found in `eventText` again, not
+    /// inserted twice, and every event keeps its own texts.
+    @Test func pastItsCapacityTheMemoryStartsOverAndKeysStayRight() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        let texts = EventTexts(capacity: 8)
+        for round in 0..<6 {
+            let change = Self.change("c\(round % 3)", message: "m\(round)", at: Double(round))
+            try await store.write("a test commit") { db in
+                try texts.beginTransaction(in: db)
+                try SQLiteHealthStore.apply(change, in: db, texts: texts)
+            }
+            // One transaction's texts at most beside what the check at its start left (8 or fewer).
+            #expect(texts.rememberedCount <= 8 + 5 + 3, "round \(round)")
+        }
+        let events = try await store.events(EventQuery(urn: Self.urn))
+        #expect(events.map { $0.checkState?.checkStateId } == ["c0", "c1", "c2", "c0", "c1", "c2"])
+        #expect(events.map { $0.checkState?.message } == (0..<6).map { "m\($0)" })
+        #expect(events.map { $0.checkState?.name } == ["c0", "c1", "c2", "c0", "c1", "c2"].map { "Name of \($0)" })
+        // The URN, three ids, names and elements, six messages: each once.
+        #expect(try await store.count("SELECT count(*) FROM eventText") == EventTexts.seeds.count + 1 + 3 * 3 + 6)
+    }
+
     /// The texts `eventRecord` keys, in its column order.
     static func texts(of event: HealthEvent) -> [String?] {
         let checkState = event.checkState
