@@ -66,6 +66,51 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         return ticket
     }
 
+    /// Opens a write transaction on the writer's queue, behind every write queued before it, that applies the stream's
+    /// parts in order as they come and commits them together when the stream is finished (``HealthSync/CommitStream``).
+    ///
+    /// The writer's thread waits for each part: until the stream is finished or abandoned, the store's other writes
+    /// and its reads on the writer connection wait. `nil` for a read-only snapshot.
+    public func openCommitStream() -> CommitStream? {
+        guard snapshot == nil else { return nil }
+        let (cache, texts) = (self.cache, eventTexts)
+        let stream = CommitStream()
+        writer.asyncWrite(
+            { db in
+                try texts.beginTransaction(in: db)
+                if let cache {
+                    let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+                    if cache.noteDataVersion(version) {
+                        throw StorageError(
+                            code: .conflict,
+                            message: "another connection committed while this change was being staged from cached reads"
+                        )
+                    }
+                }
+                // A part that fails ends the loop: the processor's sends never wait for the writer, and its
+                // `finish()` learns the failure from the completion below.
+                var parts: [StoreChange] = []
+                while let part = try stream.nextPart() {
+                    try Self.apply(part, in: db, texts: texts)
+                    if cache != nil { parts.append(part) }
+                }
+                guard let cache else { return }
+                let written = parts
+                db.afterNextTransaction(
+                    onCommit: { _ in for part in written { cache.apply(part) } },
+                    onRollback: { _ in cache.invalidate() })
+            },
+            completion: { _, result in
+                switch result {
+                case .success: stream.complete(.success(()))
+                case .failure(let error):
+                    cache?.invalidate()
+                    stream.complete(.failure(Self.storageError(error, while: "committing a change in parts")))
+                }
+            })
+        return stream
+    }
+
     /// Writes `change` in the current write transaction and, with a cache, checks for other connections' commits
     /// first and has the cache follow the change once the transaction committed (or empties it on a rollback).
     ///

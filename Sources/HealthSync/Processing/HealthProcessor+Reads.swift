@@ -44,15 +44,18 @@ extension HealthProcessor {
         case .stream(let urn):
             guard !work.hasStream(urn) else { return }
             // One read for the record and the errors.
+            try storeReadAllowed()
             let context = try await store.streamContext(of: .main(urn), includingCheckStates: false)
             work.stage(stream: context.stream, urn: urn, errors: context.errors)
         case .context(let context):
             let key = context.key
             if work.hasStream(key.urn) {
                 guard !work.hasSubStream(key) else { return }
+                try storeReadAllowed()
                 work.stage(subStream: try await store.subStream(key), key: key)
             } else {
                 // The stream with its errors and the sub-stream (with its check states when asked) in one read.
+                try storeReadAllowed()
                 work.stage(
                     try await store.streamContext(of: key, includingCheckStates: context.includingCheckStates),
                     of: key)
@@ -67,6 +70,7 @@ extension HealthProcessor {
                 try await read(.allCheckStates(key), into: work)
                 return
             }
+            try storeReadAllowed()
             let found = try await store.checkStates(of: key, ids: missing)
             work.stage(checkStates: found, requested: missing, of: key)
         case .allCheckStates(let key):
@@ -74,8 +78,14 @@ extension HealthProcessor {
                 try await read(.context(ContextRequest(key: key, includingCheckStates: true)), into: work)
             }
             guard !work.hasAllCheckStates(of: key) else { return }
+            try storeReadAllowed()
             work.stage(allCheckStates: try await store.checkStates(of: key), of: key)
         }
+    }
+
+    /// Throws ``ReadDuringCommitStream`` while the task fills a commit stream (``fillsCommitStream``).
+    private func storeReadAllowed() throws {
+        if Self.fillsCommitStream { throw ReadDuringCommitStream() }
     }
 
     /// Reads ahead what the rules ask of `work` to apply `message` (``HealthRules/process(_:in:at:receivedAt:)``):

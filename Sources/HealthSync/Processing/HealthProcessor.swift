@@ -65,6 +65,8 @@ public final class HealthProcessor: Sendable {
     /// The last batch staged by ``stage(batch:)``, whose commit may still run.
     let pipelineTail = Mutex<PipelinedCommit?>(nil)
     let metrics = ProcessorMetrics()
+    /// How many envelopes were committed in parts (``applyInParts(_:from:reading:of:receipts:)``), for the tests.
+    let envelopesCommittedInParts = Atomic<Int>(0)
 
     /// Creates a processor over `store`.
     /// - Parameters:
@@ -144,7 +146,19 @@ public final class HealthProcessor: Sendable {
             result.timers = try await fireTimersLocked(before: time)
             do {
                 let counts = try await withConflictRetries { () async throws -> ChangeCounts in
-                    try await withReads { work in
+                    if Self.commitStreamParts(of: envelope.messages).count > 1 {
+                        // A large envelope: read it in one call, and commit it in parts when it can be.
+                        let entries = [BatchEntry(envelope, at: time, receivedAt: receivedAt)]
+                        let requests = Self.contextRequests(of: entries)
+                        let reads = try await store.batchContext(of: requests, due: DueTimers(before: time, limit: 1))
+                        if let results = try await applyInParts(
+                            entries, from: time, reading: reads, of: requests, receipts: [receipt]),
+                            let counts = results.first?.counts
+                        {
+                            return counts
+                        }
+                    }
+                    return try await withReads { work in
                         for message in envelope.messages {
                             try await prepare(message, in: work)
                             try rules.process(message, in: work, at: time, receivedAt: receivedAt ?? time)
@@ -315,6 +329,11 @@ public final class HealthProcessor: Sendable {
                 reads = initial
             } else {
                 reads = try await store.batchContext(of: contextRequests, due: .all(before: end))
+            }
+            if let results = try await applyInParts(
+                entries, from: start, reading: reads, of: contextRequests, receipts: receipts)
+            {
+                return results
             }
             return try await withReads { work in
                 let (results, clock) = try await process(

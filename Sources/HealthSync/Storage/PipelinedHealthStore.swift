@@ -26,6 +26,21 @@ public protocol PipelinedHealthStore: HealthStore {
     /// sub-stream's refresh for less than a row per check state (SQLite: one range update). Every store applies
     /// refreshes it is given (`HealthStoreConformance` checks it).
     var prefersCheckStateRefreshes: Bool { get }
+
+    /// Opens one write transaction that the processor fills in parts while the store writes them, or returns `nil`
+    /// when the store cannot (the default): ``HealthProcessor/apply(_:at:receivedAt:receipt:)`` then commits a large
+    /// envelope as one ``StoreChange``, as it does a small one.
+    ///
+    /// The store takes the parts on its writer (``CommitStream/nextPart()``), applies each as
+    /// ``HealthStore/commit(_:)`` would, in order, and commits them together when the stream is finished; it rolls
+    /// back every part when one fails or the stream is abandoned, and reports the end with
+    /// ``CommitStream/complete(_:)``. While a stream is open the processor reads nothing from the store.
+    func openCommitStream() -> CommitStream?
+}
+
+extension PipelinedHealthStore {
+    /// `nil`: the store commits every change whole.
+    public func openCommitStream() -> CommitStream? { nil }
 }
 
 /// The pipelining of a store without ``PipelinedHealthStore``: what ``HealthProcessor`` uses over such a store.
