@@ -46,11 +46,13 @@ import Testing
     }
 
     @Test func anEnvelopeOfFewerCheckStatesIsNotCut() throws {
-        let messages = (0..<4).map { Payload.snapshot("urn:health:cut:s\($0)", states: Self.states(400)) }
+        // Three streams of half a part each: fewer than two parts' worth.
+        let half = HealthProcessor.commitStreamPartSize / 2
+        let messages = (0..<3).map { Payload.snapshot("urn:health:cut:s\($0)", states: Self.states(half)) }
         let envelope = try Self.decode(Payload.envelope(at: 1_000, messages))
         #expect(HealthProcessor.commitStreamParts(of: envelope.messages).isEmpty)
         // One stream throughout: never cut, whatever its size.
-        let one = (0..<8).map { Payload.snapshot("urn:health:cut:one", subStream: "s\($0)", states: Self.states(400)) }
+        let one = (0..<8).map { Payload.snapshot("urn:health:cut:one", subStream: "s\($0)", states: Self.states(half)) }
         #expect(
             HealthProcessor.commitStreamParts(of: try Self.decode(Payload.envelope(at: 1_000, one)).messages).count < 2)
     }

@@ -15,7 +15,7 @@ extension HealthProcessor {
 
     /// The fewest check states (and, for the cut, messages) a part of a commit stream holds: a smaller envelope is
     /// committed whole. Parts this size keep the writer busy while the next one is processed, at a hop each.
-    static let commitStreamPartSize = 1_000
+    static let commitStreamPartSize = 500
 
     /// Where to cut one envelope's messages into parts of a commit stream: after a message of at least
     /// ``commitStreamPartSize`` check states since the last cut, and only where no later message names a stream of
