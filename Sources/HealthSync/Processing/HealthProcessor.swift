@@ -152,10 +152,10 @@ public final class HealthProcessor: Sendable {
                         let requests = Self.contextRequests(of: entries)
                         let reads = try await store.batchContext(of: requests, due: DueTimers(before: time, limit: 1))
                         if let results = try await applyInParts(
-                            entries, from: time, reading: reads, of: requests, receipts: [receipt]),
-                            let counts = results.first?.counts
+                            entries, from: time, reading: reads, of: requests, receipts: [receipt])
                         {
-                            return counts
+                            // Committed: never applied again below.
+                            return results.first?.counts ?? ChangeCounts()
                         }
                     }
                     return try await withReads { work in

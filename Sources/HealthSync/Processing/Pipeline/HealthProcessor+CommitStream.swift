@@ -85,7 +85,8 @@ extension HealthProcessor {
                     let (change, partCounts, timers) = try await withReads {
                         work -> (StoreChange, ChangeCounts, SweepResult?) in
                         work.stage(contexts, of: keys)
-                        // As `process` does before an envelope; nothing is due (the batch read found nothing).
+                        // As `process` does before an envelope: nothing is due (the batch read found nothing); a part
+                        // that finds a timer due goes whole, as an unplanned read does.
                         let due = HealthRules.stagedDue(in: work, before: time)
                         guard due.isEmpty else { throw ReadDuringCommitStream() }
                         let timers = number == 0 ? try rules.fireTimers(of: due, in: work, before: time) : nil
