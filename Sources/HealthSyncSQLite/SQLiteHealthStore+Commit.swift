@@ -77,16 +77,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         let stream = CommitStream()
         writer.asyncWrite(
             { db in
-                try texts.beginTransaction(in: db)
-                if let cache {
-                    let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
-                    if cache.noteDataVersion(version) {
-                        throw StorageError(
-                            code: .conflict,
-                            message: "another connection committed while this change was being staged from cached reads"
-                        )
-                    }
-                }
+                try Self.beginWrite(in: db, keeping: cache, texts: texts)
                 // A part that fails ends the loop: the processor's sends never wait for the writer, and its
                 // `finish()` learns the failure from the completion below.
                 var parts: [StoreChange] = []
@@ -94,11 +85,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                     try Self.apply(part, in: db, texts: texts)
                     if cache != nil { parts.append(part) }
                 }
-                guard let cache else { return }
-                let written = parts
-                db.afterNextTransaction(
-                    onCommit: { _ in for part in written { cache.apply(part) } },
-                    onRollback: { _ in cache.invalidate() })
+                Self.follow(parts, in: db, keeping: cache)
             },
             completion: { _, result in
                 switch result {
@@ -120,10 +107,19 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         _ change: StoreChange, in db: Database, keeping cache: ContextCache?, texts: EventTexts,
         knownKeys: [Int64]? = nil
     ) throws {
+        try beginWrite(in: db, keeping: cache, texts: texts)
+        follow([change], in: db, keeping: cache)
+        try apply(change, in: db, texts: texts, knownKeys: knownKeys)
+    }
+
+    /// Starts the writes of a transaction: the event texts' bookkeeping and, with a cache, the check that no other
+    /// connection committed since the cache was last in step.
+    /// - Throws: a ``HealthSync/StorageError/Code/conflict`` when one did.
+    private static func beginWrite(in db: Database, keeping cache: ContextCache?, texts: EventTexts) throws {
         try texts.beginTransaction(in: db)
-        guard let cache else { return try apply(change, in: db, texts: texts, knownKeys: knownKeys) }
+        guard let cache else { return }
         // Inside the write transaction no other connection can commit: what data_version says holds until this
-        // change is written.
+        // transaction ends.
         let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
         if cache.noteDataVersion(version) {
             throw StorageError(
@@ -131,8 +127,14 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                 message: "another connection committed while this change was being staged from cached reads"
             )
         }
-        db.afterNextTransaction(onCommit: { _ in cache.apply(change) }, onRollback: { _ in cache.invalidate() })
-        try apply(change, in: db, texts: texts, knownKeys: knownKeys)
+    }
+
+    /// Has the cache follow `changes`, in order, once the current transaction committed, or empties it on a rollback.
+    private static func follow(_ changes: [StoreChange], in db: Database, keeping cache: ContextCache?) {
+        guard let cache else { return }
+        db.afterNextTransaction(
+            onCommit: { _ in for change in changes { cache.apply(change) } },
+            onRollback: { _ in cache.invalidate() })
     }
 
     /// Applies `change` inside the current transaction, its events' texts keyed by `texts` (from `knownKeys` where

@@ -7,20 +7,12 @@ import Testing
 /// `SQLiteHealthStore.openCommitStream()`: the parts of a stream are committed together when it is finished, and
 /// nothing of them when one fails or the stream is abandoned; the writer is free again afterwards.
 @Suite struct CommitStreamStoreTests {
-    static let urn = "urn:health:test:parts"
-    static let origin = Date(timeIntervalSince1970: 1_700_000_000)
+    static let urn = EventTextsTests.urn
+    static let origin = EventTextsTests.origin
 
-    /// A part of one event about check state `id`.
+    /// A part of one event about check state `id` (``EventTextsTests/change(_:message:at:receipt:)``).
     static func part(_ id: String, at offset: Double) -> StoreChange {
-        var change = StoreChange()
-        change.events = [
-            HealthEvent(
-                at: origin.addingTimeInterval(offset), kind: .checkStateCreated, urn: urn, subStreamId: "",
-                checkState: CheckState(
-                    checkStateId: id, name: "Name of \(id)", health: .critical,
-                    topologyElementIdentifier: "urn:host:/\(id)", message: "part \(id)"))
-        ]
-        return change
+        EventTextsTests.change(id, message: "part \(id)", at: offset)
     }
 
     static func ids(_ store: SQLiteHealthStore) async throws -> [String?] {
