@@ -134,6 +134,32 @@ import Testing
         }
     }
 
+    /// The last message names a stored REPEAT_STATES stream, whose check states a part would read by id: the parts
+    /// sent before it are abandoned (rolled back) and the envelope is committed whole, with one commit's outcome.
+    @Test func aPartThatWouldReadFromTheStoreSendsTheEnvelopeWhole() async throws {
+        try await withTemporaryDirectory { directory in
+            let serial = HealthProcessor(store: InMemoryHealthStore())
+            let subject = HealthProcessor(store: try StoreKind.sqliteFile.makeStore(in: directory))
+            func envelope(_ health: String) throws -> Envelope {
+                var messages = (0..<12).map {
+                    Payload.snapshot("urn:health:whole:s\($0)", states: Self.states(200, health: health))
+                }
+                messages.append(
+                    Payload.repeatStates("urn:health:whole:states", states: Self.states(20, health: health)))
+                return try Self.decode(Payload.envelope(messages))
+            }
+            for (offset, health) in [(0.0, "CLEAR"), (10, "CRITICAL")] {
+                let (envelope, at) = (try envelope(health), Date(timeIntervalSince1970: 1_000 + offset))
+                #expect(try await subject.apply(envelope, at: at) == serial.apply(envelope, at: at))
+            }
+            // The first envelope went in parts (the REPEAT_STATES stream was new: nothing to read); the second whole.
+            #expect(subject.envelopesCommittedInParts.load(ordering: .relaxed) == 1)
+            let (expected, actual) = (try serial.queries, try subject.queries)
+            #expect(try await actual.events(EventQuery()) == expected.events(EventQuery()))
+            try await expectSameStateAndDeadlines(actual, expected, "after both envelopes")
+        }
+    }
+
     @Test func anEnvelopeOverAStoreWithoutCommitStreamsIsCommittedWhole() async throws {
         let processor = HealthProcessor(store: InMemoryHealthStore())
         var random = SeededRandom(seed: 5)
