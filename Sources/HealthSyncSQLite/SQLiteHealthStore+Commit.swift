@@ -1,6 +1,7 @@
 import Foundation
 internal import GRDB
 import HealthSync
+import Synchronization
 
 /// Commits, and the pipelining of ``HealthSync/PipelinedHealthStore``: a queue of commits on the writer connection,
 /// reads beside it on the pool's readers, and check-state refreshes as one range update.
@@ -12,6 +13,12 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     /// failure rolls the whole transaction back. When this method returns, the change is committed (and, with
     /// ``Durability/full``, on stable storage).
     ///
+    /// The transaction runs on the calling thread, which waits for it (and for the writes queued before it), rather
+    /// than on the writer's queue with a thread hop there and one back: for a small change the hops cost about as
+    /// much as the writes. While a commit stream is open (``openCommitStream()``) or a copy loads (``load(_:)``),
+    /// whose writer waits for a task's parts or pages, it is queued on the writer's queue and awaited instead, so
+    /// that it never blocks a thread that task may need.
+    ///
     /// - Throws: ``HealthSync/StorageError`` with ``HealthSync/StorageError/Code/conflict`` when a version no
     ///   longer matches, a record to insert exists, or the change refers to a stream or sub-stream that is not
     ///   stored; ``HealthSync/StorageError/Code/duplicateReceipt`` when one of its receipts exists (or it lists one
@@ -19,9 +26,14 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     public func commit(_ change: StoreChange) async throws(StorageError) {
         guard !change.isEmpty else { return }
         let (cache, texts) = (self.cache, eventTexts)
+        let body: @Sendable (Database) throws -> Void = { db in
+            try Self.write(change, in: db, keeping: cache, texts: texts)
+        }
         do {
-            try await write("committing a change") { db in
-                try Self.write(change, in: db, keeping: cache, texts: texts)
+            if taskFed.none {
+                try writeOnCallersThread("committing a change", body)
+            } else {
+                try await write("committing a change", body)
             }
         } catch {
             // GRDB may have reported the commit before its write failed (a full disk): the cache forgets it.
@@ -73,8 +85,9 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     /// and its reads on the writer connection wait. `nil` for a read-only snapshot.
     public func openCommitStream() -> CommitStream? {
         guard snapshot == nil else { return nil }
-        let (cache, texts) = (self.cache, eventTexts)
+        let (cache, texts, taskFed) = (self.cache, eventTexts, self.taskFed)
         let stream = CommitStream()
+        taskFed.opened()
         writer.asyncWrite(
             { db in
                 try Self.beginWrite(in: db, keeping: cache, texts: texts)
@@ -88,6 +101,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                 Self.follow(parts, in: db, keeping: cache)
             },
             completion: { _, result in
+                taskFed.closed()
                 switch result {
                 case .success: stream.complete(.success(()))
                 case .failure(let error):
@@ -426,4 +440,20 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             topologyElementIdentifier, message, previousHealth, deletionReason, errorCode, detail)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
+}
+
+/// How many of a store's write transactions wait for a task to feed them (a commit stream's parts, a load's pages),
+/// counted from the moment one is queued on the writer's queue until it ended. Only while there are none does a
+/// commit block its caller's thread on the writer: a thread blocked there might be the one such a task needs.
+final class TaskFedTransactions: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// `true` when no such transaction is queued or running.
+    var none: Bool { count.load(ordering: .acquiring) == 0 }
+
+    /// Counts one queued.
+    func opened() { count.add(1, ordering: .acquiringAndReleasing) }
+
+    /// Counts one ended.
+    func closed() { count.subtract(1, ordering: .acquiringAndReleasing) }
 }

@@ -42,6 +42,9 @@ extension SQLiteHealthStore: HealthStoreTransfer {
     public func load<T: Sendable>(_ body: (any HealthStoreLoader) async throws -> T) async throws -> T {
         let channel = LoadChannel()
         let (cache, texts) = (self.cache, eventTexts)
+        // The writer waits for the pages `body` sends: until it ended, commits must not block a thread on it.
+        taskFed.opened()
+        defer { taskFed.closed() }
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask {
                 do throws(StorageError) {

@@ -49,6 +49,10 @@ public struct SQLiteHealthStore: HealthStore {
     /// The keys of the event texts the writer knows (schema v3's dictionary), shared by the copies of the store.
     let eventTexts = EventTexts()
 
+    /// How many write transactions wait for a task to feed them (commit streams, loads), shared by the copies of the
+    /// store: ``commit(_:)`` writes on its caller's thread only while there are none.
+    let taskFed = TaskFedTransactions()
+
     /// In a snapshot's view (``withSnapshot(_:)``), the connection holding the snapshot every read runs on; `nil` otherwise.
     var snapshot: (any DatabaseReader)?
 
@@ -324,24 +328,50 @@ public struct SQLiteHealthStore: HealthStore {
     ///
     /// The transaction takes no write lock: it sees what is committed, by any connection or process, when it
     /// starts. It waits for this store's current write to finish, and the store's readers are left to other calls.
+    /// Like ``commit(_:)``, it runs on the calling thread unless a commit stream or a load is open.
     func readOnWriter<T: Sendable>(
         _ what: @autoclosure () -> String,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StorageError) -> T {
         if snapshot != nil { return try await read(what(), body) }
-        do {
-            return try await writer.writeWithoutTransaction { db in
-                var value: T?
-                try db.inTransaction(.deferred) {
-                    value = try body(db)
-                    return .commit
-                }
-                guard let value else { throw StorageError(code: .failed, message: "a read returned nothing") }
-                return value
+        let transaction: @Sendable (Database) throws -> T = { db in
+            var value: T?
+            try db.inTransaction(.deferred) {
+                value = try body(db)
+                return .commit
             }
+            guard let value else { throw StorageError(code: .failed, message: "a read returned nothing") }
+            return value
+        }
+        do {
+            if taskFed.none { return try onCallersThread(transaction) }
+            return try await writer.writeWithoutTransaction(transaction)
         } catch {
             throw Self.storageError(error, while: what())
         }
+    }
+
+    /// Runs `body` in one write transaction on the calling thread, which it blocks until the transaction ends (and
+    /// while the writer finishes the writes queued before it), mapping every failure to a ``StorageError``.
+    ///
+    /// GRDB's `async` writes hop to the writer's queue and back: two thread wake-ups a transaction. This one does not
+    /// (`DispatchQueue.sync` runs the block on the caller's thread). It must never wait for a writer that waits for
+    /// a task: ``commit(_:)`` calls it only while no commit stream or load is open (``TaskFedTransactions``).
+    func writeOnCallersThread<T>(
+        _ what: @autoclosure () -> String,
+        _ body: (Database) throws -> T
+    ) throws(StorageError) -> T {
+        guard snapshot == nil else { throw Self.snapshotIsReadOnly }
+        do {
+            return try writer.write(body)
+        } catch {
+            throw Self.storageError(error, while: what())
+        }
+    }
+
+    /// Runs `body` on the writer connection on the calling thread (GRDB's synchronous overload).
+    private func onCallersThread<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.writeWithoutTransaction(body)
     }
 
     /// Runs `body` in one write transaction, which rolls back if it throws, mapping every failure to a

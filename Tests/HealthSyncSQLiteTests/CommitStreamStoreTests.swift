@@ -2,6 +2,7 @@ import Foundation
 import HealthSync
 import HealthSyncSQLite
 import HealthSyncTestSupport
+import Synchronization
 import Testing
 
 /// `SQLiteHealthStore.openCommitStream()`: the parts of a stream are committed together when it is finished, and
@@ -67,6 +68,38 @@ import Testing
         }
     }
 
+    /// A commit runs on its caller's thread, but not while a stream is open: the stream's writer waits for parts
+    /// that a task sends, and commits that blocked every thread of the pool would leave that task none. Here more
+    /// commits than the machine has cores start while a stream is open; the stream then gets its parts, and every
+    /// commit follows it.
+    ///
+    /// Were they to block, no task could run again, the time limit's included: a thread of its own ends the test
+    /// process after a minute instead of letting it hang.
+    @Test(.timeLimit(.minutes(1)))
+    func commitsWhileAStreamIsOpenWaitWithoutBlockingTheirThreads() async throws {
+        let watchdog = Watchdog(seconds: 60, failure: "commits blocked every thread while a commit stream was open")
+        defer { watchdog.disarm() }
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteHealthStore(path: temporaryFile(in: directory))
+            let stream = try #require(store.openCommitStream())
+            let commits = 4 * ProcessInfo.processInfo.activeProcessorCount
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<commits {
+                    group.addTask { try await store.commit(Self.part("commit \(index)", at: Double(1 + index))) }
+                }
+                // Let the commits start, all of them waiting for the writer.
+                try await Task.sleep(for: .milliseconds(200))
+                await Task.yield()
+                stream.send(Self.part("streamed", at: 0))
+                try await stream.finish()
+                try await group.waitForAll()
+            }
+            let ids = try await Self.ids(store)
+            #expect(ids.first == "streamed")
+            #expect(Set(ids.dropFirst()) == Set((0..<commits).map { "commit \($0)" }))
+        }
+    }
+
     @Test func aReadOnlySnapshotOpensNoStream() async throws {
         try await withTemporaryDirectory { directory in
             let path = temporaryFile(in: directory)
@@ -78,4 +111,26 @@ import Testing
             }
         }
     }
+}
+
+/// Ends the process with `failure` unless disarmed within `seconds`: for a test whose failure is a deadlock of the
+/// task pool, which no task-based time limit can report. Its thread is a plain thread, outside the pool.
+final class Watchdog: Sendable {
+    private let disarmed = Atomic<Bool>(false)
+
+    init(seconds: Int, failure: String) {
+        let thread = Thread { [disarmed = self] in
+            for _ in 0..<(seconds * 10) {
+                if disarmed.isDisarmed { return }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            if !disarmed.isDisarmed { fatalError("watchdog: \(failure)") }
+        }
+        thread.start()
+    }
+
+    private var isDisarmed: Bool { disarmed.load(ordering: .acquiring) }
+
+    /// Stops the watchdog.
+    func disarm() { disarmed.store(true, ordering: .releasing) }
 }
