@@ -15,9 +15,9 @@ extension SQLiteHealthStore: PipelinedHealthStore {
     ///
     /// The transaction runs on the calling thread, which waits for it (and for the writes queued before it), rather
     /// than on the writer's queue with a thread hop there and one back: for an envelope of one stream the hops were a
-    /// tenth to a fifth of `apply`'s time (Docs/performance.md). While a commit stream is open (``openCommitStream()``) or a copy loads (``load(_:)``),
-    /// whose writer waits for a task's parts or pages, it is queued on the writer's queue and awaited instead, so
-    /// that it never blocks a thread that task may need.
+    /// tenth to a fifth of `apply`'s time (Docs/performance.md). While a commit stream is open
+    /// (``openCommitStream()``) or a copy loads (``load(_:)``), whose writer waits for a task's parts or pages, it is
+    /// queued on the writer's queue and awaited instead, so that it never blocks a thread that task may need.
     ///
     /// - Throws: ``HealthSync/StorageError`` with ``HealthSync/StorageError/Code/conflict`` when a version no
     ///   longer matches, a record to insert exists, or the change refers to a stream or sub-stream that is not

@@ -68,35 +68,45 @@ import Testing
         }
     }
 
-    /// A commit runs on its caller's thread, but not while a stream is open: the stream's writer waits for parts
-    /// that a task sends, and commits that blocked every thread of the pool would leave that task none. Here more
-    /// commits than the machine has cores start while a stream is open; the stream then gets its parts, and every
-    /// commit follows it.
+    /// A commit, and a read on the writer connection (a context the cache does not hold), runs on its caller's
+    /// thread, but not while a stream is open: the stream's writer waits for parts that a task sends, and calls that
+    /// blocked every thread of the pool would leave that task none. Here more commits, and as many such reads, than
+    /// the machine has cores start while a stream is open; the stream then gets its parts, and every call follows it.
     ///
     /// Were they to block, no task could run again, the time limit's included: a thread of its own ends the test
     /// process after a minute instead of letting it hang.
     @Test(.timeLimit(.minutes(1)))
-    func commitsWhileAStreamIsOpenWaitWithoutBlockingTheirThreads() async throws {
-        let watchdog = Watchdog(seconds: 60, failure: "commits blocked every thread while a commit stream was open")
+    func commitsAndReadsWhileAStreamIsOpenWaitWithoutBlockingTheirThreads() async throws {
+        let watchdog = Watchdog(seconds: 60, failure: "calls blocked every thread while a commit stream was open")
         defer { watchdog.disarm() }
         try await withTemporaryDirectory { directory in
             let store = try SQLiteHealthStore(path: temporaryFile(in: directory))
+            try await store.commit(Self.part("before", at: 0))
             let stream = try #require(store.openCommitStream())
-            let commits = 4 * ProcessInfo.processInfo.activeProcessorCount
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<commits {
-                    group.addTask { try await store.commit(Self.part("commit \(index)", at: Double(1 + index))) }
+            let calls = 4 * ProcessInfo.processInfo.activeProcessorCount
+            let unknown = StreamKey(urn: "urn:health:test:unknown")
+            let reads = try await withThrowingTaskGroup(of: StreamContext?.self) { group in
+                for index in 0..<calls {
+                    group.addTask {
+                        try await store.commit(Self.part("commit \(index)", at: Double(2 + index)))
+                        return nil
+                    }
+                    group.addTask { try await store.streamContext(of: unknown, includingCheckStates: true) }
                 }
-                // Let the commits start, all of them waiting for the writer.
+                // Let the calls start, all of them waiting for the writer.
                 try await Task.sleep(for: .milliseconds(200))
                 await Task.yield()
-                stream.send(Self.part("streamed", at: 0))
+                stream.send(Self.part("streamed", at: 1))
                 try await stream.finish()
-                try await group.waitForAll()
+                return try await group.reduce(into: [StreamContext]()) { reads, read in
+                    if let read { reads.append(read) }
+                }
             }
+            #expect(reads.count == calls)
+            #expect(reads.allSatisfy { $0.stream == nil && $0.subStream == nil })
             let ids = try await Self.ids(store)
-            #expect(ids.first == "streamed")
-            #expect(Set(ids.dropFirst()) == Set((0..<commits).map { "commit \($0)" }))
+            #expect(ids.prefix(2) == ["before", "streamed"])
+            #expect(Set(ids.dropFirst(2)) == Set((0..<calls).map { "commit \($0)" }))
         }
     }
 
