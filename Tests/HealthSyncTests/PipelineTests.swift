@@ -240,7 +240,11 @@ import Testing
         try await expectSameStateAndDeadlines(store, reference.store, "after the batch staged beside")
     }
 
-    @Test func aBatchOfOtherStreamsIsProcessedWhileThePreviousCommitsAndOneOfTheSameStreamWaitsForIt() async throws {
+    /// A batch that names the stream of an older staged commit waits for that commit only: once it finished, the
+    /// batch is read beside the newer commit (of another stream) that is still held, and staged meanwhile.
+    @Test func aBatchOfOtherStreamsIsProcessedWhileThePreviousCommitsAndOneOfTheSameStreamWaitsForThatCommitOnly()
+        async throws
+    {
         let store = ControlledStore(InMemoryHealthStore())
         let processor = HealthProcessor(store: store)
         let first = try await processor.apply(batch: [Self.entry(at: 100, Self.snapshot("urn:health:p:x", ["a"]))])
@@ -264,6 +268,13 @@ import Testing
         }
         try await Task.sleep(for: .milliseconds(50))
         #expect(!fourthStaged.withLock { $0 })
+        // The second's commit goes through; the third's, queued behind it, is held in its turn. The fourth batch
+        // depends on the second's commit only: it is staged while the third's is held.
+        store.releaseOldest()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !fourthStaged.withLock({ $0 }) && ContinuousClock.now < deadline { await Task.yield() }
+        #expect(fourthStaged.withLock { $0 }, "the fourth batch waited for the third's commit too")
+        #expect(store.log == ["context", "commit", "context", "beside", "commit", "beside"])
         store.release()
         let fourthBatch = try await fourth.value
 
@@ -274,9 +285,8 @@ import Testing
         #expect(results.map { $0[0].counts.created } == [1, 1, 0])
         #expect(results.map { $0[0].counts.updated } == [1, 0, 1])
         #expect(results[2][0].counts.deleted == 1)
-        // The fourth batch named the held commit's stream: it read nothing beside it, and read once the commits
-        // staged before it (the second's and the third's) finished.
-        #expect(store.log == ["context", "commit", "context", "beside", "commit", "commit", "context", "commit"])
+        // The fourth batch named the second's stream: it read once that commit finished, beside the third's.
+        #expect(store.log == ["context", "commit", "context", "beside", "commit", "beside", "commit", "commit"])
         let stored = try await store.checkStates(urn: "urn:health:p:x", subStreamId: nil)
         #expect(stored.map(\.checkState.checkStateId) == ["b"])
         #expect(stored.first?.checkState.health == .clear)
@@ -403,5 +413,31 @@ import Testing
         let log = store.log
         #expect((log.firstIndex(of: "commit") ?? .max) < (log.firstIndex(of: "due") ?? -1))
         #expect(result.timersFired > 0)
+    }
+
+    /// A replay stages up to `batchesInFlight` batches while their commits wait, and one more that waits to
+    /// complete the oldest; once the commits go through, every envelope is applied.
+    @Test(arguments: [1, 3])
+    func aReplayStagesAsManyBatchesAsItKeepsInFlightWhileTheirCommitsWait(_ batchesInFlight: Int) async throws {
+        let store = ControlledStore(InMemoryHealthStore())
+        var replayer = Replayer(processor: HealthProcessor(store: store))
+        replayer.envelopesPerCommit = 2
+        replayer.batchesInFlight = batchesInFlight
+        // Twenty envelopes of twenty streams: no batch depends on another's commit.
+        let lines = (0..<20).map { Payload.envelope(at: 1_000 + Double($0), [Self.snapshot("urn:health:p:s\($0)", ["a"])]) }
+        let source = Replayer.Source(name: "capture.jsonl", bytes: Array(lines.joined(separator: "\n").utf8))
+        store.hold()
+        let replay = Task { try await replayer.replay([source]) }
+        func reads() -> Int { store.log.count { $0 == "context" || $0 == "beside" } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while reads() < batchesInFlight + 1 && ContinuousClock.now < deadline { await Task.yield() }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(reads() == batchesInFlight + 1)
+        #expect(!store.log.contains("commit"))
+        store.release()
+        let outcome = try await replay.value
+        #expect(outcome.envelopesApplied == 20)
+        #expect(outcome.counts.created == 20)
+        #expect(try await store.streams().count == 20)
     }
 }

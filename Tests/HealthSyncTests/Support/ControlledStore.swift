@@ -85,6 +85,12 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
         for commit in held { commit.resume() }
     }
 
+    /// Lets the oldest held commit through; the others, and the later ones, stay held.
+    func releaseOldest() {
+        let oldest = state.withLock { $0.held.isEmpty ? nil : $0.held.removeFirst() }
+        oldest?.resume()
+    }
+
     /// How many commits wait at the hold.
     var heldCount: Int { state.withLock { $0.held.count } }
 

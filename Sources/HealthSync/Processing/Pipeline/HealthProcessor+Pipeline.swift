@@ -10,10 +10,11 @@ extension HealthProcessor {
     ///
     /// The outcome is that of ``apply(batch:)`` called once per batch, in the order the batches were staged: the
     /// commits run one after the other in that order, and a batch is read on top of every batch staged before it.
-    /// While the previous batch still commits, the next one is read beside that commit
-    /// (``PipelinedHealthStore/batchContextBesideWrites(of:due:)``) and what it read is used only when that
-    /// commit changes none of the streams read and none of its deadlines fall before the batch; otherwise the batch
-    /// waits for the commit and reads after it, as ``apply(batch:)`` does.
+    /// While earlier batches still commit, the next one is read beside those commits
+    /// (``PipelinedHealthStore/batchContextBesideWrites(of:due:)``) and what it read is used only when they
+    /// change none of the streams read and none of their deadlines fall before the batch; otherwise the batch
+    /// waits for the newest commit it depends on (and so for those before it) and is read beside the later ones, or
+    /// after all of them, as ``apply(batch:)`` reads.
     ///
     /// When a staged commit fails, nothing of it is stored, and the batches staged after it are not written either:
     /// their commits, and stages made before the failed batch is completed, fail with a
@@ -98,7 +99,16 @@ extension HealthProcessor {
         let end = kept.reduce(start) { max($0, $1.now) }
         let requests = Self.contextRequests(of: kept)
         var reads: BatchContext?
-        let pending = previous?.unfinishedChain() ?? []
+        var pending = previous?.unfinishedChain() ?? []
+        // The chain runs from the newest commit back. A batch that depends on one of them waits for the newest it
+        // depends on (and so for those before it), and is read beside the newer ones, when there are any.
+        if let blocker = pending.firstIndex(where: {
+            !PipelinedCommit.independent(of: [$0], requests: requests, due: [], before: end)
+        }), blocker > 0 {
+            _ = await pending[blocker].task.result
+            if pending[blocker].blocksStaging { return poisoned(entries) }
+            pending = Array(pending[..<blocker])
+        }
         if let previous, !pending.isEmpty {
             // What the batch names is known before reading: only the due sub-streams need the read.
             if PipelinedCommit.independent(of: pending, requests: requests, due: [], before: end) {
