@@ -424,7 +424,9 @@ import Testing
         replayer.envelopesPerCommit = 2
         replayer.batchesInFlight = batchesInFlight
         // Twenty envelopes of twenty streams: no batch depends on another's commit.
-        let lines = (0..<20).map { Payload.envelope(at: 1_000 + Double($0), [Self.snapshot("urn:health:p:s\($0)", ["a"])]) }
+        let lines = (0..<20).map {
+            Payload.envelope(at: 1_000 + Double($0), [Self.snapshot("urn:health:p:s\($0)", ["a"])])
+        }
         let source = Replayer.Source(name: "capture.jsonl", bytes: Array(lines.joined(separator: "\n").utf8))
         store.hold()
         let replay = Task { try await replayer.replay([source]) }
