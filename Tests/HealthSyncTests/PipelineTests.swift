@@ -63,6 +63,25 @@ import Testing
         #expect(many.batches > 100 && many.independent > 50 && many.dependent > 5, "\(many)")
     }
 
+    /// Up to three staged batches committing at once (a replay keeps four): a batch that names the stream of an older
+    /// running commit waits for that one and is read beside the newer ones, with the same outcome.
+    @Test(arguments: kinds)
+    func randomBatchesWithSeveralInFlightLeaveTheSameStateAsBatchesOneAtATime(_ kind: StoreKind) async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var totals = (batches: 0, independent: 0, dependent: 0)
+        for seed in UInt64(9_700)..<UInt64(9_706) {
+            var generator = ManyStreams(seed: seed)
+            let outcome = try await Self.compare(
+                kind, in: directory, seed: seed, steps: 80, batchesInFlight: 3,
+                nextAction: { generator.nextAction() })
+            totals.batches += outcome.batches
+            totals.independent += outcome.independent
+            totals.dependent += outcome.dependent
+        }
+        #expect(totals.batches > 100 && totals.independent > 50, "\(totals)")
+    }
+
     /// Entries with receipts drawn from a small pool, so that some were committed by an earlier batch (or are still
     /// being committed by the one before) and some repeat inside one: a staged batch skips exactly the entries
     /// `apply(batch:)` skips and applies the others the same.
@@ -111,13 +130,16 @@ import Testing
     /// a staged batch may still commit.
     ///
     /// Each staged batch's commit is held until the next batch has read (or until the next operation), so that every
-    /// batch of a run but the first is staged while the previous one commits.
+    /// batch of a run but the first is staged while the previous one commits. With `batchesInFlight` above 1, a batch
+    /// is completed only once that many were staged after it, as a replay does: a batch is then staged while several
+    /// commits run, and may depend on an older one only.
     static func compare(
         _ kind: StoreKind,
         in directory: URL,
         seed: UInt64,
         steps: Int,
         receiptPool: Int? = nil,
+        batchesInFlight: Int = 1,
         nextAction: () -> SequenceGenerator.Action
     ) async throws -> (batches: Int, independent: Int, dependent: Int, skipped: Int) {
         let configuration = HealthProcessor.Configuration(sweepBatchSize: 2)
@@ -126,29 +148,33 @@ import Testing
         let pipelined = HealthProcessor(store: store, configuration: configuration)
         var sizes = SeededRandom(seed: seed &* 17)
         var pending: [HealthProcessor.BatchEntry] = []
-        var inFlight: (staged: HealthProcessor.StagedBatch, expected: [IntakeResult], context: Comment)?
+        var inFlight: [(staged: HealthProcessor.StagedBatch, expected: [IntakeResult], context: Comment)] = []
         var batches = 0
         var skipped = 0
         var receipts = SeededRandom(seed: seed &* 29)
 
         func completeInFlight() async throws {
             store.release()
-            guard let previous = inFlight.take() else { return }
-            #expect(try await pipelined.complete(previous.staged) == previous.expected, previous.context)
+            while !inFlight.isEmpty {
+                let previous = inFlight.removeFirst()
+                #expect(try await pipelined.complete(previous.staged) == previous.expected, previous.context)
+            }
         }
         func flush(_ context: Comment) async throws {
             guard !pending.isEmpty else { return }
             let expected = try await serial.apply(batch: pending)
             skipped += expected.filter(\.alreadyApplied).count
-            // The previous batch's commit is held until this one read, this one's until the next one reads.
-            store.holdBatchCommitsUntilTheNextRead(atMost: .milliseconds(20))
+            // The previous batch's commit is held until this one read, this one's until the next one reads (or the
+            // `batchesInFlight`-th after it).
+            store.holdBatchCommitsUntilTheNextRead(atMost: .milliseconds(20), reads: batchesInFlight)
             let staged = await pipelined.stage(batch: pending)
-            if let previous = inFlight.take() {
+            if inFlight.count >= batchesInFlight {
+                let previous = inFlight.removeFirst()
                 #expect(try await pipelined.complete(previous.staged) == previous.expected, previous.context)
             }
             // Until this batch's commit is held (it starts in a task of its own), nothing else reads.
             for _ in 0..<10_000 where store.heldCount == 0 { await Task.yield() }
-            inFlight = (staged, expected, context)
+            inFlight.append((staged, expected, context))
             batches += 1
             pending = []
         }
@@ -431,7 +457,8 @@ import Testing
         store.hold()
         let replay = Task { try await replayer.replay([source]) }
         func reads() -> Int { store.log.count { $0 == "context" || $0 == "beside" } }
-        let deadline = ContinuousClock.now + .seconds(10)
+        // A minute: the whole suite at once can keep the pool's threads busy for many seconds.
+        let deadline = ContinuousClock.now + .seconds(60)
         while reads() < batchesInFlight + 1 && ContinuousClock.now < deadline { await Task.yield() }
         try await Task.sleep(for: .milliseconds(100))
         #expect(reads() == batchesInFlight + 1)

@@ -11,6 +11,9 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     private struct State {
         var holding = false
         var held: [CheckedContinuation<Void, Never>] = []
+        /// For each of `held`: how many more reads it waits for (`Int.max` when it waits for ``release()``).
+        var readsLeft: [Int] = []
+        var readsToHold = 1
         var failures: [StorageError] = []
         var readFailures: [StorageError] = []
         var log: [String] = []
@@ -56,19 +59,44 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     }
 
     /// From now on, every commit of a batch (a change that sets the clock; sweep commits do not) waits until the
-    /// end of the next read of batch contexts or due sub-streams (beside the writes or not), ``release()``, or
-    /// `longest` (a batch that waits for the commit before it reads makes no read).
-    func holdBatchCommitsUntilTheNextRead(atMost longest: Duration) {
+    /// end of the next read of batch contexts or due sub-streams (beside the writes or not), or of the `reads`-th
+    /// read from then, ``release()``, or `longest` (a batch that waits for the commit before it reads makes no read).
+    func holdBatchCommitsUntilTheNextRead(atMost longest: Duration, reads: Int = 1) {
         state.withLock {
             $0.holdingBatches = true
             $0.longestHold = longest
+            $0.readsToHold = max(reads, 1)
         }
     }
 
+    /// Counts a read: the batch commits held for as many reads go through.
     private func releaseAfterRead() {
         let held = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard !state.holding else { return [] }
-            defer { state.held = [] }
+            var released: [CheckedContinuation<Void, Never>] = []
+            var index = 0
+            while index < state.held.count {
+                if state.readsLeft[index] != .max { state.readsLeft[index] -= 1 }
+                if state.readsLeft[index] <= 0 {
+                    released.append(state.held.remove(at: index))
+                    state.readsLeft.remove(at: index)
+                } else {
+                    index += 1
+                }
+            }
+            return released
+        }
+        for commit in held { commit.resume() }
+    }
+
+    /// Lets every held commit through unless ``hold()`` holds them: a batch commit's longest hold ended.
+    private func releaseAfterLongestHold() {
+        let held = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.holding else { return [] }
+            defer {
+                state.held = []
+                state.readsLeft = []
+            }
             return state.held
         }
         for commit in held { commit.resume() }
@@ -79,7 +107,10 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
         let held = state.withLock { state in
             state.holding = false
             state.holdingBatches = false
-            defer { state.held = [] }
+            defer {
+                state.held = []
+                state.readsLeft = []
+            }
             return state.held
         }
         for commit in held { commit.resume() }
@@ -87,7 +118,11 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
 
     /// Lets the oldest held commit through; the others, and the later ones, stay held.
     func releaseOldest() {
-        let oldest = state.withLock { $0.held.isEmpty ? nil : $0.held.removeFirst() }
+        let oldest = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.held.isEmpty else { return nil }
+            state.readsLeft.removeFirst()
+            return state.held.removeFirst()
+        }
         oldest?.resume()
     }
 
@@ -118,13 +153,14 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
                 let armed = state.holdingBatches && change.clock != nil
                 guard state.holding || armed else { return (true, false, .zero) }
                 state.held.append(continuation)
+                state.readsLeft.append(armed && !state.holding ? state.readsToHold : .max)
                 return (false, armed, state.longestHold)
             }
             if passes { continuation.resume() }
             if armed {
                 Task {
                     try? await Task.sleep(for: longest)
-                    self.releaseAfterRead()
+                    self.releaseAfterLongestHold()
                 }
             }
         }
