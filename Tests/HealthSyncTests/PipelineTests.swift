@@ -442,14 +442,18 @@ import Testing
     }
 
     /// A replay stages up to `batchesInFlight` batches while their commits wait, and one more that waits to
-    /// complete the oldest; once the commits go through, every envelope is applied.
-    @Test(arguments: [1, 3])
-    func aReplayStagesAsManyBatchesAsItKeepsInFlightWhileTheirCommitsWait(_ batchesInFlight: Int) async throws {
+    /// complete the oldest, as long as those before the newest carry at most `checkStatesInFlight` check states;
+    /// once the commits go through, every envelope is applied.
+    @Test(arguments: [(1, 120_000, 2), (3, 120_000, 4), (3, 3, 3)])
+    func aReplayStagesAsManyBatchesAsItKeepsInFlightWhileTheirCommitsWait(
+        _ batchesInFlight: Int, _ checkStatesInFlight: Int, _ stagedWhileHeld: Int
+    ) async throws {
         let store = ControlledStore(InMemoryHealthStore())
         var replayer = Replayer(processor: HealthProcessor(store: store))
         replayer.envelopesPerCommit = 2
         replayer.batchesInFlight = batchesInFlight
-        // Twenty envelopes of twenty streams: no batch depends on another's commit.
+        replayer.checkStatesInFlight = checkStatesInFlight
+        // Twenty envelopes of twenty streams, of one check state each: no batch depends on another's commit.
         let lines = (0..<20).map {
             Payload.envelope(at: 1_000 + Double($0), [Self.snapshot("urn:health:p:s\($0)", ["a"])])
         }
@@ -459,9 +463,9 @@ import Testing
         func reads() -> Int { store.log.count { $0 == "context" || $0 == "beside" } }
         // A minute: the whole suite at once can keep the pool's threads busy for many seconds.
         let deadline = ContinuousClock.now + .seconds(60)
-        while reads() < batchesInFlight + 1 && ContinuousClock.now < deadline { await Task.yield() }
+        while reads() < stagedWhileHeld && ContinuousClock.now < deadline { await Task.yield() }
         try await Task.sleep(for: .milliseconds(100))
-        #expect(reads() == batchesInFlight + 1)
+        #expect(reads() == stagedWhileHeld)
         #expect(!store.log.contains("commit"))
         store.release()
         let outcome = try await replay.value

@@ -109,12 +109,23 @@ public struct Replayer: Sendable {
     /// How many staged batches may wait for their commits while the next batch is processed; values below 1 count
     /// as 1. More than one lets the processor run ahead of a writer that is the slower stage for a while (a
     /// capture's first round, which creates every check state), as far as the batches' streams allow: a batch waits
-    /// for the commits of the streams it names (``HealthProcessor/stage(batch:)``).
+    /// for the commits of the streams it names (``HealthProcessor/stage(batch:)``). Beyond the first, batches are
+    /// kept in flight only while all of them carry at most ``checkStatesInFlight`` check states, so that large
+    /// envelopes do not multiply the memory a replay takes.
     public var batchesInFlight = Self.defaultBatchesInFlight
 
     /// The default of ``batchesInFlight``: measured on a generated capture of 1,000 streams, 2 waits as long as 1
     /// and 4 about as little as 6 (Docs/performance.md, *Replay*).
     public static let defaultBatchesInFlight = 4
+
+    /// The most check states (of the envelopes' messages) that the batches in flight carry beside the newest one
+    /// (``batchesInFlight``): past it, the oldest are completed first. A check state in flight takes about 350 bytes
+    /// (decoded, processed and staged).
+    public var checkStatesInFlight = Self.defaultCheckStatesInFlight
+
+    /// The default of ``checkStatesInFlight``, about 40 MB: room for the three batches beside the newest when
+    /// envelopes carry 100 check states (3 × 256 × 100); envelopes of 1,000 keep one batch in flight, as before.
+    public static let defaultCheckStatesInFlight = 120_000
 
     /// Creates a replayer.
     public init(
@@ -161,8 +172,12 @@ public struct Replayer: Sendable {
                 async let staging = processor.stage(batch: entries)
                 next = reader.next()
                 let staged = await staging
-                if inFlight.count >= max(batchesInFlight, 1) {
-                    let previous = inFlight.removeFirst()
+                var carried = inFlight.reduce(0) { $0 + $1.batch.checkStates }
+                while let previous = inFlight.first,
+                    inFlight.count >= max(batchesInFlight, 1) || carried > checkStatesInFlight
+                {
+                    inFlight.removeFirst()
+                    carried -= previous.batch.checkStates
                     record(previous.batch, try await processor.complete(previous.staged), into: &outcome)
                 }
                 inFlight.append((batch, staged))
@@ -227,9 +242,14 @@ public struct Replayer: Sendable {
         var lines: [Line] = []
         /// How many of ``lines`` are envelopes.
         var envelopes = 0
+        /// How many check states their messages carry.
+        var checkStates = 0
 
         mutating func append(_ line: Line) {
-            if case .envelope = line.content { envelopes += 1 }
+            if case .envelope(let envelope, _) = line.content {
+                envelopes += 1
+                checkStates += envelope.messages.reduce(0) { $0 + $1.checkStates.count }
+            }
             lines.append(line)
         }
     }
