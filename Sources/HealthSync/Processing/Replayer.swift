@@ -10,9 +10,10 @@ import Foundation
 /// uninterrupted run.
 ///
 /// A replay is a bulk load: up to ``envelopesPerCommit`` consecutive envelopes (across files) are applied as one
-/// batch, in one transaction with their receipts, and pipelined: while one batch commits, the next is processed
-/// (``HealthProcessor/stage(batch:)``) and the one after it decoded. The outcome, the stored state and the event
-/// record are those of applying the envelopes one at a time; a crash leaves whole envelopes only.
+/// batch, in one transaction with their receipts, and pipelined: while earlier batches commit (up to
+/// ``batchesInFlight``), the next is processed (``HealthProcessor/stage(batch:)``) and the one after it decoded. The
+/// outcome, the stored state and the event record are those of applying the envelopes one at a time; a crash leaves
+/// whole envelopes only.
 public struct Replayer: Sendable {
     /// One problem found while replaying, located in its file.
     public struct Finding: Sendable, Hashable, CustomStringConvertible {
