@@ -110,13 +110,13 @@ public struct Replayer: Sendable {
     /// How many staged batches may wait for their commits while the next batch is processed; values below 1 count
     /// as 1. More than one lets the processor run ahead of a writer that is the slower stage for a while (a
     /// capture's first round, which creates every check state), as far as the batches' streams allow: a batch waits
-    /// for the commits of the streams it names (``HealthProcessor/stage(batch:)``). Beyond the first, batches are
-    /// kept in flight only while all of them carry at most ``checkStatesInFlight`` check states, so that large
-    /// envelopes do not multiply the memory a replay takes.
+    /// for the commits of the streams it names (``HealthProcessor/stage(batch:)``). Batches beside the newest are
+    /// kept in flight only while they carry at most ``checkStatesInFlight`` check states, so that large envelopes do
+    /// not multiply the memory a replay takes.
     public var batchesInFlight = Self.defaultBatchesInFlight
 
-    /// The default of ``batchesInFlight``: measured on a generated capture of 1,000 streams, 2 waits as long as 1
-    /// and 4 about as little as 6 (Docs/performance.md, *Replay*).
+    /// The default of ``batchesInFlight``: on a generated capture of 1,000 streams (one run each), 2 took as long as
+    /// 1 and 4 about as little as 6 (Docs/performance.md, *Replay*).
     public static let defaultBatchesInFlight = 4
 
     /// The most check states (of the envelopes' messages) that the batches in flight carry beside the newest one

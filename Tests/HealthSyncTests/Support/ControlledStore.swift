@@ -10,9 +10,7 @@ import Synchronization
 final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     private struct State {
         var holding = false
-        var held: [CheckedContinuation<Void, Never>] = []
-        /// For each of `held`: how many more reads it waits for (`Int.max` when it waits for ``release()``).
-        var readsLeft: [Int] = []
+        var held: [HeldCommit] = []
         var readsToHold = 1
         var failures: [StorageError] = []
         var readFailures: [StorageError] = []
@@ -20,6 +18,13 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
         var holdingBatches = false
         var longestHold = Duration.seconds(2)
         var writes: [CheckStateWrites] = []
+    }
+
+    /// A commit waiting at the hold.
+    private struct HeldCommit {
+        var commit: CheckedContinuation<Void, Never>
+        /// How many more reads it waits for; `Int.max` when it waits for ``release()``.
+        var readsLeft: Int
     }
 
     /// The check-state writes of a commit that reached the base store.
@@ -73,17 +78,11 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     private func releaseAfterRead() {
         let held = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard !state.holding else { return [] }
-            var released: [CheckedContinuation<Void, Never>] = []
-            var index = 0
-            while index < state.held.count {
-                if state.readsLeft[index] != .max { state.readsLeft[index] -= 1 }
-                if state.readsLeft[index] <= 0 {
-                    released.append(state.held.remove(at: index))
-                    state.readsLeft.remove(at: index)
-                } else {
-                    index += 1
-                }
+            for index in state.held.indices where state.held[index].readsLeft != .max {
+                state.held[index].readsLeft -= 1
             }
+            let released = state.held.filter { $0.readsLeft <= 0 }.map(\.commit)
+            state.held.removeAll { $0.readsLeft <= 0 }
             return released
         }
         for commit in held { commit.resume() }
@@ -93,11 +92,8 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     private func releaseAfterLongestHold() {
         let held = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard !state.holding else { return [] }
-            defer {
-                state.held = []
-                state.readsLeft = []
-            }
-            return state.held
+            defer { state.held = [] }
+            return state.held.map(\.commit)
         }
         for commit in held { commit.resume() }
     }
@@ -107,11 +103,8 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
         let held = state.withLock { state in
             state.holding = false
             state.holdingBatches = false
-            defer {
-                state.held = []
-                state.readsLeft = []
-            }
-            return state.held
+            defer { state.held = [] }
+            return state.held.map(\.commit)
         }
         for commit in held { commit.resume() }
     }
@@ -119,9 +112,7 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
     /// Lets the oldest held commit through; the others, and the later ones, stay held.
     func releaseOldest() {
         let oldest = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.held.isEmpty else { return nil }
-            state.readsLeft.removeFirst()
-            return state.held.removeFirst()
+            state.held.isEmpty ? nil : state.held.removeFirst().commit
         }
         oldest?.resume()
     }
@@ -152,8 +143,8 @@ final class ControlledStore: HealthStoreQueries, PipelinedHealthStore {
             let (passes, armed, longest) = state.withLock { state -> (Bool, Bool, Duration) in
                 let armed = state.holdingBatches && change.clock != nil
                 guard state.holding || armed else { return (true, false, .zero) }
-                state.held.append(continuation)
-                state.readsLeft.append(armed && !state.holding ? state.readsToHold : .max)
+                state.held.append(
+                    HeldCommit(commit: continuation, readsLeft: armed && !state.holding ? state.readsToHold : .max))
                 return (false, armed, state.longestHold)
             }
             if passes { continuation.resume() }
