@@ -469,9 +469,11 @@ extension SQLiteHealthStore {
 /// before it. A table written many times and not read compacts itself when its dead slots outnumber its live ones.
 struct CheckStateTable {
     /// The slots: sorted by id up to `sortedCount`, then in the order they were inserted. A slot is live when its id
-    /// maps to its position in `positions`; any other slot is dead (removed, or saved again after a removal).
+    /// maps to its position in `positions`; any other slot is dead (removed, or saved again after a removal), and
+    /// marked so in `dead`.
     private var slots: [StoredCheckState] = []
     private var positions: [String: Int] = [:]
+    private var dead: [Bool] = []
     /// How many of the first slots are in id order.
     private var sortedCount = 0
     /// How many slots are dead.
@@ -486,6 +488,7 @@ struct CheckStateTable {
             slots.sort { ContextCache.precedesInBytes($0.checkStateId, $1.checkStateId) }
         }
         sortedCount = slots.count
+        dead = Array(repeating: false, count: slots.count)
         indexSlots()
     }
 
@@ -512,6 +515,7 @@ struct CheckStateTable {
             && (slots.last.map { ContextCache.precedesInBytes($0.checkStateId, state.checkStateId) } ?? true)
         positions[state.checkStateId] = slots.count
         slots.append(state)
+        dead.append(false)
         // A new last id keeps the table sorted; a dead slot before it does not matter to the order of the live ones.
         if inOrder { sortedCount = slots.count }
         return true
@@ -527,21 +531,22 @@ struct CheckStateTable {
 
     /// Removes a check state; returns whether it was there.
     mutating func remove(_ checkStateId: String) -> Bool {
-        guard positions.removeValue(forKey: checkStateId) != nil else { return false }
+        guard let position = positions.removeValue(forKey: checkStateId) else { return false }
+        dead[position] = true
         deadCount += 1
         if deadCount > positions.count && deadCount > 64 { order() }
         return true
     }
 
     /// Drops the dead slots and sorts the slots inserted out of order into the sorted ones: a sort of those slots
-    /// and one merge, linear in the table's size otherwise. The order is worked out on positions, and each live
-    /// check state is copied once, into its place.
+    /// and one merge, linear in the table's size otherwise. The order is worked out on positions, each live check
+    /// state is copied once, into its place, and only the ids whose place changed are indexed again.
     private mutating func order() {
         guard !isOrdered else { return }
         var sorted: [Int] = []
         sorted.reserveCapacity(sortedCount - min(deadCount, sortedCount))
         var inserted: [Int] = []
-        for position in slots.indices where positions[slots[position].checkState.checkStateId] == position {
+        for position in slots.indices where !dead[position] {
             if position < sortedCount {
                 sorted.append(position)
             } else {
@@ -551,9 +556,13 @@ struct CheckStateTable {
         inserted.sort { precedes($0, $1) }
         let order = merge(sorted, inserted)
         slots = order.map { slots[$0] }
+        for (position, previous) in order.enumerated() where position != previous {
+            positions[slots[position].checkState.checkStateId] = position
+        }
+        dead.removeAll(keepingCapacity: true)
+        dead.append(contentsOf: repeatElement(false, count: slots.count))
         sortedCount = slots.count
         deadCount = 0
-        indexSlots()
     }
 
     /// Whether the check state in slot `lhs` precedes the one in slot `rhs` by id.
