@@ -102,7 +102,8 @@ struct AuditCommand: ConsoleCommand {
             var sources: [Replayer.Source] = []
             for file in try ReplayCommand.expand(files, console: console) {
                 do {
-                    sources.append(Replayer.Source(name: file, bytes: try PayloadBytes.read(path: file)))
+                    let (bytes, digest) = try PayloadBytes.readWithDigest(path: file)
+                    sources.append(Replayer.Source(name: file, bytes: bytes, digest: digest))
                 } catch {
                     console.printError("error: cannot read \(file): \(error)")
                     throw ExitCode(2)

@@ -77,12 +77,15 @@ struct ReplayCommand: ConsoleCommand {
         var sources: [Replayer.Source] = []
         for file in try Self.expand(files, console: console) {
             do {
-                let bytes = file == "-" ? try PayloadBytes.readStandardInput() : try PayloadBytes.read(path: file)
+                // A file's digest (its envelopes' receipts) is computed while it is read.
+                let (bytes, digest) =
+                    file == "-"
+                    ? (try PayloadBytes.readStandardInput(), nil) : try PayloadBytes.readWithDigest(path: file)
                 let name = file == "-" ? Self.standardInputName : file
                 if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
                     console.printError("warning: \(name) is empty: it holds no envelope")
                 }
-                sources.append(Replayer.Source(name: name, bytes: bytes))
+                sources.append(Replayer.Source(name: name, bytes: bytes, digest: digest))
             } catch {
                 console.printError("error: cannot read \(file): \(error)")
                 throw ExitCode(2)

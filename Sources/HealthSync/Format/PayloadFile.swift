@@ -87,12 +87,47 @@ public enum PayloadFile {
 
     /// A stable 64-bit FNV-1a digest of the bytes, as 16 hex digits (identity, not security).
     public static func digest(_ bytes: some Sequence<UInt8>) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
+        var digest = Digest()
+        digest.update(bytes)
+        return digest.hex
+    }
+
+    /// ``PayloadFile/digest(_:)`` fed in parts: the bytes given in order, in any number of ``update(_:)`` calls,
+    /// make the same digest as one call on all of them. A reader can digest a file's parts as they arrive, beside
+    /// the reads (the command line does, for `replay`), and hand the result to ``Replayer/Source/digest``.
+    public struct Digest: Sendable, Hashable {
+        private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+
+        /// The digest of no bytes.
+        public init() {}
+
+        /// Feeds the next bytes.
+        public mutating func update(_ bytes: some Sequence<UInt8>) {
+            // Contiguous bytes (an array, a buffer) take the loop over raw memory; others one byte at a time.
+            let done: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+            guard done == nil else { return }
+            var hash = self.hash
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+            self.hash = hash
         }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+
+        /// Feeds the next bytes from memory.
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            var hash = self.hash
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+            self.hash = hash
+        }
+
+        /// The digest of the bytes fed so far, as 16 hex digits.
+        public var hex: String {
+            let hex = String(hash, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }
     }
 }

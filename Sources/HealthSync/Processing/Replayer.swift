@@ -46,12 +46,20 @@ public struct Replayer: Sendable {
         public var name: String
         /// Its bytes.
         public var bytes: [UInt8]
+        /// ``PayloadFile/digest(_:)`` of ``bytes`` when the caller has it already (computed while reading the file,
+        /// with ``PayloadFile/Digest``); `nil` to have the replay compute it before the file's first envelope. The
+        /// receipts of the file's envelopes are made from it: it must be the digest of exactly these bytes.
+        public var digest: String?
 
         /// Creates a source.
-        public init(name: String, bytes: [UInt8]) {
+        public init(name: String, bytes: [UInt8], digest: String? = nil) {
             self.name = name
             self.bytes = bytes
+            self.digest = digest
         }
+
+        /// ``digest``, or computed.
+        var contentDigest: String { digest ?? PayloadFile.digest(bytes) }
     }
 
     /// What a replay did.
@@ -152,7 +160,7 @@ public struct Replayer: Sendable {
         }
         if envelopesPerCommit <= 1 {
             for source in sources {
-                let digest = PayloadFile.digest(source.bytes)
+                let digest = source.contentDigest
                 for entry in PayloadFile.entries(
                     in: source.bytes, jsonLines: PayloadFile.isJSONLinesName(source.name) ? true : nil)
                 {
@@ -223,7 +231,7 @@ public struct Replayer: Sendable {
                 if entry == entries.count {
                     guard source < sources.count else { break }
                     let bytes = sources[source].bytes
-                    digest = PayloadFile.digest(bytes)
+                    digest = sources[source].contentDigest
                     entries = PayloadFile.entries(
                         in: bytes, jsonLines: PayloadFile.isJSONLinesName(sources[source].name) ? true : nil)
                     entry = 0
