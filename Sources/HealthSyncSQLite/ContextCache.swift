@@ -512,7 +512,7 @@ struct CheckStateTable {
         }
         let inOrder =
             sortedCount == slots.count
-            && (slots.last.map { ContextCache.precedesInBytes($0.checkStateId, state.checkStateId) } ?? true)
+            && (slots.isEmpty || ContextCache.precedesInBytes(id(at: slots.count - 1), state.checkStateId))
         positions[state.checkStateId] = slots.count
         slots.append(state)
         dead.append(false)
@@ -539,8 +539,8 @@ struct CheckStateTable {
     }
 
     /// Drops the dead slots and sorts the slots inserted out of order into the sorted ones: a sort of those slots
-    /// and one merge, linear in the table's size otherwise. The order is worked out on positions, each live check
-    /// state is copied once, into its place, and only the ids whose place changed are indexed again.
+    /// and one merge, linear in the table's size otherwise. The order is worked out on positions, the check states
+    /// are moved into their places by swaps, and only the ids whose place changed are indexed again.
     private mutating func order() {
         guard !isOrdered else { return }
         var sorted: [Int] = []
@@ -555,9 +555,28 @@ struct CheckStateTable {
         }
         inserted.sort { precedes($0, $1) }
         let order = merge(sorted, inserted)
-        slots = order.map { slots[$0] }
+        // Slot `position` takes the check state of slot `order[position]`, the dead ones go last: one permutation,
+        // applied with swaps along its cycles, so that no check state is copied (and none of its texts retained).
+        var source = order
+        source.reserveCapacity(slots.count)
+        for position in slots.indices where dead[position] { source.append(position) }
+        var placed = [Bool](repeating: false, count: slots.count)
+        // Through the buffer: its swaps move the values (`Array.swapAt` copied them, retaining every text).
+        slots.withUnsafeMutableBufferPointer { slots in
+            for start in slots.indices where !placed[start] {
+                var position = start
+                while true {
+                    placed[position] = true
+                    let from = source[position]
+                    if from == start { break }
+                    slots.swapAt(position, from)
+                    position = from
+                }
+            }
+        }
+        slots.removeLast(slots.count - order.count)
         for (position, previous) in order.enumerated() where position != previous {
-            positions[slots[position].checkState.checkStateId] = position
+            positions[id(at: position)] = position
         }
         dead.removeAll(keepingCapacity: true)
         dead.append(contentsOf: repeatElement(false, count: slots.count))
@@ -567,7 +586,13 @@ struct CheckStateTable {
 
     /// Whether the check state in slot `lhs` precedes the one in slot `rhs` by id.
     private func precedes(_ lhs: Int, _ rhs: Int) -> Bool {
-        ContextCache.precedesInBytes(slots[lhs].checkState.checkStateId, slots[rhs].checkState.checkStateId)
+        ContextCache.precedesInBytes(id(at: lhs), id(at: rhs))
+    }
+
+    /// The id of the check state in slot `position`, read in place: through the array's subscript the optimizer
+    /// copied the whole check state (a retain and a release of each of its texts) to read its id.
+    private func id(at position: Int) -> String {
+        slots.withUnsafeBufferPointer { $0[position].checkState.checkStateId }
     }
 
     /// The merge of two runs of positions, each in id order, that share no id.
@@ -595,7 +620,7 @@ struct CheckStateTable {
     private mutating func indexSlots() {
         positions.removeAll(keepingCapacity: true)
         positions.reserveCapacity(slots.count)
-        for position in slots.indices { positions[slots[position].checkState.checkStateId] = position }
+        for position in slots.indices { positions[id(at: position)] = position }
     }
 }
 
