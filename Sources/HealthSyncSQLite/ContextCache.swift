@@ -589,8 +589,8 @@ struct CheckStateTable {
         ContextCache.precedesInBytes(id(at: lhs), id(at: rhs))
     }
 
-    /// The id of the check state in slot `position`, read in place: through the array's subscript the optimizer
-    /// copied the whole check state (a retain and a release of each of its texts) to read its id.
+    /// The id of the check state in slot `position`, read in place through the buffer (no copy of the check state
+    /// is ever made to read its id).
     private func id(at position: Int) -> String {
         slots.withUnsafeBufferPointer { $0[position].checkState.checkStateId }
     }
