@@ -95,7 +95,7 @@ public enum PayloadFile {
     /// ``PayloadFile/digest(_:)`` fed in parts: the bytes given in order, in any number of ``update(_:)`` calls,
     /// make the same digest as one call on all of them. A reader can digest a file's parts as they arrive, beside
     /// the reads (the command line does, for `replay`), and hand the result to ``Replayer/Source/digest``.
-    public struct Digest: Sendable, Hashable {
+    public struct Digest: Sendable {
         private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
 
         /// The digest of no bytes.
