@@ -140,7 +140,7 @@ struct DatabaseOptions: ParsableArguments {
     /// Opens the PostgreSQL database of `url` (its `public` schema) and runs the store's client in the command's
     /// ``StoreServices`` until the command returns.
     ///
-    /// The database is checked at once, within ``postgresConnectDeadline``: it must be reachable and, unless `creating`,
+    /// The database is checked at once: it must answer within ``postgresConnectDeadline`` and, unless `creating`,
     /// hold the store's tables (a mistyped database name is reported instead of showing an empty store); when `creating`,
     /// the schema is created and migrated. Read-only, its sessions refuse writes (`default_transaction_read_only`),
     /// so every commit fails with ``HealthSync/StorageError/Code/readOnly``.
@@ -161,18 +161,22 @@ struct DatabaseOptions: ParsableArguments {
             console.printError("error: cannot open database \(name): \(error.message)")
             throw ExitCode(2)
         }
+        // The deadline bounds reaching the server (one query), not the schema's preparation after it: a migration,
+        // or the wait for another process's, takes the time it takes (under load, creating a new schema took more
+        // than the 15 seconds and was reported as no connection).
         let outcome = await withDeadline(postgresConnectDeadline) {
             () async throws(StorageError) -> Bool in
-            if creating {
-                try await store.prepareSchema()
-                return true
-            }
-            return try await store.hasSchema()
+            try await store.holdsSchema()
         }
         switch outcome {
-        case .finished(.success(true)):
-            return store
-        case .finished(.success(false)):
+        case .finished(.success(let holdsSchema)) where holdsSchema || creating:
+            do throws(StorageError) {
+                try await store.prepareSchema()
+                return store
+            } catch {
+                console.printError("error: cannot open database \(name): \(error.message)")
+            }
+        case .finished(.success):
             console.printError(
                 "error: no HealthSync tables in database \(name) (replay payloads first, or name another with --db)")
         case .finished(.failure(let error)):

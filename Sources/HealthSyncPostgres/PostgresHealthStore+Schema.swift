@@ -203,17 +203,24 @@ extension PostgresHealthStore {
     /// HealthSync never wrote (a mistyped database or schema name) from an empty store, without creating anything.
     /// - Throws: ``HealthSync/StorageError`` as ``prepareSchema()`` does.
     public func hasSchema() async throws(StorageError) -> Bool {
+        guard try await holdsSchema() else { return false }
+        try await prepareSchema()
+        return true
+    }
+
+    /// Whether the database holds the store's tables, by one query and without preparing anything: the first word
+    /// from the server, for a caller that bounds how long reaching it may take but not how long a migration (or the
+    /// wait for another store's) runs.
+    /// - Throws: ``HealthSync/StorageError/Code/unavailable`` when the database cannot be reached.
+    public func holdsSchema() async throws(StorageError) -> Bool {
         if preparation.isDone { return true }
         let (schema, logger) = (self.schema, self.logger)
-        let found = try await leasing("looking for schema \(schema)") { connection in
+        return try await leasing("looking for schema \(schema)") { connection in
             let rows = try await connection.rows(
                 "SELECT 1 FROM pg_tables WHERE schemaname = \(schema) AND tablename = 'schemaversion'",
                 logger: logger)
             return !rows.isEmpty
         }
-        guard found else { return false }
-        try await prepareSchema()
-        return true
     }
 
     /// Prepares the schema (``prepareSchema()``) in one transaction: an advisory lock per schema name, so that
