@@ -19,14 +19,17 @@ import Testing
         }
     }
 
-    static func common(_ bytes: [UInt8], _ decoder: EnvelopeDecoder) -> Envelope? {
-        bytes.withUnsafeBytes { decoder.decodeCommonEnvelope($0) }
+    static func common(_ bytes: [UInt8], _ decoder: EnvelopeDecoder, texts: TextInterner? = nil) -> Envelope? {
+        bytes.withUnsafeBytes { decoder.decodeCommonEnvelope($0, interning: texts) }
     }
 
-    /// Expects the common path to decline or to agree with the full decoder; returns whether it decoded.
+    /// Expects the common path (through `texts` when given) to decline or to agree with the full decoder; returns
+    /// whether it decoded.
     @discardableResult
-    static func expectAgreement(_ bytes: [UInt8], _ decoder: EnvelopeDecoder, _ context: Comment) -> Bool {
-        guard let fast = common(bytes, decoder) else { return false }
+    static func expectAgreement(
+        _ bytes: [UInt8], _ decoder: EnvelopeDecoder, _ context: Comment, texts: TextInterner? = nil
+    ) -> Bool {
+        guard let fast = common(bytes, decoder, texts: texts) else { return false }
         let expected = full(bytes, decoder)
         #expect(expected == .success(fast), context)
         // The full decoder would have reported nothing: the common path is only taken for a clean envelope.
@@ -50,6 +53,26 @@ import Testing
         }
         // The generator mixes valid messages with invalid check states and increments: both paths run often.
         #expect(taken > total / 10 && taken < total, "\(taken) of \(total)")
+    }
+
+    /// A replay's decoder keeps the texts it decoded in a table and hands them out again: through a small table (its
+    /// buckets overflow, texts replace each other), generated and mutated envelopes decode as without one.
+    @Test func envelopesDecodedThroughATextTableAreDecodedAsTheFullDecoderDoes() {
+        let decoder = EnvelopeDecoder()
+        let texts = TextInterner(capacity: 32, longest: 128)
+        var random = SeededRandom(seed: 91)
+        var generator = SequenceGenerator(seed: 92)
+        var (taken, total) = (0, 0)
+        while total < 3_000 {
+            guard case .envelope(let text, _) = generator.nextAction() else { continue }
+            var bytes = Array(text.utf8)
+            if total % 2 == 1 { FuzzTests.mutate(&bytes, &random) }
+            total += 1
+            let context: Comment = "\(total): \(String(decoding: bytes, as: UTF8.self))"
+            if Self.expectAgreement(bytes, decoder, context, texts: texts) { taken += 1 }
+        }
+        #expect(taken > total / 10, "\(taken) of \(total)")
+        #expect(texts.count > 0 && texts.count <= 32)
     }
 
     @Test func mutatedEnvelopesAreDecodedAsTheFullDecoderDoesOrLeftToIt() {

@@ -53,6 +53,13 @@ public struct EnvelopeDecoder: Sendable {
     /// Decodes one envelope from its bytes.
     /// - Throws: ``PayloadError`` (level 1) when the envelope as a whole is not decodable.
     public func decode(_ bytes: some Collection<UInt8>) throws(PayloadError) -> Envelope {
+        try decode(bytes, interning: nil)
+    }
+
+    /// Decodes one envelope from its bytes, taking the texts it repeats from `texts` when it decodes them
+    /// straight from the bytes (a replay's decoding loop, which owns the table).
+    /// - Throws: ``PayloadError`` (level 1) when the envelope as a whole is not decodable.
+    func decode(_ bytes: some Collection<UInt8>, interning texts: TextInterner?) throws(PayloadError) -> Envelope {
         guard bytes.count <= configuration.maximumBodyBytes else {
             throw PayloadError(
                 code: .bodyTooLarge, path: "$",
@@ -60,7 +67,9 @@ public struct EnvelopeDecoder: Sendable {
             )
         }
         // The common envelope straight from the bytes; anything unusual (or any error) through the value tree.
-        let common = bytes.withContiguousStorageIfAvailable { decodeCommonEnvelope(UnsafeRawBufferPointer($0)) }
+        let common = bytes.withContiguousStorageIfAvailable {
+            decodeCommonEnvelope(UnsafeRawBufferPointer($0), interning: texts)
+        }
         if let common = common ?? nil { return common }
         let value: JSONValue
         do {

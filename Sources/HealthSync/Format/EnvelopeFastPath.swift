@@ -9,8 +9,9 @@ extension EnvelopeDecoder {
     /// field and check state is valid; no duplicate keys it reads; in strict mode, no unknown keys. For such an
     /// envelope the result equals the full decoder's (`EnvelopeFastPathTests` compares the two on every fixture and on
     /// generated and mutated envelopes); everything else returns `nil`, at the cost of the bytes read so far.
-    func decodeCommonEnvelope(_ bytes: UnsafeRawBufferPointer) -> Envelope? {
-        var reader = FastReader(bytes: bytes, strict: configuration.strict, limit: configuration.maximumIntervalSeconds)
+    func decodeCommonEnvelope(_ bytes: UnsafeRawBufferPointer, interning texts: TextInterner? = nil) -> Envelope? {
+        var reader = FastReader(
+            bytes: bytes, strict: configuration.strict, limit: configuration.maximumIntervalSeconds, texts: texts)
         return reader.envelope()
     }
 }
@@ -21,12 +22,15 @@ private struct FastReader {
     let bytes: UnsafeRawBufferPointer
     let strict: Bool
     let limit: Int
+    /// Where the texts repeated across envelopes are kept (a replay's decoder), or `nil`.
+    let texts: TextInterner?
     var index = 0
 
-    init(bytes: UnsafeRawBufferPointer, strict: Bool, limit: Int) {
+    init(bytes: UnsafeRawBufferPointer, strict: Bool, limit: Int, texts: TextInterner?) {
         self.bytes = bytes
         self.strict = strict
         self.limit = limit
+        self.texts = texts
     }
 
     // MARK: Envelope
@@ -163,7 +167,7 @@ private struct FastReader {
         let complete = object { reader, key in
             switch true {
             case key.is("urn"):
-                guard reader.firstTime(of: 1, in: &seen), let text = reader.string(), EnvelopeRules.isValidURN(text)
+                guard reader.firstTime(of: 1, in: &seen), let text = reader.text(), EnvelopeRules.isValidURN(text)
                 else { return false }
                 urn = text
                 return true
@@ -224,7 +228,7 @@ private struct FastReader {
                 else { return false }
                 id = text
             case key.is("name"):
-                guard reader.firstTime(of: 2, in: &seen), let text = reader.string(),
+                guard reader.firstTime(of: 2, in: &seen), let text = reader.text(),
                     EnvelopeRules.textProblem(text, .name) == nil
                 else { return false }
                 name = text
@@ -232,14 +236,14 @@ private struct FastReader {
                 guard reader.firstTime(of: 4, in: &seen), let parsed = reader.health() else { return false }
                 health = parsed
             case key.is("topologyElementIdentifier"):
-                guard reader.firstTime(of: 8, in: &seen), let text = reader.string(), !text.isEmpty,
+                guard reader.firstTime(of: 8, in: &seen), let text = reader.text(), !text.isEmpty,
                     EnvelopeRules.textProblem(text, .identifier) == nil
                 else { return false }
                 element = text
             case key.is("message"):
                 guard reader.firstTime(of: 16, in: &seen) else { return false }
                 if reader.null() { return true }
-                guard let text = reader.string(), EnvelopeRules.textProblem(text, .message) == nil else {
+                guard let text = reader.text(), EnvelopeRules.textProblem(text, .message) == nil else {
                     return false
                 }
                 message = text
@@ -370,6 +374,14 @@ private struct FastReader {
     mutating func string() -> String? {
         guard let (text, ascii) = rawString() else { return nil }
         return Self.string(text, ascii: ascii)
+    }
+
+    /// A text that envelopes repeat (a URN, a check state's name, element or message): ``string()``, through the
+    /// reader's ``TextInterner`` when it has one.
+    mutating func text() -> String? {
+        guard let texts else { return string() }
+        guard let (text, ascii) = rawString() else { return nil }
+        return texts.string(text, ascii: ascii)
     }
 
     /// The string of scanned bytes; `nil` when they are not valid UTF-8.

@@ -215,6 +215,9 @@ public struct Replayer: Sendable {
         /// The size of the next batch: the pipeline starts with small batches, so that the first commit starts
         /// early, and grows them fourfold up to ``Replayer/envelopesPerCommit``.
         var limit: Int
+        /// The texts the capture repeats (a snapshot's names, elements and messages come again in the next one):
+        /// 262,144 of them at most, of at most 128 bytes each.
+        let texts = TextInterner(capacity: 1 << 18, longest: 128)
 
         init(sources: [Source], replayer: Replayer) {
             self.sources = sources
@@ -238,7 +241,7 @@ public struct Replayer: Sendable {
                     source += 1
                     continue
                 }
-                batch.append(replayer.decode(entries[entry], of: sources[source - 1], digest: digest))
+                batch.append(replayer.decode(entries[entry], of: sources[source - 1], digest: digest, texts: texts))
                 entry += 1
             }
             return batch
@@ -276,13 +279,15 @@ public struct Replayer: Sendable {
     }
 
     /// Decodes one entry of a source (a push report as its translation).
-    private func decode(_ entry: PayloadFile.Entry, of source: Source, digest: String) -> Line {
+    private func decode(
+        _ entry: PayloadFile.Entry, of source: Source, digest: String, texts: TextInterner? = nil
+    ) -> Line {
         do {
             let envelope: Envelope
             if ReportLine.isReportLine(entry.bytes) {
                 envelope = reports.envelope(for: try ReportLine.decode(entry.bytes))
             } else {
-                envelope = try decoder.decode(entry.bytes)
+                envelope = try decoder.decode(entry.bytes, interning: texts)
             }
             return Line(
                 file: source.name, line: entry.line,
