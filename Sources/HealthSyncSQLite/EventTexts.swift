@@ -14,8 +14,9 @@ import Synchronization
 /// whose write then failed on a full disk as committed (measured in `DiskFaultTests`), and SQLite hands the keys of
 /// a transaction it rolled back out again.
 ///
-/// Used on the writer connection only (its queue is serial); the lock makes the class `Sendable`, and is never
-/// contended.
+/// Written on the writer connection only (its queue is serial); ``committedKeys(of:)`` reads on a commit's caller's
+/// thread. The lock makes the class `Sendable`: the writer takes it only for an event with a text whose key was not
+/// found on the caller's side (new texts), so the two threads seldom meet at it.
 final class EventTexts: Sendable {
     private struct State {
         /// The key of every remembered text: those whose rows are committed, and those the latest transaction that
@@ -152,6 +153,29 @@ final class EventTexts: Sendable {
         return keys
     }
 
+    /// `known` (as ``committedKeys(of:)`` found them for `events`) with every ``unknown`` key looked up, or the
+    /// text inserted in `eventText`: the keys of all texts of `events`, under one hold of the lock, in the order
+    /// ``insert(_:at:with:from:in:known:)`` would have inserted them one event at a time. The writer's inserts then
+    /// bind integers without taking the lock the caller's thread holds while it looks keys up.
+    ///
+    /// Only inside a write transaction on the writer connection, after ``beginTransaction(in:)``.
+    func completedKeys(of events: [HealthEvent], known: [Int64], in db: Database) throws -> [Int64] {
+        guard known.contains(Self.unknown) else { return known }
+        var keys = known
+        try state.withLock { state in
+            for index in events.indices {
+                for offset in 0..<Self.textsPerEvent where keys[index * Self.textsPerEvent + offset] == Self.unknown {
+                    guard let text = Self.text(offset, of: events[index]) else {
+                        keys[index * Self.textsPerEvent + offset] = Self.absent
+                        continue
+                    }
+                    keys[index * Self.textsPerEvent + offset] = try key(of: text, in: db, state: &state)
+                }
+            }
+        }
+        return keys
+    }
+
     /// The offsets of ``text(_:of:)`` whose text most often repeats the previous event's: the kind, the URN, the
     /// sub-stream and the healths, deletion reason and error code. (A check state's id, name, element and message
     /// differ from event to event.) A bit per offset.
@@ -168,6 +192,27 @@ final class EventTexts: Sendable {
     func insert(
         _ events: [HealthEvent], at index: Int, with statement: DirectStatement, from first: Int32, in db: Database,
         known: [Int64]? = nil
+    ) throws {
+        let base = index * Self.textsPerEvent
+        if let known, !known[base..<(base + Self.textsPerEvent)].contains(Self.unknown) {
+            // Every key was found (``completedKeys(of:known:in:)``): bound without the lock, which the caller's
+            // thread holds for whole chunks of ``committedKeys(of:)`` while the writer commits.
+            for offset in 0..<Self.textsPerEvent {
+                let key = known[base + offset]
+                statement.bind(first + Int32(offset), key == Self.absent ? nil : key)
+            }
+        } else {
+            try bindLookingUp(events, at: index, with: statement, from: first, in: db, known: known)
+        }
+        statement.bind(first + Int32(Self.textsPerEvent), events[index].detail)
+        try statement.execute()
+    }
+
+    /// Binds the texts' keys of event `index` as ``insert(_:at:with:from:in:known:)`` does when some key is not
+    /// known: looking them up, and inserting the texts the dictionary lacks.
+    private func bindLookingUp(
+        _ events: [HealthEvent], at index: Int, with statement: DirectStatement, from first: Int32, in db: Database,
+        known: [Int64]?
     ) throws {
         let base = index * Self.textsPerEvent
         try state.withLock { state in
@@ -187,8 +232,6 @@ final class EventTexts: Sendable {
                 statement.bind(parameter, key)
             }
         }
-        statement.bind(first + Int32(Self.textsPerEvent), events[index].detail)
-        try statement.execute()
     }
 
     /// The key of `text`: remembered, or inserted in `eventText` (pending), or found there.

@@ -225,10 +225,11 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             // The sequences are the store's: a sequence set by the caller is ignored.
             var sequence = try reserveSequences(change.events.count, in: db)
             let statement = try DirectStatement(db, sql: insertEventSQL)
+            let keys = try knownKeys.map { try texts.completedKeys(of: change.events, known: $0, in: db) }
             for index in change.events.indices {
                 statement.bind(1, sequence)
                 statement.bind(2, change.events[index].at.storedValue)
-                try texts.insert(change.events, at: index, with: statement, from: 3, in: db, known: knownKeys)
+                try texts.insert(change.events, at: index, with: statement, from: 3, in: db, known: keys)
                 sequence += 1
             }
         }

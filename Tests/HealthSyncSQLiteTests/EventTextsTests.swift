@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HealthSync
 import HealthSyncTestSupport
 import Testing
@@ -187,6 +188,53 @@ import Testing
         for event in change.events { expected += try await Self.storedKeys(of: event, in: store) }
         #expect(store.eventTexts.committedKeys(of: change.events) == expected)
         #expect(!expected.contains(EventTexts.unknown))
+    }
+
+    /// A queued commit's writer completes the keys looked up on the caller's thread under one hold of the lock,
+    /// before it inserts the events (``EventTexts/completedKeys(of:known:in:)``); a plain commit looks each event's
+    /// texts up as it inserts it. Both leave the same dictionary and events, key for key: texts new in a change,
+    /// repeated within it, pending from the commit before and committed long ago.
+    @Test func keysCompletedBeforeTheInsertsAreThoseOfInsertsOneAtATime() async throws {
+        var changes: [StoreChange] = []
+        for round in 0..<4 {
+            var change = StoreChange()
+            for index in 0..<12 {
+                // Ids and names come back every round, messages every other, elements are new each round; each
+                // change names some of its new texts twice.
+                let id = "check-\(index % 6)"
+                let message: String? = index % 5 == 0 ? nil : "message \((index + round) % 4) of round \(round / 2)"
+                change.events.append(
+                    HealthEvent(
+                        at: Self.origin.addingTimeInterval(Double(round)), kind: .checkStateCreated, urn: Self.urn,
+                        subStreamId: round % 2 == 0 ? "" : "sub-\(round)",
+                        checkState: CheckState(
+                            checkStateId: id, name: "Name of \(id)", health: index % 3 == 0 ? .clear : .critical,
+                            topologyElementIdentifier: "urn:host:/round-\(round)/\(index / 2)", message: message)))
+            }
+            changes.append(change)
+        }
+        let oneAtATime = try SQLiteHealthStore.inMemory()
+        for change in changes { try await oneAtATime.commit(change) }
+        let queued = try SQLiteHealthStore.inMemory()
+        var previous: CommitTicket?
+        for change in changes { previous = queued.queueCommit(change, after: previous) }
+        try await previous?.wait()
+
+        func rows(_ store: SQLiteHealthStore, _ sql: String) async throws -> [String] {
+            try await store.writer.read { db in try String.fetchAll(db, sql: sql) }
+        }
+        let dictionary = "SELECT id || ':' || text FROM eventText ORDER BY id"
+        let events = """
+            SELECT sequence || '|' || kind || '|' || urn || '|' || subStreamId || '|' || checkStateId || '|' || name
+                || '|' || health || '|' || topologyElementIdentifier || '|' || ifnull(message, '-')
+            FROM eventRecord ORDER BY sequence
+            """
+        let texts = try await rows(oneAtATime, dictionary)
+        #expect(texts.count > EventTexts.seeds.count + 20)
+        #expect(try await rows(queued, dictionary) == texts)
+        let records = try await rows(oneAtATime, events)
+        #expect(records.count == 48)
+        #expect(try await rows(queued, events) == records)
     }
 
     @Test func aQueuedCommitKeysTextsNewSinceItWasQueued() async throws {
