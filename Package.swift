@@ -49,10 +49,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // SQLite's process-wide settings that Swift cannot call (`sqlite3_config` is variadic). Not a product.
+        .target(
+            name: "CSQLiteSettings",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         .target(
             name: "HealthSyncSQLite",
             dependencies: [
                 "HealthSync",
+                "CSQLiteSettings",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],

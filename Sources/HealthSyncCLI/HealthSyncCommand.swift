@@ -1,5 +1,6 @@
 import ArgumentParser
 import HealthSync
+import HealthSyncSQLite
 
 /// `healthsync`: replays StackState health payloads into a database and inspects the result.
 @main
@@ -38,6 +39,9 @@ struct HealthSyncCommand: AsyncParsableCommand {
 
     /// Runs the command line, exiting 2 on usage errors instead of ArgumentParser's 64.
     static func main() async {
+        // Before any database is opened (SQLite takes it only then): no process-wide mutex around SQLite's
+        // allocations, which the command line has no use for.
+        SQLiteHealthStore.turnOffMemoryStatistics()
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
