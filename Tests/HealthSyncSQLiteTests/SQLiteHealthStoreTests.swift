@@ -97,6 +97,15 @@ import Darwin
         }
     }
 
+    /// SQLite's memory statistics are a setting of the library, taken only before its first connection: once a
+    /// store is open, turning them off is refused (and says so), and the store works on.
+    @Test func memoryStatisticsAreRefusedOnceSQLiteIsInUse() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        #expect(SQLiteHealthStore.turnOffMemoryStatistics() == false)
+        try await store.commit(StoreChange())
+        #expect(try await store.integrityCheck().isEmpty)
+    }
+
     @Test func inMemoryStoreNeedsNoFile() async throws {
         let store = try SQLiteHealthStore.inMemory()
         #expect(try await store.journalMode() == "memory")
