@@ -159,12 +159,13 @@ public struct Replayer: Sendable {
             outcome.add(sweep)
         }
         if envelopesPerCommit <= 1 {
+            let texts = Self.repeatedTexts()
             for source in sources {
                 let digest = source.contentDigest
                 for entry in PayloadFile.entries(
                     in: source.bytes, jsonLines: PayloadFile.isJSONLinesName(source.name) ? true : nil)
                 {
-                    try await replay(entry, of: source, digest: digest, into: &outcome)
+                    try await replay(entry, of: source, digest: digest, texts: texts, into: &outcome)
                 }
             }
         } else {
@@ -215,9 +216,7 @@ public struct Replayer: Sendable {
         /// The size of the next batch: the pipeline starts with small batches, so that the first commit starts
         /// early, and grows them fourfold up to ``Replayer/envelopesPerCommit``.
         var limit: Int
-        /// The texts the capture repeats (a snapshot's names, elements and messages come again in the next one):
-        /// 262,144 of them at most, of at most 128 bytes each.
-        let texts = TextInterner(capacity: 1 << 18, longest: 128)
+        let texts = Replayer.repeatedTexts()
 
         init(sources: [Source], replayer: Replayer) {
             self.sources = sources
@@ -278,9 +277,16 @@ public struct Replayer: Sendable {
         var content: Content
     }
 
+    /// The table of the texts a capture repeats (a snapshot's names, elements and messages come again in the next
+    /// one), which a replay's decoding loop owns: 262,144 of them at most, of at most 128 bytes each (about 4 MB of
+    /// slots and up to 40 MB of texts).
+    private static func repeatedTexts() -> TextInterner {
+        TextInterner(capacity: 1 << 18, longest: 128)
+    }
+
     /// Decodes one entry of a source (a push report as its translation).
     private func decode(
-        _ entry: PayloadFile.Entry, of source: Source, digest: String, texts: TextInterner? = nil
+        _ entry: PayloadFile.Entry, of source: Source, digest: String, texts: TextInterner
     ) -> Line {
         do {
             let envelope: Envelope
@@ -336,9 +342,10 @@ public struct Replayer: Sendable {
         _ entry: PayloadFile.Entry,
         of source: Source,
         digest: String,
+        texts: TextInterner,
         into outcome: inout Outcome
     ) async throws {
-        let decoded = decode(entry, of: source, digest: digest)
+        let decoded = decode(entry, of: source, digest: digest, texts: texts)
         let envelope: Envelope
         let receipt: String
         switch decoded.content {
