@@ -14,9 +14,10 @@ import Synchronization
 /// whose write then failed on a full disk as committed (measured in `DiskFaultTests`), and SQLite hands the keys of
 /// a transaction it rolled back out again.
 ///
-/// Written on the writer connection only (its queue is serial); ``committedKeys(of:)`` reads on a commit's caller's
-/// thread. The lock makes the class `Sendable`: the writer takes it only for an event with a text whose key was not
-/// found on the caller's side (new texts), so the two threads seldom meet at it.
+/// Written on the writer connection only (its queue is serial); ``committedKeys(of:)`` reads on a queued commit's
+/// caller's thread. The lock makes the class `Sendable`. For a queued commit the writer takes it once, and only when
+/// the caller's side left a key unknown (a text new or pending): ``completedKeys(of:known:in:)``; other commits (a
+/// plain `commit`, a copy) take it per event, with no caller's side to meet.
 final class EventTexts: Sendable {
     private struct State {
         /// The key of every remembered text: those whose rows are committed, and those the latest transaction that

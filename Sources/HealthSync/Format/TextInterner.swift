@@ -16,7 +16,8 @@ final class TextInterner {
     private var slots: [String?]
     private let mask: Int
     private let longest: Int
-    private var evictions = 0
+    /// How many texts took a slot of a full bucket: which slot the next one takes.
+    private var replacements = 0
 
     /// Creates a table of at least `capacity` slots (rounded up to a power of two, at least one bucket) that holds
     /// texts of at most `longest` bytes.
@@ -28,7 +29,7 @@ final class TextInterner {
         self.longest = longest
     }
 
-    /// How many texts the table holds.
+    /// How many texts the table holds (counted through every slot: for tests).
     var count: Int { slots.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 
     /// The string of `bytes`: the one made before for the same bytes when the table holds it, a new one otherwise
@@ -46,8 +47,8 @@ final class TextInterner {
         }
         guard let made = Self.make(bytes, ascii: ascii) else { return nil }
         // A full bucket: the texts take its slots in turn.
-        slots[bucket + evictions & (Self.bucketSize - 1)] = made
-        evictions &+= 1
+        slots[bucket + (replacements & (Self.bucketSize - 1))] = made
+        replacements &+= 1
         return made
     }
 
@@ -57,8 +58,9 @@ final class TextInterner {
 
     private static func matches(_ held: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
         let equal = held.utf8.withContiguousStorageIfAvailable { stored in
+            // (The texts held are longer than 15 bytes: both have storage.)
             guard stored.count == bytes.count, let storedBase = stored.baseAddress, let base = bytes.baseAddress else {
-                return stored.count == bytes.count && bytes.isEmpty
+                return false
             }
             return memcmp(storedBase, base, bytes.count) == 0
         }
