@@ -166,11 +166,8 @@ final class EventTexts: Sendable {
         try state.withLock { state in
             for index in events.indices {
                 for offset in 0..<Self.textsPerEvent where keys[index * Self.textsPerEvent + offset] == Self.unknown {
-                    guard let text = Self.text(offset, of: events[index]) else {
-                        keys[index * Self.textsPerEvent + offset] = Self.absent
-                        continue
-                    }
-                    keys[index * Self.textsPerEvent + offset] = try key(of: text, in: db, state: &state)
+                    keys[index * Self.textsPerEvent + offset] = try resolved(
+                        Self.unknown, offset, of: events[index], in: db, state: &state)
                 }
             }
         }
@@ -199,40 +196,34 @@ final class EventTexts: Sendable {
             // Every key was found (``completedKeys(of:known:in:)``): bound without the lock, which the caller's
             // thread holds for whole chunks of ``committedKeys(of:)`` while the writer commits.
             for offset in 0..<Self.textsPerEvent {
-                let key = known[base + offset]
-                statement.bind(first + Int32(offset), key == Self.absent ? nil : key)
+                Self.bind(known[base + offset], to: first + Int32(offset), of: statement)
             }
         } else {
-            try bindLookingUp(events, at: index, with: statement, from: first, in: db, known: known)
+            try state.withLock { state in
+                for offset in 0..<Self.textsPerEvent {
+                    let key = try resolved(
+                        known?[base + offset] ?? Self.unknown, offset, of: events[index], in: db, state: &state)
+                    Self.bind(key, to: first + Int32(offset), of: statement)
+                }
+            }
         }
         statement.bind(first + Int32(Self.textsPerEvent), events[index].detail)
         try statement.execute()
     }
 
-    /// Binds the texts' keys of event `index` as ``insert(_:at:with:from:in:known:)`` does when some key is not
-    /// known: looking them up, and inserting the texts the dictionary lacks.
-    private func bindLookingUp(
-        _ events: [HealthEvent], at index: Int, with statement: DirectStatement, from first: Int32, in db: Database,
-        known: [Int64]?
-    ) throws {
-        let base = index * Self.textsPerEvent
-        try state.withLock { state in
-            for offset in 0..<Self.textsPerEvent {
-                let parameter = first + Int32(offset)
-                var key = known?[base + offset] ?? Self.unknown
-                if key == Self.unknown {
-                    guard let text = Self.text(offset, of: events[index]) else {
-                        statement.bind(parameter, Int64?.none)
-                        continue
-                    }
-                    key = try self.key(of: text, in: db, state: &state)
-                } else if key == Self.absent {
-                    statement.bind(parameter, Int64?.none)
-                    continue
-                }
-                statement.bind(parameter, key)
-            }
-        }
+    /// Binds a key of ``committedKeys(of:)``'s kind: `NULL` for ``absent``.
+    private static func bind(_ key: Int64, to parameter: Int32, of statement: DirectStatement) {
+        statement.bind(parameter, key == absent ? nil : key)
+    }
+
+    /// The key `found` for text `offset` of `event`, or, when it is ``unknown``, the text's key looked up or the text
+    /// inserted (``absent`` when the event has no such text). With the lock held.
+    private func resolved(
+        _ found: Int64, _ offset: Int, of event: HealthEvent, in db: Database, state: inout State
+    ) throws -> Int64 {
+        guard found == Self.unknown else { return found }
+        guard let text = Self.text(offset, of: event) else { return Self.absent }
+        return try key(of: text, in: db, state: &state)
     }
 
     /// The key of `text`: remembered, or inserted in `eventText` (pending), or found there.
