@@ -159,7 +159,7 @@ public struct Replayer: Sendable {
             outcome.add(sweep)
         }
         if envelopesPerCommit <= 1 {
-            let texts = Self.repeatedTexts()
+            let texts = Self.repeatedTexts(of: sources)
             for source in sources {
                 let digest = source.contentDigest
                 for entry in PayloadFile.entries(
@@ -216,11 +216,12 @@ public struct Replayer: Sendable {
         /// The size of the next batch: the pipeline starts with small batches, so that the first commit starts
         /// early, and grows them fourfold up to ``Replayer/envelopesPerCommit``.
         var limit: Int
-        let texts = Replayer.repeatedTexts()
+        let texts: TextInterner
 
         init(sources: [Source], replayer: Replayer) {
             self.sources = sources
             self.replayer = replayer
+            texts = Replayer.repeatedTexts(of: sources)
             limit = min(16, replayer.envelopesPerCommit)
         }
 
@@ -278,10 +279,12 @@ public struct Replayer: Sendable {
     }
 
     /// The table of the texts a capture repeats (a snapshot's names, elements and messages come again in the next
-    /// one), which a replay's decoding loop owns: 262,144 of them at most, of at most 128 bytes each (about 4 MB of
-    /// slots and up to 40 MB of texts).
-    private static func repeatedTexts() -> TextInterner {
-        TextInterner(capacity: 1 << 18, longest: 128)
+    /// one), which a replay's decoding loop owns: a slot for every 64 bytes of the sources, 262,144 at most (4 MB of
+    /// slots, up to 40 MB of texts of at most 128 bytes each), so that a fixture's replay in a test sets up no more
+    /// than it can fill.
+    private static func repeatedTexts(of sources: [Source]) -> TextInterner {
+        let bytes = sources.reduce(0) { $0 + $1.bytes.count }
+        return TextInterner(capacity: min(1 << 18, bytes / 64), longest: 128)
     }
 
     /// Decodes one entry of a source (a push report as its translation).
