@@ -62,6 +62,8 @@ final class ContextCache: Sendable {
     /// Lookups after which a full cache that answered fewer than half of them starts over.
     let baseWindow: Int
     private let state = Mutex(State())
+    /// The changes written by the writer connection's current transaction (``follow(_:)``), applied when it commits.
+    let followed = Mutex<[StoreChange]>([])
 
     /// - Parameters:
     ///   - capacity: the most check states and records held.

@@ -98,7 +98,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                     try Self.apply(part, in: db, texts: texts)
                     if cache != nil { parts.append(part) }
                 }
-                Self.follow(parts, in: db, keeping: cache)
+                cache?.follow(parts)
             },
             completion: { _, result in
                 taskFed.closed()
@@ -122,7 +122,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         knownKeys: [Int64]? = nil
     ) throws {
         try beginWrite(in: db, keeping: cache, texts: texts)
-        follow([change], in: db, keeping: cache)
+        cache?.follow([change])
         try apply(change, in: db, texts: texts, knownKeys: knownKeys)
     }
 
@@ -141,14 +141,6 @@ extension SQLiteHealthStore: PipelinedHealthStore {
                 message: "another connection committed while this change was being staged from cached reads"
             )
         }
-    }
-
-    /// Has the cache follow `changes`, in order, once the current transaction committed, or empties it on a rollback.
-    private static func follow(_ changes: [StoreChange], in db: Database, keeping cache: ContextCache?) {
-        guard let cache else { return }
-        db.afterNextTransaction(
-            onCommit: { _ in for change in changes { cache.apply(change) } },
-            onRollback: { _ in cache.invalidate() })
     }
 
     /// Applies `change` inside the current transaction, its events' texts keyed by `texts` (from `knownKeys` where
@@ -192,9 +184,7 @@ extension SQLiteHealthStore: PipelinedHealthStore {
         // values straight through the SQLite C API, texts without a copy: GRDB's `StatementArguments` box every value
         // (an existential and a `DatabaseValue` per column), a measurable share of a commit (Docs/performance.md).
         if !change.deletedCheckStates.isEmpty {
-            let statement = try DirectStatement(
-                db, sql: "DELETE FROM checkState WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
-            )
+            let statement = try DirectStatement(db, sql: deleteCheckStateSQL)
             for (key, checkStateId) in change.deletedCheckStates {
                 try statement.execute(bindingTexts: [key.urn, key.subStreamId, checkStateId], from: 1)
             }
@@ -406,6 +396,9 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             livenessInterval = excluded.livenessInterval, livenessGrace = excluded.livenessGrace,
             silencedAt = excluded.silencedAt, refreshVersion = excluded.refreshVersion
         """
+
+    /// Compiled once for the writer connection and kept in its statement cache (``ContextCache/CommitObserver``).
+    static let deleteCheckStateSQL = "DELETE FROM checkState WHERE urn = ? AND subStreamId = ? AND checkStateId = ?"
 
     private static let refreshVersionSQL = "SELECT refreshVersion FROM subStream WHERE urn = ? AND subStreamId = ?"
 

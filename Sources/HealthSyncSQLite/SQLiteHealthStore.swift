@@ -219,7 +219,8 @@ public struct SQLiteHealthStore: HealthStore {
             // this moves it, even one made before the first commit of this store.
             do {
                 let version = try writer.writeWithoutTransaction { db in
-                    try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+                    cache.observe(db)
+                    return try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
                 }
                 _ = cache.noteDataVersion(version)
             } catch {

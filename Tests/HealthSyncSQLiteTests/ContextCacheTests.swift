@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HealthSync
 import HealthSyncTestSupport
 import HealthSyncTesting
@@ -210,6 +211,51 @@ import Testing
         let next = try Self.envelope(at: 160, Self.snapshot(["b", "c"]))
         #expect(try await processor.apply(next, at: Self.at(160)) == memory.apply(next, at: Self.at(160)))
         try await expectSameState(store, memory.store)
+    }
+
+    @Test func commitsThatDeleteCheckStatesReuseTheCompiledDelete() async throws {
+        // GRDB drops the cached statements that can delete rows whenever a transaction observer is added or removed:
+        // a cache that followed each commit with an observer of its own had the delete compiled again in every
+        // commit that deleted a check state.
+        let store = try SQLiteHealthStore.inMemory()
+        let processor = HealthProcessor(store: store)
+        // The statement object itself is held, so that a new one cannot take its address.
+        let compiledDelete = {
+            try store.writer.writeWithoutTransaction { db in
+                try db.cachedStatement(sql: SQLiteHealthStore.deleteCheckStateSQL)
+            }
+        }
+        _ = try await processor.apply(try Self.envelope(at: 100, Self.snapshot(["a", "b", "c"])), at: Self.at(100))
+        _ = try await processor.apply(try Self.envelope(at: 130, Self.snapshot(["a", "b"])), at: Self.at(130))
+        let first = try compiledDelete()
+        let result = try await processor.apply(try Self.envelope(at: 160, Self.snapshot(["a"])), at: Self.at(160))
+        #expect(result.counts.deleted == 1)
+        #expect(try compiledDelete() === first)
+        #expect(try #require(store.cache).statistics.hits == 2)
+    }
+
+    @Test func aRolledBackTransactionThatWroteAChangeEmptiesTheCache() async throws {
+        let store = try SQLiteHealthStore.inMemory()
+        let cache = try #require(store.cache)
+        let processor = HealthProcessor(store: store)
+        _ = try await processor.apply(try Self.envelope(at: 100, Self.snapshot(["a", "b"])), at: Self.at(100))
+        #expect(cache.statistics.size > 0)
+        // A transaction that ends without error in its body but rolls back: the changes it followed never happened.
+        try await store.writer.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                cache.follow([StoreChange()])
+                return .rollback
+            }
+        }
+        #expect(cache.statistics.size == 0)
+        // A transaction that wrote no followed change leaves the cache alone.
+        _ = try await processor.apply(try Self.envelope(at: 130, Self.snapshot(["a", "b"])), at: Self.at(130))
+        let size = cache.statistics.size
+        try await store.writer.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) { .rollback }
+        }
+        #expect(size > 0)
+        #expect(cache.statistics.size == size)
     }
 
     @Test func aBatchTakesWhatTheCacheHoldsAndReadsOnlyTheRest() async throws {
