@@ -133,17 +133,19 @@ final class ContextCache: Sendable {
     ) -> StreamContext? {
         guard let stream = state.streams[key.urn], let index = state.subStreams.index(forKey: key) else { return nil }
         let record = state.subStreams.values[index].record
-        var checkStates: [StoredCheckState]?
+        var checkStates: (states: [StoredCheckState], positions: [String: Int])?
         if includingCheckStates, record != nil {
             guard state.subStreams.values[index].checkStates != nil else { return nil }
-            checkStates = state.subStreams.values[index].checkStates?.states()
+            checkStates = state.subStreams.values[index].checkStates?.statesWithPositions()
         }
-        return StreamContext(
+        var context = StreamContext(
             stream: stream.record,
             errors: stream.errors.values.map(\.self).sorted { Self.storedOrder($0.key, $1.key) },
             subStream: record,
-            checkStates: checkStates
+            checkStates: checkStates?.states
         )
+        context.checkStatePositions = checkStates?.positions
+        return context
     }
 
     /// The order of the store's error query: sub-stream, stream level first, then code, texts by their bytes.
@@ -504,6 +506,13 @@ struct CheckStateTable {
     mutating func states() -> [StoredCheckState] {
         order()
         return slots
+    }
+
+    /// The check states, sorted by id, and the position of each by id. Puts the table in order first when a change
+    /// left it otherwise.
+    mutating func statesWithPositions() -> (states: [StoredCheckState], positions: [String: Int]) {
+        order()
+        return (slots, positions)
     }
 
     /// Inserts or replaces a check state; returns whether it was inserted.

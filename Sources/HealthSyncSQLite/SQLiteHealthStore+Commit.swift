@@ -215,7 +215,10 @@ extension SQLiteHealthStore: PipelinedHealthStore {
             // The sequences are the store's: a sequence set by the caller is ignored.
             var sequence = try reserveSequences(change.events.count, in: db)
             let statement = try DirectStatement(db, sql: insertEventSQL)
-            let keys = try knownKeys.map { try texts.completedKeys(of: change.events, known: $0, in: db) }
+            // Keyed for the whole change first, as a queued commit's caller does (``EventTexts/committedKeys(of:)``):
+            // a text that repeats the previous event's (the kind, the stream, the healths) is then not hashed again.
+            let keys = try texts.completedKeys(
+                of: change.events, known: knownKeys ?? texts.committedKeys(of: change.events), in: db)
             for index in change.events.indices {
                 statement.bind(1, sequence)
                 statement.bind(2, change.events[index].at.storedValue)

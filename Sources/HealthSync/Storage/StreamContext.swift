@@ -13,6 +13,11 @@ public struct StreamContext: Sendable, Hashable {
     /// otherwise `nil`.
     public var checkStates: [StoredCheckState]?
 
+    /// Where each of ``checkStates`` is in it, by id, when the store had that at hand (the SQLite store's cache
+    /// does): the processor then stages them without hashing each id again. Not part of the context's value: two
+    /// contexts with the same check states are equal whether or not either has it.
+    package var checkStatePositions: [String: Int]?
+
     /// Creates a context.
     public init(
         stream: StreamRecord?,
@@ -24,6 +29,18 @@ public struct StreamContext: Sendable, Hashable {
         self.errors = errors
         self.subStream = subStream
         self.checkStates = checkStates
+    }
+
+    public static func == (lhs: StreamContext, rhs: StreamContext) -> Bool {
+        lhs.stream == rhs.stream && lhs.errors == rhs.errors && lhs.subStream == rhs.subStream
+            && lhs.checkStates == rhs.checkStates
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(stream)
+        hasher.combine(errors)
+        hasher.combine(subStream)
+        hasher.combine(checkStates)
     }
 }
 

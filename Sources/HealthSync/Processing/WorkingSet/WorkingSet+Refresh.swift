@@ -10,16 +10,9 @@ extension WorkingSet.SubStreamSlot {
     /// statement instead of one row each; ``WorkingSet/makeChange(clock:receipt:)`` leaves out the rows the refresh
     /// covers, and only for a store that prefers it (``PipelinedHealthStore/prefersCheckStateRefreshes``).
     func refresh(of key: StreamKey) -> StoreChange.CheckStateRefresh? {
-        guard original != nil, allLoaded, let first = checkStates.first?.value else { return nil }
-        let lastSeenAt = first.state.lastSeenAt
-        let sequence = first.state.snapshotSequence
-        var refreshed = 0
-        for staged in checkStates.values {
-            guard staged.saved, staged.state.lastSeenAt == lastSeenAt, staged.state.snapshotSequence == sequence
-            else { return nil }
-            if staged.contentStored { refreshed += 1 }
-        }
-        guard refreshed >= 2, refreshed * 2 >= checkStates.count else { return nil }
-        return StoreChange.CheckStateRefresh(key: key, lastSeenAt: lastSeenAt, snapshotSequence: sequence)
+        guard original != nil, allLoaded, let saved = checkStates.uniformSave() else { return nil }
+        guard saved.contentStored >= 2, saved.contentStored * 2 >= checkStates.count else { return nil }
+        return StoreChange.CheckStateRefresh(
+            key: key, lastSeenAt: saved.lastSeenAt, snapshotSequence: saved.sequence)
     }
 }

@@ -28,7 +28,7 @@ final class WorkingSet {
         private(set) var nextDeadline: Date?
         var dirty = false
         /// The staged check states by id; `saved` marks those to write.
-        var checkStates: [String: StagedCheckState] = [:]
+        var checkStates = StagedCheckStates()
         /// The ids of the check states to write, in the order they were first saved.
         var savedOrder: [String] = []
         var missingIds: Set<String> = []
@@ -55,6 +55,12 @@ final class WorkingSet {
             self.state = state
             self.saved = saved
             contentStored = !saved
+        }
+
+        init(state: StoredCheckState, saved: Bool, contentStored: Bool) {
+            self.state = state
+            self.saved = saved
+            self.contentStored = contentStored
         }
     }
 
@@ -116,8 +122,8 @@ final class WorkingSet {
         let record = context.subStream
         let slot = SubStreamSlot(original: record, record: record, allLoaded: record == nil)
         if record != nil, let states = context.checkStates {
-            slot.checkStates.reserveCapacity(states.count)
-            for state in states { slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false) }
+            // Kept as read, not copied (``StagedCheckStates``).
+            slot.checkStates = StagedCheckStates(read: states, positions: context.checkStatePositions)
             slot.allLoaded = true
         }
         subStreams[key] = slot
@@ -135,7 +141,7 @@ final class WorkingSet {
     /// fetch. Empty when the sub-stream is not staged or all its check states are.
     func unstagedCheckStateIds(_ ids: [String], of key: StreamKey) -> [String] {
         guard let slot = subStreams[key], !slot.allLoaded else { return [] }
-        return ids.filter { slot.checkStates[$0] == nil && !slot.missingIds.contains($0) }
+        return ids.filter { !slot.checkStates.contains($0) && !slot.missingIds.contains($0) }
     }
 
     /// How many check states the sub-stream stores by its counters (creates minus deletes) as read, or `nil` when
@@ -149,8 +155,8 @@ final class WorkingSet {
     func stage(checkStates found: [StoredCheckState], requested: [String], of key: StreamKey) {
         guard let slot = subStreams[key], !slot.allLoaded else { return }
         var foundIds = Set<String>(minimumCapacity: found.count)
-        for state in found where slot.checkStates[state.checkStateId] == nil {
-            slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false)
+        for state in found where !slot.checkStates.contains(state.checkStateId) {
+            slot.checkStates.set(StagedCheckState(state: state, saved: false), for: state.checkStateId)
             foundIds.insert(state.checkStateId)
         }
         for id in requested where !foundIds.contains(id) { slot.missingIds.insert(id) }
@@ -160,10 +166,9 @@ final class WorkingSet {
     /// then on none is read again.
     func stage(allCheckStates stored: [StoredCheckState], of key: StreamKey) {
         guard let slot = subStreams[key], !slot.allLoaded else { return }
-        slot.checkStates.reserveCapacity(stored.count)
-        for state in stored where slot.checkStates[state.checkStateId] == nil {
+        for state in stored where !slot.checkStates.contains(state.checkStateId) {
             if !slot.deletedIds.contains(state.checkStateId) {
-                slot.checkStates[state.checkStateId] = StagedCheckState(state: state, saved: false)
+                slot.checkStates.set(StagedCheckState(state: state, saved: false), for: state.checkStateId)
             }
         }
         slot.allLoaded = true
@@ -232,7 +237,7 @@ final class WorkingSet {
         }
         slot.record = nil
         slot.dirty = true
-        slot.checkStates = [:]
+        slot.checkStates = StagedCheckStates()
         slot.savedOrder = []
         slot.deletedIds = []
         slot.allLoaded = true
@@ -272,7 +277,7 @@ final class WorkingSet {
     func allCheckStates(of key: StreamKey) throws(MissingRead) -> [StoredCheckState] {
         guard let slot = subStreams[key] else { return [] }
         guard slot.allLoaded else { throw MissingRead(.allCheckStates(key)) }
-        return slot.checkStates.values.map(\.state).sorted { $0.checkStateId < $1.checkStateId }
+        return slot.checkStates.all.map(\.state).sorted { $0.checkStateId < $1.checkStateId }
     }
 
     /// The check states of the sub-stream last seen in another snapshot than `sequence` (those a snapshot diff
@@ -281,11 +286,7 @@ final class WorkingSet {
     func checkStates(of key: StreamKey, notSeenIn sequence: Int64) throws(MissingRead) -> [StoredCheckState] {
         guard let slot = subStreams[key] else { return [] }
         guard slot.allLoaded else { throw MissingRead(.allCheckStates(key)) }
-        var stale: [StoredCheckState] = []
-        for staged in slot.checkStates.values where staged.state.snapshotSequence != sequence {
-            stale.append(staged.state)
-        }
-        return stale.sorted { $0.checkStateId < $1.checkStateId }
+        return slot.checkStates.states(notSeenIn: sequence).sorted { $0.checkStateId < $1.checkStateId }
     }
 
     /// What ``upsert(_:in:sequence:at:)`` staged.
@@ -312,51 +313,21 @@ final class WorkingSet {
     ) throws(MissingRead) -> Upsert {
         let id = checkState.checkStateId
         guard let slot = subStreams[key] else { return .unchanged }
-        guard let index = slot.checkStates.index(forKey: id) else {
-            if !slot.allLoaded && !slot.missingIds.contains(id) { throw MissingRead(.checkStates(key, ids: [id])) }
-            let state = StoredCheckState(
-                key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence, liveness: liveness)
-            slot.checkStates[id] = StagedCheckState(state: state, saved: true)
-            slot.savedOrder.append(id)
-            if !slot.missingIds.isEmpty { slot.missingIds.remove(id) }
-            if !slot.deletedIds.isEmpty { slot.deletedIds.remove(id) }
-            return .created
+        // Edited where it is staged: compared in place, and a check state as read and seen again is not copied.
+        if let (upsert, newlySaved) = slot.checkStates.refresh(
+            checkState, liveness: liveness, sequence: sequence, at: now)
+        {
+            if newlySaved { slot.savedOrder.append(id) }
+            return upsert
         }
-        // Through `inout` (Dictionary.Values' modify accessor): compared and edited where it is stored, not copied.
-        let (upsert, newlySaved) = Self.refresh(
-            &slot.checkStates.values[index], with: checkState, liveness: liveness, sequence: sequence, at: now)
-        if newlySaved { slot.savedOrder.append(id) }
-        return upsert
-    }
-
-    private static func refresh(
-        _ staged: inout StagedCheckState,
-        with checkState: CheckState,
-        liveness: CheckStateLiveness?,
-        sequence: Int64,
-        at now: Date
-    ) -> (Upsert, newlySaved: Bool) {
-        let upsert: Upsert
-        let livenessChanged = staged.state.liveness != liveness
-        if livenessChanged {
-            // A new promise, or a report after silence: the liveness is written with the content.
-            staged.state.liveness = liveness
-            staged.contentStored = false
-        }
-        if staged.state.checkState != checkState {
-            upsert = .updated(previous: staged.state.checkState.health)
-            staged.state.checkState = checkState
-            staged.contentStored = false
-        } else if !livenessChanged && staged.state.lastSeenAt == now && staged.state.snapshotSequence == sequence {
-            return (.unchanged, false)
-        } else {
-            upsert = .refreshed
-        }
-        staged.state.lastSeenAt = now
-        staged.state.snapshotSequence = sequence
-        let newlySaved = !staged.saved
-        staged.saved = true
-        return (upsert, newlySaved)
+        if !slot.allLoaded && !slot.missingIds.contains(id) { throw MissingRead(.checkStates(key, ids: [id])) }
+        let state = StoredCheckState(
+            key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence, liveness: liveness)
+        slot.checkStates.set(StagedCheckState(state: state, saved: true), for: id)
+        slot.savedOrder.append(id)
+        if !slot.missingIds.isEmpty { slot.missingIds.remove(id) }
+        if !slot.deletedIds.isEmpty { slot.deletedIds.remove(id) }
+        return .created
     }
 
     /// Whether every stored check state of the sub-stream is staged (no read is left to make).
@@ -366,7 +337,7 @@ final class WorkingSet {
     func save(_ state: StoredCheckState) {
         guard let slot = subStreams[state.key] else { return }
         let id = state.checkStateId
-        let wasSaved = slot.checkStates.updateValue(StagedCheckState(state: state, saved: true), forKey: id)?.saved
+        let wasSaved = slot.checkStates.set(StagedCheckState(state: state, saved: true), for: id)?.saved
         if wasSaved != true { slot.savedOrder.append(id) }
         if !slot.missingIds.isEmpty { slot.missingIds.remove(id) }
         if !slot.deletedIds.isEmpty { slot.deletedIds.remove(id) }
@@ -375,7 +346,7 @@ final class WorkingSet {
     /// Stages a check state deletion.
     func delete(_ id: String, of key: StreamKey) {
         guard let slot = subStreams[key] else { return }
-        if slot.checkStates.removeValue(forKey: id)?.saved == true {
+        if slot.checkStates.remove(id)?.saved == true {
             // Rare (a state saved and deleted in one working set): drop it from the writes.
             slot.savedOrder.removeAll { $0 == id }
         }
@@ -537,11 +508,10 @@ final class WorkingSet {
                 let refresh = sendsRefreshes ? slot.refresh(of: key) : nil
                 if let refresh { change.refreshedCheckStates.append(refresh) }
                 for id in slot.savedOrder {
-                    // With a refresh, the check states it covers whose content is stored need no row of their own.
-                    // (Read in place: most of them are left out, and a copy would retain each of their strings.)
-                    guard let index = slot.checkStates.index(forKey: id) else { continue }
-                    if refresh == nil || !slot.checkStates.values[index].contentStored {
-                        change.savedCheckStates.append(slot.checkStates.values[index].state)
+                    // With a refresh, the check states it covers whose content is stored need no row of their own
+                    // (most of them: left out without a copy).
+                    if let row = slot.checkStates.row(id, onlyNewContent: refresh != nil) {
+                        change.savedCheckStates.append(row)
                     }
                 }
             }
