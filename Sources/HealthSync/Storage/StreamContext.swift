@@ -31,11 +31,13 @@ public struct StreamContext: Sendable, Hashable {
         self.checkStates = checkStates
     }
 
+    /// Whether the contexts hold the same records, errors and check states (``checkStatePositions`` aside).
     public static func == (lhs: StreamContext, rhs: StreamContext) -> Bool {
         lhs.stream == rhs.stream && lhs.errors == rhs.errors && lhs.subStream == rhs.subStream
             && lhs.checkStates == rhs.checkStates
     }
 
+    /// Hashes what ``==(_:_:)`` compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(stream)
         hasher.combine(errors)
