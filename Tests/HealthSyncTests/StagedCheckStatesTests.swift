@@ -12,13 +12,27 @@ import Testing
 
     private static let key = StreamKey.main("urn:health:test:staged")
 
-    /// The former storage: a copy of every staged check state in a dictionary, edited in place.
+    /// The former storage: a copy of every staged check state in a dictionary, edited in place, and the ids saved
+    /// in the order first saved.
     private struct Model {
         var states: [String: Staged] = [:]
+        var savedOrder: [String] = []
+
+        mutating func set(_ staged: Staged, for id: String) -> Staged? {
+            let replaced = states.updateValue(staged, forKey: id)
+            if staged.saved && replaced?.saved != true { savedOrder.append(id) }
+            return replaced
+        }
+
+        mutating func remove(_ id: String) -> Staged? {
+            let removed = states.removeValue(forKey: id)
+            if removed?.saved == true { savedOrder.removeAll { $0 == id } }
+            return removed
+        }
 
         mutating func refresh(
             _ checkState: CheckState, liveness: CheckStateLiveness?, sequence: Int64, at now: Date
-        ) -> (WorkingSet.Upsert, Bool)? {
+        ) -> WorkingSet.Upsert? {
             guard var staged = states[checkState.checkStateId] else { return nil }
             let upsert: WorkingSet.Upsert
             let livenessChanged = staged.state.liveness != liveness
@@ -31,16 +45,16 @@ import Testing
                 staged.state.checkState = checkState
                 staged.contentStored = false
             } else if !livenessChanged && staged.state.lastSeenAt == now && staged.state.snapshotSequence == sequence {
-                return (.unchanged, false)
+                return .unchanged
             } else {
                 upsert = .refreshed
             }
             staged.state.lastSeenAt = now
             staged.state.snapshotSequence = sequence
-            let newlySaved = !staged.saved
+            if !staged.saved { savedOrder.append(checkState.checkStateId) }
             staged.saved = true
             states[checkState.checkStateId] = staged
-            return (upsert, newlySaved)
+            return upsert
         }
     }
 
@@ -50,8 +64,8 @@ import Testing
             topologyElementIdentifier: "urn:host:/host-\(id)", message: message)
     }
 
-    private static func outcome(_ result: (WorkingSet.Upsert, Bool)?) -> String {
-        guard let (upsert, newlySaved) = result else { return "absent" }
+    private static func outcome(_ result: WorkingSet.Upsert?) -> String {
+        guard let upsert = result else { return "absent" }
         let name =
             switch upsert {
             case .created: "created"
@@ -59,7 +73,7 @@ import Testing
             case .refreshed: "refreshed"
             case .unchanged: "unchanged"
             }
-        return "\(name) \(newlySaved)"
+        return name
     }
 
     private static func same(_ lhs: Staged?, _ rhs: Staged?) -> Bool {
@@ -99,9 +113,9 @@ import Testing
                     key: Self.key, checkState: Self.checkState(id, message: "saved at \(step)"), lastSeenAt: now,
                     snapshotSequence: sequence)
                 let replaced = staged.set(Staged(state: state, saved: true), for: name)
-                #expect(Self.same(replaced, model.states.updateValue(Staged(state: state, saved: true), forKey: name)))
+                #expect(Self.same(replaced, model.set(Staged(state: state, saved: true), for: name)))
             case 7:
-                #expect(Self.same(staged.remove(name), model.states.removeValue(forKey: name)), "step \(step)")
+                #expect(Self.same(staged.remove(name), model.remove(name)), "step \(step)")
             default:
                 #expect(staged.contains(name) == (model.states[name] != nil), "step \(step): \(name)")
             }
@@ -117,12 +131,17 @@ import Testing
         }
         #expect(staged.all.count == model.states.count)
         for entry in staged.all { #expect(Self.same(entry, model.states[entry.state.checkStateId])) }
-        for id in 0..<50 {
-            let name = "check-\(id)"
-            let expected = model.states[name]
-            #expect(staged.row(name, onlyNewContent: false) == expected?.state)
-            let newContent = expected.flatMap { $0.contentStored ? nil : $0.state }
-            #expect(staged.row(name, onlyNewContent: true) == newContent, "\(name)")
+        // The rows a change writes: the saved check states in the order first saved, as the model's order says.
+        for onlyNewContent in [false, true] {
+            var rows: [StoredCheckState] = []
+            staged.appendRows(to: &rows, onlyNewContent: onlyNewContent)
+            let expected = model.savedOrder.compactMap { id -> StoredCheckState? in
+                guard let entry = model.states[id], entry.saved, !onlyNewContent || !entry.contentStored else {
+                    return nil
+                }
+                return entry.state
+            }
+            #expect(rows == expected, "only new content: \(onlyNewContent)")
         }
     }
 
@@ -137,21 +156,26 @@ import Testing
         for id in 0..<3 {
             #expect(
                 Self.outcome(staged.refresh(Self.checkState(id), liveness: nil, sequence: 2, at: later))
-                    == "refreshed true")
+                    == "refreshed")
         }
         // One check state not seen again: not every one is saved.
         #expect(staged.uniformSave() == nil)
         #expect(
             Self.outcome(staged.refresh(Self.checkState(3, health: .critical), liveness: nil, sequence: 2, at: later))
-                == "updated from CLEAR true")
+                == "updated from CLEAR")
         let save = try #require(staged.uniformSave())
         #expect(save.lastSeenAt == later && save.sequence == 2 && save.contentStored == 3)
         // Seen again at the same time in the same snapshot: nothing more to stage.
         #expect(
-            Self.outcome(staged.refresh(Self.checkState(0), liveness: nil, sequence: 2, at: later)) == "unchanged false"
+            Self.outcome(staged.refresh(Self.checkState(0), liveness: nil, sequence: 2, at: later)) == "unchanged"
         )
-        #expect(staged.row("check-0", onlyNewContent: true) == nil)
-        #expect(staged.row("check-3", onlyNewContent: true)?.checkState.health == .critical)
+        var rows: [StoredCheckState] = []
+        staged.appendRows(to: &rows, onlyNewContent: true)
+        #expect(rows.map(\.checkState.checkStateId) == ["check-3"])
+        #expect(rows.first?.checkState.health == .critical)
+        rows = []
+        staged.appendRows(to: &rows, onlyNewContent: false)
+        #expect(rows.map(\.checkState.checkStateId) == ["check-0", "check-1", "check-2", "check-3"])
         #expect(staged.states(notSeenIn: 2).isEmpty)
     }
 }

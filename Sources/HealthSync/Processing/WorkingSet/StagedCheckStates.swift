@@ -30,6 +30,9 @@ extension WorkingSet {
         private var taken: [Int: StagedCheckState] = [:]
         /// The staged check states whose id was not read.
         private var others: [String: StagedCheckState] = [:]
+        /// The saved check states, in the order they were first saved: each id with its position in ``read`` (`nil`
+        /// for ``others``), so that writing them hashes no id that was read.
+        private var savedOrder: [(id: String, position: Int?)] = []
         /// How many check states are staged.
         private(set) var count = 0
 
@@ -50,6 +53,9 @@ extension WorkingSet {
         }
 
         var isEmpty: Bool { count == 0 }
+
+        /// Whether a check state is saved (to be written).
+        var hasSaved: Bool { !savedOrder.isEmpty }
 
         /// The staged check state with this id.
         subscript(id: String) -> StagedCheckState? {
@@ -84,7 +90,8 @@ extension WorkingSet {
         @discardableResult
         mutating func set(_ staged: StagedCheckState, for id: String) -> StagedCheckState? {
             let replaced: StagedCheckState?
-            if let position = positions[id] {
+            let position = positions[id]
+            if let position {
                 replaced = self.staged(at: position)
                 marks[position] = .taken
                 taken[position] = staged
@@ -92,6 +99,7 @@ extension WorkingSet {
                 replaced = others.updateValue(staged, forKey: id)
             }
             if replaced == nil { count += 1 }
+            if staged.saved && replaced?.saved != true { savedOrder.append((id, position)) }
             return replaced
         }
 
@@ -107,6 +115,10 @@ extension WorkingSet {
                 removed = others.removeValue(forKey: id)
             }
             if removed != nil { count -= 1 }
+            if removed?.saved == true {
+                // Rare (a state saved and deleted in one working set): dropped from the writes.
+                savedOrder.removeAll { $0.id == id }
+            }
             return removed
         }
 
@@ -114,35 +126,50 @@ extension WorkingSet {
         /// editing it in place; `nil` when none is. (``WorkingSet/upsert(_:in:sequence:at:liveness:)``.)
         mutating func refresh(
             _ checkState: CheckState, liveness: CheckStateLiveness?, sequence: Int64, at now: Date
-        ) -> (Upsert, newlySaved: Bool)? {
+        ) -> Upsert? {
+            let id = checkState.checkStateId
+            guard let (upsert, newlySaved, position) = edit(checkState, liveness: liveness, sequence: sequence, at: now)
+            else { return nil }
+            if newlySaved { savedOrder.append((id, position)) }
+            return upsert
+        }
+
+        /// ``refresh(_:liveness:sequence:at:)`` but for the saved order: also whether the check state was saved
+        /// only now, and its position in ``read``.
+        private mutating func edit(
+            _ checkState: CheckState, liveness: CheckStateLiveness?, sequence: Int64, at now: Date
+        ) -> (Upsert, newlySaved: Bool, position: Int?)? {
             let id = checkState.checkStateId
             guard let position = positions[id] else {
                 guard let index = others.index(forKey: id) else { return nil }
-                return Self.refresh(
+                let (upsert, newlySaved) = Self.refresh(
                     &others.values[index], with: checkState, liveness: liveness, sequence: sequence, at: now)
+                return (upsert, newlySaved, nil)
             }
             let seen: (at: Date, sequence: Int64)
             switch marks[position] {
             case .taken:
                 guard let index = taken.index(forKey: position) else { return nil }
-                return Self.refresh(
+                let (upsert, newlySaved) = Self.refresh(
                     &taken.values[index], with: checkState, liveness: liveness, sequence: sequence, at: now)
+                return (upsert, newlySaved, position)
             case .asRead: seen = (read[position].lastSeenAt, read[position].snapshotSequence)
             case .seen(let at, let sequence): seen = (at, sequence)
             }
             // Compared where it is stored: the common case, the same content seen again, copies nothing.
             guard read[position].liveness == liveness, read[position].checkState == checkState else {
                 guard var staged = staged(at: position) else { return nil }
-                let outcome = Self.refresh(&staged, with: checkState, liveness: liveness, sequence: sequence, at: now)
+                let (upsert, newlySaved) = Self.refresh(
+                    &staged, with: checkState, liveness: liveness, sequence: sequence, at: now)
                 marks[position] = .taken
                 taken[position] = staged
-                return outcome
+                return (upsert, newlySaved, position)
             }
-            if seen.at == now && seen.sequence == sequence { return (.unchanged, false) }
+            if seen.at == now && seen.sequence == sequence { return (.unchanged, false, position) }
             let newlySaved: Bool
             if case .asRead = marks[position] { newlySaved = true } else { newlySaved = false }
             marks[position] = .seen(at: now, sequence: sequence)
-            return (.refreshed, newlySaved)
+            return (.refreshed, newlySaved, position)
         }
 
         /// Marks `staged` seen at `now` in snapshot `sequence` with `checkState`'s content and `liveness`.
@@ -240,15 +267,28 @@ extension WorkingSet {
             return (common.lastSeenAt, common.sequence, contentStored)
         }
 
-        /// The staged check state with this id, unless `onlyNewContent` and its content is what the store holds:
-        /// what a change writes for a saved check state. A check state as read and seen again is left out without
-        /// a copy.
-        func row(_ id: String, onlyNewContent: Bool) -> StoredCheckState? {
-            if onlyNewContent, let position = positions[id] {
-                if case .taken = marks[position] {} else { return nil }
+        /// Appends the saved check states to `rows`, in the order they were first saved, leaving out those whose
+        /// content is what the store holds when `onlyNewContent`: what a change writes. A check state as read and
+        /// seen again is left out without a copy and without hashing its id.
+        func appendRows(to rows: inout [StoredCheckState], onlyNewContent: Bool) {
+            for (id, position) in savedOrder {
+                if let position {
+                    switch marks[position] {
+                    case .asRead: continue
+                    case .seen where onlyNewContent: continue
+                    case .seen: if let staged = staged(at: position) { rows.append(staged.state) }
+                    case .taken:
+                        guard let index = taken.index(forKey: position) else { continue }
+                        if !onlyNewContent || !taken.values[index].contentStored {
+                            rows.append(taken.values[index].state)
+                        }
+                    }
+                } else if let index = others.index(forKey: id) {
+                    if !onlyNewContent || !others.values[index].contentStored {
+                        rows.append(others.values[index].state)
+                    }
+                }
             }
-            guard let staged = self[id], !onlyNewContent || !staged.contentStored else { return nil }
-            return staged.state
         }
     }
 }

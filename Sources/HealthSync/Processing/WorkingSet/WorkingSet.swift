@@ -27,10 +27,8 @@ final class WorkingSet {
         /// sub-stream before every envelope of a batch, without copying the record.
         private(set) var nextDeadline: Date?
         var dirty = false
-        /// The staged check states by id; `saved` marks those to write.
+        /// The staged check states by id; `saved` marks those to write, in the order they were first saved.
         var checkStates = StagedCheckStates()
-        /// The ids of the check states to write, in the order they were first saved.
-        var savedOrder: [String] = []
         var missingIds: Set<String> = []
         var allLoaded = false
         var deletedIds: Set<String> = []
@@ -238,7 +236,6 @@ final class WorkingSet {
         slot.record = nil
         slot.dirty = true
         slot.checkStates = StagedCheckStates()
-        slot.savedOrder = []
         slot.deletedIds = []
         slot.allLoaded = true
         errors[key.urn] = errors[key.urn]?.filter { $0.key.streamLevel || $0.key.subStreamId != key.subStreamId }
@@ -314,17 +311,13 @@ final class WorkingSet {
         let id = checkState.checkStateId
         guard let slot = subStreams[key] else { return .unchanged }
         // Edited where it is staged: compared in place, and a check state as read and seen again is not copied.
-        if let (upsert, newlySaved) = slot.checkStates.refresh(
-            checkState, liveness: liveness, sequence: sequence, at: now)
-        {
-            if newlySaved { slot.savedOrder.append(id) }
+        if let upsert = slot.checkStates.refresh(checkState, liveness: liveness, sequence: sequence, at: now) {
             return upsert
         }
         if !slot.allLoaded && !slot.missingIds.contains(id) { throw MissingRead(.checkStates(key, ids: [id])) }
         let state = StoredCheckState(
             key: key, checkState: checkState, lastSeenAt: now, snapshotSequence: sequence, liveness: liveness)
         slot.checkStates.set(StagedCheckState(state: state, saved: true), for: id)
-        slot.savedOrder.append(id)
         if !slot.missingIds.isEmpty { slot.missingIds.remove(id) }
         if !slot.deletedIds.isEmpty { slot.deletedIds.remove(id) }
         return .created
@@ -337,8 +330,7 @@ final class WorkingSet {
     func save(_ state: StoredCheckState) {
         guard let slot = subStreams[state.key] else { return }
         let id = state.checkStateId
-        let wasSaved = slot.checkStates.set(StagedCheckState(state: state, saved: true), for: id)?.saved
-        if wasSaved != true { slot.savedOrder.append(id) }
+        slot.checkStates.set(StagedCheckState(state: state, saved: true), for: id)
         if !slot.missingIds.isEmpty { slot.missingIds.remove(id) }
         if !slot.deletedIds.isEmpty { slot.deletedIds.remove(id) }
     }
@@ -346,10 +338,7 @@ final class WorkingSet {
     /// Stages a check state deletion.
     func delete(_ id: String, of key: StreamKey) {
         guard let slot = subStreams[key] else { return }
-        if slot.checkStates.remove(id)?.saved == true {
-            // Rare (a state saved and deleted in one working set): drop it from the writes.
-            slot.savedOrder.removeAll { $0 == id }
-        }
+        slot.checkStates.remove(id)
         slot.deletedIds.insert(id)
         slot.missingIds.insert(id)
     }
@@ -499,7 +488,7 @@ final class WorkingSet {
         for key in subStreamOrder {
             guard let slot = subStreams[key] else { continue }
             if let record = slot.record {
-                if slot.dirty || !slot.savedOrder.isEmpty || !slot.deletedIds.isEmpty {
+                if slot.dirty || slot.checkStates.hasSaved || !slot.deletedIds.isEmpty {
                     var saved = record
                     saved.version = slot.original?.version ?? 0
                     change.savedSubStreams.append(saved)
@@ -507,13 +496,9 @@ final class WorkingSet {
                 for id in slot.deletedIds.sorted() { change.deletedCheckStates.append((key, id)) }
                 let refresh = sendsRefreshes ? slot.refresh(of: key) : nil
                 if let refresh { change.refreshedCheckStates.append(refresh) }
-                for id in slot.savedOrder {
-                    // With a refresh, the check states it covers whose content is stored need no row of their own
-                    // (most of them: left out without a copy).
-                    if let row = slot.checkStates.row(id, onlyNewContent: refresh != nil) {
-                        change.savedCheckStates.append(row)
-                    }
-                }
+                // With a refresh, the check states it covers whose content is stored need no row of their own
+                // (most of them: left out without a copy).
+                slot.checkStates.appendRows(to: &change.savedCheckStates, onlyNewContent: refresh != nil)
             }
         }
         for urn in streamOrder {
