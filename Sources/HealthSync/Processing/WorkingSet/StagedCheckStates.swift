@@ -52,8 +52,6 @@ extension WorkingSet {
             count = states.count
         }
 
-        var isEmpty: Bool { count == 0 }
-
         /// Whether a check state is saved (to be written).
         var hasSaved: Bool { !savedOrder.isEmpty }
 
