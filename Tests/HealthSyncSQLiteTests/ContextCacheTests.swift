@@ -193,12 +193,20 @@ import Testing
         #expect(!cached(0))
     }
 
-    @Test func aCommitThatFailsEmptiesTheCache() async throws {
+    /// An in-memory store whose cache holds the stream after a first snapshot of check states a and b at 100.
+    private static func storeWithACachedStream() async throws -> (
+        store: SQLiteHealthStore, cache: ContextCache, processor: HealthProcessor
+    ) {
         let store = try SQLiteHealthStore.inMemory()
         let cache = try #require(store.cache)
         let processor = HealthProcessor(store: store)
-        _ = try await processor.apply(try Self.envelope(at: 100, Self.snapshot(["a", "b"])), at: Self.at(100))
+        _ = try await processor.apply(try envelope(at: 100, snapshot(["a", "b"])), at: at(100))
         #expect(cache.statistics.size > 0)
+        return (store, cache, processor)
+    }
+
+    @Test func aCommitThatFailsEmptiesTheCache() async throws {
+        let (store, cache, processor) = try await Self.storeWithACachedStream()
         let stale = try #require(try await store.stream(Self.urn))
         var change = StoreChange()
         change.savedStreams = [StreamRecord(urn: Self.urn, consistencyModel: .repeatSnapshots, createdAt: Self.at(0))]
@@ -235,11 +243,7 @@ import Testing
     }
 
     @Test func aRolledBackTransactionThatWroteAChangeEmptiesTheCache() async throws {
-        let store = try SQLiteHealthStore.inMemory()
-        let cache = try #require(store.cache)
-        let processor = HealthProcessor(store: store)
-        _ = try await processor.apply(try Self.envelope(at: 100, Self.snapshot(["a", "b"])), at: Self.at(100))
-        #expect(cache.statistics.size > 0)
+        let (store, cache, processor) = try await Self.storeWithACachedStream()
         // A transaction that ends without error in its body but rolls back: the changes it followed never happened.
         try await store.writer.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
