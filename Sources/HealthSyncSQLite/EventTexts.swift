@@ -166,8 +166,13 @@ final class EventTexts: Sendable {
         try state.withLock { state in
             for index in events.indices {
                 for offset in 0..<Self.textsPerEvent where keys[index * Self.textsPerEvent + offset] == Self.unknown {
-                    keys[index * Self.textsPerEvent + offset] = try resolved(
-                        Self.unknown, offset, of: events[index], in: db, state: &state)
+                    // The one text read out of the event in place (passing the event on copied all of it, on the
+                    // writer's thread, for every text it had to key).
+                    guard let text = Self.text(offset, of: events[index]) else {
+                        keys[index * Self.textsPerEvent + offset] = Self.absent
+                        continue
+                    }
+                    keys[index * Self.textsPerEvent + offset] = try key(of: text, in: db, state: &state)
                 }
             }
         }
