@@ -502,12 +502,6 @@ struct CheckStateTable {
     /// Whether the slots are the check states in id order, with no dead slot: ``states`` then needs no work.
     var isOrdered: Bool { deadCount == 0 && sortedCount == slots.count }
 
-    /// The check states, sorted by id. Puts the table in order first when a change left it otherwise.
-    mutating func states() -> [StoredCheckState] {
-        order()
-        return slots
-    }
-
     /// The check states, sorted by id, and the position of each by id. Puts the table in order first when a change
     /// left it otherwise.
     mutating func statesWithPositions() -> (states: [StoredCheckState], positions: [String: Int]) {

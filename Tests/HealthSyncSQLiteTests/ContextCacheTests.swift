@@ -365,9 +365,12 @@ import Testing
             let expected = reference.values.sorted {
                 $0.checkStateId.utf8.lexicographicallyPrecedes($1.checkStateId.utf8)
             }
-            let states = table.states()
+            let (states, positions) = table.statesWithPositions()
             #expect(states == expected, "step \(step)")
             #expect(table.isOrdered)
+            // The positions a working set finds the check states by: each id's index in the states handed out.
+            #expect(positions.count == states.count, "step \(step)")
+            #expect(states.indices.allSatisfy { positions[states[$0].checkStateId] == $0 }, "step \(step)")
         }
     }
 
@@ -391,7 +394,7 @@ import Testing
         #expect(table.isOrdered == (order == .ascending))
         let ids = numbers.map { "check-\($0)" }
         let sortedIds = ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let states = table.states()
+        let states = table.statesWithPositions().states
         #expect(states.map(\.checkStateId) == sortedIds)
         // Remove every other one, then put a few back.
         let removed = numbers.filter { $0 % 2 == 0 }.map { table.remove("check-\($0)") }
@@ -399,7 +402,7 @@ import Testing
         #expect(removed.allSatisfy { $0 } && savedAgain.allSatisfy { $0 })
         let kept = numbers.filter { $0 % 2 == 1 || $0 % 100 == 0 }.map { "check-\($0)" }
         #expect(table.count == kept.count)
-        let left = table.states()
+        let left = table.statesWithPositions().states
         #expect(left.map(\.checkStateId) == kept.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
