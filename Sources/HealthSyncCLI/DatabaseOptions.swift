@@ -102,6 +102,32 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
+    /// Drops the event record's stream index of a SQLite `store` for a bulk load when its event record is empty
+    /// (``HealthSyncSQLite/SQLiteHealthStore/deferEventStreamIndexForBulkLoad()``); returns whether it did, and then
+    /// the command calls ``buildEventIndex(of:console:)`` when it ends. A store that cannot drop it keeps it, with a
+    /// warning: the load is only slower.
+    static func deferEventIndexForBulkLoad(of store: any HealthStore, console: Console) -> Bool {
+        guard let store = store as? SQLiteHealthStore else { return false }
+        do {
+            return try store.deferEventStreamIndexForBulkLoad()
+        } catch {
+            console.printError("warning: \(error)")
+            return false
+        }
+    }
+
+    /// Builds the event record's stream index that ``deferEventIndexForBulkLoad(of:console:)`` dropped. One that
+    /// cannot be built is reported as a warning: the events answer without it, and the next command that opens the
+    /// file for writing builds it.
+    static func buildEventIndex(of store: any HealthStore, console: Console) {
+        guard let store = store as? SQLiteHealthStore else { return }
+        do {
+            try store.buildEventStreamIndex()
+        } catch {
+            console.printError("warning: \(error)")
+        }
+    }
+
     /// Opens the database at `db`, as ``openStore(creating:readOnly:console:cache:)`` does.
     /// - Throws: `ExitCode(2)` after printing why the database cannot be opened.
     static func openStore(

@@ -95,6 +95,9 @@ struct ReplayCommand: ConsoleCommand {
             command: "replay", creating: true, console: console, cache: cache)
         // The writer lock is held until the command returns, the store closed first.
         defer { DatabaseOptions.close(store, releasing: lock, console: console) }
+        // Into an empty event record, the record's stream index is built once at the end (runs before the close).
+        let deferredIndex = DatabaseOptions.deferEventIndexForBulkLoad(of: store, console: console)
+        defer { if deferredIndex { DatabaseOptions.buildEventIndex(of: store, console: console) } }
         let processor = HealthProcessor(
             store: store,
             configuration: HealthProcessor.Configuration(lateGrace: grace.lateGrace.seconds),

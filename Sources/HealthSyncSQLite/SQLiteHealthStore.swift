@@ -208,8 +208,12 @@ public struct SQLiteHealthStore: HealthStore {
                             + "open it for writing once to migrate it"
                     )
                 }
-            } else if !completed {
-                try Self.migrator.migrate(writer)
+            } else {
+                if !completed { try Self.migrator.migrate(writer) }
+                // A bulk load killed before it built its deferred index back (SQLiteHealthStore+BulkLoad.swift).
+                if try !writer.read(Self.hasEventStreamIndex) {
+                    try writer.write { db in try Self.buildEventStreamIndex(db) }
+                }
             }
         } catch {
             throw Self.storageError(error, while: "migrating \(name)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import HealthSyncSQLite
 import Testing
 
@@ -47,6 +48,31 @@ import Testing
 
                     """
             )
+        }
+    }
+
+    /// The event record's stream index in `path` (its row in the schema, whose id changes when it is built again),
+    /// or `nil` when the file has none.
+    static func eventIndexRow(in path: String) throws -> Int64? {
+        try DatabaseQueue(path: path).read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT rowid FROM sqlite_master WHERE type = 'index' AND name = 'event_stream'")
+        }
+    }
+
+    /// A replay into a new database builds the event record's stream index at its end (a bulk load); one into a
+    /// database that holds events keeps the index it found (SQLiteHealthStore+BulkLoad.swift).
+    @Test func aReplayLeavesTheEventIndexAndKeepsTheOneItFound() async throws {
+        try await Workspace.with { workspace in
+            let first = try workspace.write("example.json", Payloads.documentationExample)
+            #expect(try await workspace.run("replay", first).status == 0)
+            let row = try #require(try Self.eventIndexRow(in: workspace.database), "the index is built at the end")
+
+            let second = try workspace.write("two.json", Payloads.twoStreams)
+            #expect(try await workspace.run("replay", second).status == 0)
+            #expect(try Self.eventIndexRow(in: workspace.database) == row, "the index was dropped and built again")
+            let history = try await workspace.run("history", "--urn", Payloads.urn)
+            #expect(history.status == 0 && history.output.contains("checkStateId1"))
         }
     }
 

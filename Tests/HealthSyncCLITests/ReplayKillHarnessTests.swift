@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HealthSync
 import HealthSyncSQLite
 import HealthSyncTestSupport
@@ -54,6 +55,8 @@ import Testing
 
                 let store = try SQLiteHealthStore(path: crashed)
                 #expect(try await store.integrityCheck().isEmpty, "kill \(attempt): PRAGMA integrity_check")
+                // A replay into the new file defers its event index to its end; the open mends a killed one's.
+                #expect(try ReplayCommandTests.eventIndexRow(in: crashed) != nil, "kill \(attempt): event index")
                 var applied: [Bool] = []
                 for receipt in receipts { applied.append(try await store.hasReceipt(receipt)) }
                 let count = applied.prefix { $0 }.count
@@ -62,6 +65,7 @@ import Testing
                 try await Self.expectPrefixState(store, reference: reference, count: count, kill: attempt)
             }
             #expect(try await ReplayCrashTests.run(binary, arguments) == 0)
+            #expect(try ReplayCommandTests.eventIndexRow(in: crashed) != nil, "the last run builds the event index")
             let final = try SQLiteHealthStore(path: crashed)
             try await reference.advance(to: envelopes.count)
             _ = try await reference.processor.advance(to: Date(timeIntervalSince1970: Self.until))
