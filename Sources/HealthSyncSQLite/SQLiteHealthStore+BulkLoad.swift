@@ -12,8 +12,9 @@ import HealthSync
 /// So a load into a database whose event record is empty drops the index first
 /// (``deferEventStreamIndexForBulkLoad()``) and builds it when it ends (``buildEventStreamIndex()``). Nothing reads
 /// differently meanwhile: a query that finds no index scans the record, with the same answers. A load killed
-/// half-way leaves the index out; the next writable open of the file builds it (``init(path:durability:readOnly:contextCacheCapacity:)``),
-/// and a read-only open, which cannot, answers by scanning.
+/// half-way leaves the index out; the next writable open of the file builds it
+/// (``init(path:durability:readOnly:contextCacheCapacity:)``), and a read-only open, which cannot, answers by
+/// scanning.
 extension SQLiteHealthStore {
     /// The index a bulk load defers, as the schema (migration `v3`) creates it.
     static let eventStreamIndexSQL = "CREATE INDEX event_stream ON eventRecord(urn, subStreamId, at)"
