@@ -93,6 +93,9 @@ struct CopyCommand: ConsoleCommand {
                 "error: \(toName) holds \(holds): copy needs an empty store; name another --to, or empty it first")
             throw ExitCode(1)
         }
+        // A bulk load: a SQLite destination builds its event index once, at the end (runs before the close).
+        let deferredIndex = DatabaseOptions.deferEventIndexForBulkLoad(of: destination, console: console)
+        defer { if deferredIndex { DatabaseOptions.buildEventIndex(of: destination, console: console) } }
         let progress = CopyProgress(console: console)
         let started = ContinuousClock.now
         let counts: TransferCounts

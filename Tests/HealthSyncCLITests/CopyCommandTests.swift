@@ -78,6 +78,8 @@ import Testing
                         + "\(workspace.database) to \(copy) in "), "\(result.output)")
             #expect(result.errors.isEmpty, "no progress line off a terminal for fewer events than a line stands for")
             try await Self.expectSameReadings(copy, workspace.database)
+            // A bulk load into a new file: the event index, deferred, is built at the end.
+            #expect(try ReplayCommandTests.eventIndexRow(in: copy) != nil)
         }
     }
 
