@@ -579,15 +579,40 @@ struct CheckStateTable {
                 }
             }
         }
+        let slotCount = slots.count
         slots.removeLast(slots.count - order.count)
-        for (position, previous) in order.enumerated() where position != previous {
-            positions[id(at: position)] = position
-        }
+        reindex(moved: order, slotCount: slotCount)
         dead.removeAll(keepingCapacity: true)
         dead.append(contentsOf: repeatElement(false, count: slots.count))
         sortedCount = slots.count
         deadCount = 0
     }
+
+    /// Points `positions` at the slots' new places, `order[position]` being the slot a check state moved from (of
+    /// `slotCount` before). A few moves are indexed again by id; more (new ids sorted in among the first ones shift
+    /// all after them), by one pass over the index's entries, which maps each old position to its new one without
+    /// hashing an id.
+    private mutating func reindex(moved order: [Int], slotCount: Int) {
+        var moves = 0
+        for (position, previous) in order.enumerated() where position != previous { moves += 1 }
+        guard moves > Self.movesIndexedById else {
+            for (position, previous) in order.enumerated() where position != previous {
+                positions[id(at: position)] = position
+            }
+            return
+        }
+        var newPosition = [Int](repeating: -1, count: slotCount)
+        for (position, previous) in order.enumerated() { newPosition[previous] = position }
+        var index = positions.values.startIndex
+        while index != positions.values.endIndex {
+            positions.values[index] = newPosition[positions.values[index]]
+            positions.values.formIndex(after: &index)
+        }
+    }
+
+    /// Up to how many moved check states ``reindex(moved:slotCount:)`` indexes again by id: about what a pass over
+    /// the index's entries costs in hashed updates.
+    private static let movesIndexedById = 4
 
     /// Whether the check state in slot `lhs` precedes the one in slot `rhs` by id.
     private func precedes(_ lhs: Int, _ rhs: Int) -> Bool {
