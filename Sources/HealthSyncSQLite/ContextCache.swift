@@ -545,7 +545,8 @@ struct CheckStateTable {
 
     /// Drops the dead slots and sorts the slots inserted out of order into the sorted ones: a sort of those slots
     /// and one merge, linear in the table's size otherwise. The order is worked out on positions, the check states
-    /// are moved into their places by swaps, and only the ids whose place changed are indexed again.
+    /// are moved into their places by swaps, and only the ids whose place changed are indexed again
+    /// (``reindex(moved:slotCount:)``).
     private mutating func order() {
         guard !isOrdered else { return }
         var sorted: [Int] = []
