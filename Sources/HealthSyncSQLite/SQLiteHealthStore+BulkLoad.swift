@@ -6,8 +6,9 @@ import HealthSync
 /// Every event a commit writes goes into two B-trees: the record itself, keyed by time and appended to, and the
 /// index `event_stream` (stream, sub-stream, time), which `history`, `diff`, `audit` and `state --at` read a stream's
 /// events through and where each event lands among the other streams'. A replay of a capture writes hundreds of
-/// thousands of events; kept up as it goes, the index costs the writer a third of each event's insert and more pages
-/// each commit, while built once from the finished record (SQLite sorts the entries) it costs a fraction of that.
+/// thousands of events; kept up as it goes, the index costs the writer about 30 % of each event's insert and more
+/// pages each commit, while built once from the finished record (SQLite sorts the entries) it costs a fraction of
+/// that.
 ///
 /// So a load into a database whose event record is empty drops the index first
 /// (``deferEventStreamIndexForBulkLoad()``) and builds it when it ends (``buildEventStreamIndex()``). Nothing reads
