@@ -186,11 +186,12 @@ public struct SQLiteHealthStore: HealthStore {
         self.files = files
         self.cache = contextCacheCapacity > 0 ? ContextCache(capacity: contextCacheCapacity) : nil
         do {
-            let (superseded, completed, applied) = try writer.read { db in
+            let (superseded, completed, applied, hasEventIndex) = try writer.read { db in
                 (
                     try Self.migrator.hasBeenSuperseded(db),
                     try Self.migrator.hasCompletedMigrations(db),
-                    try Self.migrator.appliedMigrations(db)
+                    try Self.migrator.appliedMigrations(db),
+                    try Self.hasEventStreamIndex(db)
                 )
             }
             if superseded {
@@ -210,8 +211,9 @@ public struct SQLiteHealthStore: HealthStore {
                 }
             } else {
                 if !completed { try Self.migrator.migrate(writer) }
-                // A bulk load killed before it built its deferred index back (SQLiteHealthStore+BulkLoad.swift).
-                if try !writer.read(Self.hasEventStreamIndex) {
+                if !hasEventIndex {
+                    // A bulk load killed before it built its deferred index back (SQLiteHealthStore+BulkLoad.swift).
+                    // In a file just created or migrated, the build finds the migrations' index and does nothing.
                     try writer.write { db in try Self.buildEventStreamIndex(db) }
                 }
             }
